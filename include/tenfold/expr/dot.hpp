@@ -1,0 +1,17 @@
+// dot(a, b): the sum of the products of two vectors, as one fused reduction.
+#pragma once
+#include "../core/internal.hpp"
+
+#include "elementwise.hpp"
+#include "reduce.hpp"
+
+namespace tenfold {
+
+template <Expression A, Expression B>
+constexpr auto dot(const A& a, const B& b) {
+  static_assert(check::has_rank<shape_t<A>, 1>::value && std::is_same_v<shape_t<A>, shape_t<B>>,
+                "tenfold: dot(a, b) needs two rank-1 operands of the same extent");
+  return sum(detail::make_binary<op::multiplies>(a, b));
+}
+
+}  // namespace tenfold

@@ -1,0 +1,37 @@
+// reshape<shape<...>>(e) and flatten(e): the same coefficients in the same row-major order, another shape.
+#pragma once
+#include "../core/internal.hpp"
+
+#include "node.hpp"
+
+namespace tenfold {
+
+template <class E, Shape To>
+struct reshape_node : expression_tag {
+  using value_type = typename E::value_type;
+  using shape_type = To;
+  E e;
+  TENFOLD_HD constexpr explicit reshape_node(const E& x) : e(x) {}
+  TENFOLD_HD TENFOLD_INLINE value_type at(std::size_t i) const { return e.at(i); }
+};
+
+template <Shape To, Expression E>
+constexpr auto reshape(E&& e) {
+  TENFOLD_REFUSE_RVALUE_TENSOR(E);
+  static_assert(check::same_size<shape_t<E>, To>::value,
+                "tenfold: reshape<To>(e) needs a target shape with as many elements as e's shape");
+  using N = detail::node_t<E>;
+  if constexpr (is_view<N>::value) {
+    // A view reshapes to a view: still a plain leaf, so GEMM packing and CUDA see a pointer.
+    return view<typename N::element_type, To>(detail::as_node(e).data());
+  } else {
+    return reshape_node<N, To>(detail::as_node(e));
+  }
+}
+
+template <Expression E>
+constexpr auto flatten(E&& e) {
+  return reshape<shape<shape_t<E>::size>>(static_cast<E&&>(e));
+}
+
+}  // namespace tenfold
