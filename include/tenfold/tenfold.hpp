@@ -19,6 +19,12 @@
 #include "expr/matmul.hpp"
 #include "expr/reduce.hpp"
 #include "expr/reshape.hpp"
+#include "data/all.hpp"
+#include "metrics/all.hpp"
+#include "optim/all.hpp"
+#include "loss/all.hpp"
+#include "nn/all.hpp"
+#include "train/all.hpp"
 
 #ifdef TENFOLD_INSIDE_LIBRARY_DEFINED_HERE
 #undef TENFOLD_INSIDE_LIBRARY

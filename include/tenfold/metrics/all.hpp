@@ -1,0 +1,3 @@
+// Every header of tenfold/metrics/, for the umbrella header.
+#pragma once
+#include "../core/internal.hpp"

@@ -1,0 +1,3 @@
+// Every header of tenfold/train/, for the umbrella header.
+#pragma once
+#include "../core/internal.hpp"
