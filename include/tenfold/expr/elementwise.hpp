@@ -167,6 +167,11 @@ constexpr auto operator-(E&& e) {
   return map<op::negate>(static_cast<E&&>(e));
 }
 
+// The elementwise functions live in tenfold::math, because the layer types tenfold::relu, tenfold::sigmoid
+// and tenfold::tanh use the same names (`sequential<..., dense<64>, relu>`); write `math::relu(x)` or add
+// `using namespace tenfold::math;` where expressions are written.
+namespace math {
+
 #define TENFOLD_UNARY_FUNCTION(NAME)             \
   template <Expression E>                        \
   constexpr auto NAME(E&& e) {                   \
@@ -196,6 +201,9 @@ TENFOLD_BINARY_FUNCTION(max, maximum)
 TENFOLD_BINARY_FUNCTION(min, minimum)
 TENFOLD_BINARY_FUNCTION(pow, power)
 #undef TENFOLD_BINARY_FUNCTION
+
+}  // namespace math
+
 
 // select(c, a, b): a where c is non-zero, b elsewhere; all three broadcast to c's shape.
 template <Expression C, Operand A, Operand B>

@@ -1,0 +1,135 @@
+// Elementwise activation layers: relu, leaky_relu, sigmoid, tanh, gelu, identity.
+//
+// Each is a descriptor with its function and its derivative next to each other. Those whose derivative is a
+// function of the output (relu, leaky_relu, sigmoid, tanh, identity) say grad_from_output; a dense layer
+// directly before one of them absorbs it (forward in the GEMM epilogue, derivative inside the backward GEMMs'
+// packing), so the pair is one stage. gelu needs its input for the derivative and stays a stage of its own.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+
+#include "../core/shape.hpp"
+#include "layer.hpp"
+
+namespace tenfold {
+
+namespace detail {
+
+// The stage of an elementwise activation that is not fused into a dense layer.
+template <class Act, class In, class T>
+struct activation_stage {
+  using input_shape = In;
+  using output_shape = In;
+  using descriptor = Act;
+  static constexpr std::size_t param_count = 0;
+  static constexpr std::size_t saved_count = 0;
+  Act act{};
+
+  void init(T*, rng&) const {}
+  static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "%s", Act::name); }
+  void forward(const T*, const T* TENFOLD_RESTRICT in, T* TENFOLD_RESTRICT out, T*, std::size_t rows,
+               run_context&) const {
+    const std::size_t n = rows * In::size;
+    for (std::size_t i = 0; i < n; ++i) out[i] = act.f(in[i]);
+  }
+  void backward(const T*, T*, const T* TENFOLD_RESTRICT in, const T* TENFOLD_RESTRICT out, const T*,
+                const T* TENFOLD_RESTRICT dout, T* TENFOLD_RESTRICT din, std::size_t rows, run_context&) const {
+    if (!din) return;
+    const std::size_t n = rows * In::size;
+    if constexpr (Act::grad_from_output) {
+      for (std::size_t i = 0; i < n; ++i) din[i] = dout[i] * act.df_from_output(out[i]);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) din[i] = dout[i] * act.df_from_input(in[i]);
+    }
+  }
+};
+
+// The parts every activation descriptor shares.
+template <class Self>
+struct activation_base {
+  static constexpr bool is_activation = true;
+  template <class In>
+  static constexpr bool accepts = true;  // any shape
+  template <class In, class T>
+  using bind = activation_stage<Self, In, T>;
+};
+
+}  // namespace detail
+
+struct identity : detail::activation_base<identity> {
+  static constexpr const char* name = "identity";
+  static constexpr bool grad_from_output = true;
+  template <class T>
+  TENFOLD_HD T f(T x) const { return x; }
+  template <class T>
+  TENFOLD_HD T df_from_output(T) const { return T(1); }
+};
+
+struct relu : detail::activation_base<relu> {
+  static constexpr const char* name = "relu";
+  static constexpr bool grad_from_output = true;
+  template <class T>
+  TENFOLD_HD T f(T x) const { return x > T(0) ? x : T(0); }
+  // The derivative at 0 is taken as 0, as PyTorch does.
+  template <class T>
+  TENFOLD_HD T df_from_output(T y) const { return y > T(0) ? T(1) : T(0); }
+};
+
+// leaky_relu<0.01>: slope for negative inputs as a template argument (PyTorch's default 0.01).
+template <double Slope = 0.01>
+struct leaky_relu : detail::activation_base<leaky_relu<Slope>> {
+  static_assert(Slope > 0, "tenfold: leaky_relu needs a positive slope (its derivative is read from its output)");
+  static constexpr const char* name = "leaky_relu";
+  static constexpr bool grad_from_output = true;
+  template <class T>
+  TENFOLD_HD T f(T x) const { return x > T(0) ? x : T(Slope) * x; }
+  template <class T>
+  TENFOLD_HD T df_from_output(T y) const { return y > T(0) ? T(1) : T(Slope); }
+};
+
+struct sigmoid : detail::activation_base<sigmoid> {
+  static constexpr const char* name = "sigmoid";
+  static constexpr bool grad_from_output = true;
+  template <class T>
+  TENFOLD_HD T f(T x) const {
+    using std::exp;
+    return x >= T(0) ? T(1) / (T(1) + exp(-x)) : exp(x) / (T(1) + exp(x));
+  }
+  template <class T>
+  TENFOLD_HD T df_from_output(T y) const { return y * (T(1) - y); }
+};
+
+struct tanh : detail::activation_base<tanh> {
+  static constexpr const char* name = "tanh";
+  static constexpr bool grad_from_output = true;
+  template <class T>
+  TENFOLD_HD T f(T x) const {
+    using std::tanh;
+    return tanh(x);
+  }
+  template <class T>
+  TENFOLD_HD T df_from_output(T y) const { return T(1) - y * y; }
+};
+
+// The exact GELU, x·Φ(x), as PyTorch's default (approximate='none').
+struct gelu : detail::activation_base<gelu> {
+  static constexpr const char* name = "gelu";
+  static constexpr bool grad_from_output = false;
+  template <class T>
+  TENFOLD_HD T f(T x) const {
+    using std::erf;
+    return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440)));
+  }
+  template <class T>
+  TENFOLD_HD T df_from_input(T x) const {
+    using std::erf, std::exp;
+    const T cdf = T(0.5) * (T(1) + erf(x * T(0.70710678118654752440)));
+    const T pdf = T(0.39894228040143267794) * exp(T(-0.5) * x * x);
+    return cdf + x * pdf;
+  }
+};
+
+}  // namespace tenfold

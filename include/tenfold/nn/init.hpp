@@ -1,0 +1,79 @@
+// Initialisers: policies that fill a layer's weights (and, separately, its biases) from a seeded rng.
+//
+// `fan_in` and `fan_out` are the layer's input and output widths. He (Kaiming) suits ReLU-family layers,
+// Xavier (Glorot) suits tanh and sigmoid; `torch_default` reproduces PyTorch's nn.Linear initialisation
+// (uniform in ±1/sqrt(fan_in) for weights and biases).
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cmath>
+#include <cstddef>
+
+#include "../core/random.hpp"
+
+namespace tenfold::init {
+
+struct he_uniform {
+  static constexpr const char* name = "he_uniform";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t fan_in, std::size_t, rng& g) const {
+    const double bound = std::sqrt(6.0 / static_cast<double>(fan_in));
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(g.uniform(-bound, bound));
+  }
+};
+
+struct he_normal {
+  static constexpr const char* name = "he_normal";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t fan_in, std::size_t, rng& g) const {
+    const double sd = std::sqrt(2.0 / static_cast<double>(fan_in));
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(sd * g.normal());
+  }
+};
+
+struct xavier_uniform {
+  static constexpr const char* name = "xavier_uniform";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t fan_in, std::size_t fan_out, rng& g) const {
+    const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(g.uniform(-bound, bound));
+  }
+};
+
+struct xavier_normal {
+  static constexpr const char* name = "xavier_normal";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t fan_in, std::size_t fan_out, rng& g) const {
+    const double sd = std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(sd * g.normal());
+  }
+};
+
+struct torch_default {
+  static constexpr const char* name = "torch_default";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t fan_in, std::size_t, rng& g) const {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(g.uniform(-bound, bound));
+  }
+};
+
+struct zeros {
+  static constexpr const char* name = "zeros";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t, std::size_t, rng&) const {
+    for (std::size_t i = 0; i < n; ++i) w[i] = T(0);
+  }
+};
+
+// Every element set to Value (a double template argument, e.g. init::constant<0.1>).
+template <double Value>
+struct constant {
+  static constexpr const char* name = "constant";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t, std::size_t, rng&) const {
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(Value);
+  }
+};
+
+}  // namespace tenfold::init

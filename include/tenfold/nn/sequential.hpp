@@ -1,0 +1,124 @@
+// input<...> and sequential<input<...>, Layers...>: a network written as a flat list of layer types.
+//
+// Binding walks the list once with a Hana fold, carrying the current sample shape: each descriptor is bound
+// to the shape its predecessor produces, and a shape it cannot take stops compilation with one sentence whose
+// note names the layer's position, the layer and the shape. The same fold fuses a dense layer with the
+// activation after it into one stage. The result, `stages<T>`, is a plain type list the model lays out.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/back.hpp>
+#include <boost/hana/drop_back.hpp>
+#include <boost/hana/fold_left.hpp>
+#include <boost/hana/integral_constant.hpp>
+#include <boost/hana/length.hpp>
+#include <boost/hana/append.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+#include <boost/hana/unpack.hpp>
+#include <cstddef>
+#include <type_traits>
+
+#include "../core/shape.hpp"
+#include "../core/static_checks.hpp"
+#include "activation.hpp"
+#include "dense.hpp"
+#include "layer.hpp"
+
+namespace tenfold {
+
+// The shape of one sample entering the network: input<784>, input<28, 28, 1>.
+template <std::size_t... Extents>
+struct input {
+  using shape_type = shape<Extents...>;
+};
+
+template <class... Ts>
+struct type_list {
+  static constexpr std::size_t size = sizeof...(Ts);
+};
+
+namespace detail {
+
+namespace hana = boost::hana;
+
+template <class S>
+struct is_unfused_dense : std::false_type {};
+template <std::size_t N, bool B, class W, class BI, class In, class T>
+struct is_unfused_dense<dense_stage<N, B, W, BI, In, T, identity>> : std::true_type {};
+
+template <class S, class Act>
+struct fuse_with;
+template <std::size_t N, bool B, class W, class BI, class In, class T, class Act>
+struct fuse_with<dense_stage<N, B, W, BI, In, T, identity>, Act> {
+  using type = dense_stage<N, B, W, BI, In, T, Act>;
+};
+
+// One step of the fold: state is (shape of the current sample, 1-based position, stages so far).
+template <class T>
+struct bind_next {
+  template <class State, class LayerType>
+  constexpr auto operator()(State state, LayerType) const {
+    using L = typename LayerType::type;
+    using In = typename decltype(+hana::at_c<0>(state))::type;
+    constexpr std::size_t pos = decltype(+hana::at_c<1>(state))::value;
+    auto stages = hana::at_c<2>(state);
+    constexpr bool ok = check::layer_accepts_input<pos, L, In>::value;
+    static_assert(ok,
+                  "tenfold::sequential: a layer cannot take the shape of its input; the note names the position, "
+                  "the layer and the input shape (flatten image shapes before dense layers)");
+    if constexpr (!ok) {
+      return state;  // already reported; keep the fold quiet
+    } else {
+      using Stage = typename L::template bind<In, T>;
+      using Out = typename Stage::output_shape;
+      if constexpr (FusableActivation<L> && !std::is_same_v<L, identity> &&
+                    decltype(hana::length(stages))::value > 0) {
+        using Last = typename decltype(+hana::back(stages))::type;
+        if constexpr (is_unfused_dense<Last>::value) {
+          using Fused = typename fuse_with<Last, L>::type;
+          return hana::make_tuple(hana::type_c<Out>, hana::size_c<pos + 1>,
+                                  hana::append(hana::drop_back(stages), hana::type_c<Fused>));
+        } else {
+          return hana::make_tuple(hana::type_c<Out>, hana::size_c<pos + 1>, hana::append(stages, hana::type_c<Stage>));
+        }
+      } else {
+        return hana::make_tuple(hana::type_c<Out>, hana::size_c<pos + 1>, hana::append(stages, hana::type_c<Stage>));
+      }
+    }
+  }
+};
+
+template <class T, class In, class... Layers>
+struct bind_all {
+  static constexpr auto result = hana::fold_left(
+      hana::tuple_t<Layers...>, hana::make_tuple(hana::type_c<In>, hana::size_c<1>, hana::tuple<>{}), bind_next<T>{});
+  using output_shape = typename decltype(+hana::at_c<0>(result))::type;
+  using stages = typename decltype(+hana::unpack(hana::at_c<2>(result), [](auto... t) {
+    return hana::type_c<type_list<typename decltype(t)::type...>>;
+  }))::type;
+};
+
+template <class L>
+struct is_input : std::false_type {};
+template <std::size_t... E>
+struct is_input<input<E...>> : std::true_type {};
+
+}  // namespace detail
+
+template <class Input, class... Layers>
+struct sequential {
+  static_assert(detail::is_input<Input>::value,
+                "tenfold::sequential: the first entry must be input<...>, the shape of one sample");
+  static_assert(sizeof...(Layers) > 0, "tenfold::sequential: a network needs at least one layer after input<...>");
+  using input_shape = typename Input::shape_type;
+  static constexpr std::size_t layer_count = sizeof...(Layers);
+  using layers = type_list<Layers...>;
+
+  template <class T>
+  using stages = typename detail::bind_all<T, input_shape, Layers...>::stages;
+  using output_shape = typename detail::bind_all<float, input_shape, Layers...>::output_shape;
+};
+
+}  // namespace tenfold
