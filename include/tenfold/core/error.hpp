@@ -117,10 +117,20 @@ class result {
 
 }  // namespace tenfold
 
-// Runtime precondition check; compiled out when TENFOLD_CHECK_BOUNDS is 0.
-#if TENFOLD_CHECK_BOUNDS && !defined(__CUDA_ARCH__)
+// Checks a precondition on user input (a batch size, a file's contents, a label) and raises a sentence when
+// it fails. Always on in host code: these checks run once per call or per batch, never per element of a
+// hot loop.
+#if !defined(__CUDA_ARCH__)
 #define TENFOLD_EXPECT(cond, code, ...) \
   ((cond) ? (void)0 : ::tenfold::raise(::tenfold::error::make(code, __VA_ARGS__)))
 #else
 #define TENFOLD_EXPECT(cond, code, ...) ((void)0)
+#endif
+
+// Index checks inside element access (view::slice, ...): on unless TENFOLD_CHECK_BOUNDS is 0 (the default
+// with NDEBUG), because they sit on paths that may run per element.
+#if TENFOLD_CHECK_BOUNDS && !defined(__CUDA_ARCH__)
+#define TENFOLD_EXPECT_IN_BOUNDS(cond, ...) TENFOLD_EXPECT(cond, ::tenfold::errc::out_of_range, __VA_ARGS__)
+#else
+#define TENFOLD_EXPECT_IN_BOUNDS(cond, ...) ((void)0)
 #endif

@@ -45,6 +45,13 @@ struct axis_in_range {
   static constexpr bool value = Axis < S::rank;
 };
 
+// A reduction's axis: one of S's axes, or all_axes (every element; the largest std::size_t). One trait for
+// both, so that the failure note names the shape and the axis and nothing else.
+template <class S, std::size_t Axis>
+struct reduction_axis_in_range {
+  static constexpr bool value = Axis == static_cast<std::size_t>(-1) || Axis < S::rank;
+};
+
 template <class S, std::size_t Rank>
 struct has_rank {
   static constexpr bool value = S::rank == Rank;

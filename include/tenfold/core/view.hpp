@@ -52,8 +52,8 @@ class view : public expression_tag {
     requires(rank >= 1)
   {
     using sub = remove_axis_t<S, 0>;
-    TENFOLD_EXPECT(i < S::extents[0], errc::out_of_range, "view::slice(%zu): index past the first extent %zu", i,
-                   S::extents[0]);
+    TENFOLD_EXPECT_IN_BOUNDS(i < S::extents[0], "view::slice(%zu): index past the first extent %zu", i,
+                             S::extents[0]);
     return view<T, sub>(data_ + i * sub::size);
   }
 

@@ -101,7 +101,7 @@ class model {
   static constexpr auto sizes(std::index_sequence<I...>) {
     struct layout {
       std::array<std::size_t, stage_count + 1> param_offset{}, output_offset{}, saved_offset{};
-      std::size_t max_width = input_size, gradient_offset = 0, total = 0;
+      std::size_t max_width = 0, gradient_offset = 0, total = 0;  // the input's gradient goes to the caller's buffer
     } l;
     const std::array<std::size_t, stage_count> params{stage_t<I>::param_count...};
     const std::array<std::size_t, stage_count> widths{stage_t<I>::output_shape::size...};

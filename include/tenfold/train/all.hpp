@@ -1,3 +1,10 @@
 // Every header of tenfold/train/, for the umbrella header.
 #pragma once
 #include "../core/internal.hpp"
+
+#include "cross_validation.hpp"
+#include "evaluate.hpp"
+#include "fit.hpp"
+#include "history.hpp"
+#include "options.hpp"
+#include "progress_printer.hpp"

@@ -1,0 +1,134 @@
+// evaluate() and predict(): a model run over a whole data set in batches of its capacity, in evaluation
+// mode (dropout off), and the running metric shared with fit().
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../data/dataset.hpp"
+#include "../loss/binary_cross_entropy.hpp"
+#include "options.hpp"
+
+namespace tenfold {
+
+struct evaluation {
+  double loss = NAN;
+  double metric = NAN;
+};
+
+namespace detail {
+
+inline const char* metric_name(metric m) {
+  switch (m) {
+    case metric::accuracy: return "accuracy";
+    case metric::mse: return "mse";
+    case metric::mae: return "mae";
+    case metric::none: break;
+  }
+  return "metric";
+}
+
+// Sums a metric over batches: accuracy counts hits, mse and mae sum errors.
+template <class L>
+struct metric_accumulator {
+  metric kind;
+  double total = 0;
+  std::size_t count = 0;
+
+  template <class T>
+  void add(const T* out, const T* target, std::size_t rows, std::size_t width, std::size_t target_width) {
+    if (kind == metric::none) return;
+    if (kind == metric::accuracy) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        const T* o = out + r * width;
+        const T* t = target + r * target_width;
+        if (width == 1) {
+          // Logits are compared with 0, probabilities with 0.5.
+          const T threshold = std::is_same_v<L, binary_cross_entropy_with_logits> ? T(0) : T(0.5);
+          total += ((o[0] >= threshold) == (t[0] >= T(0.5)));
+        } else {
+          std::size_t best = 0;
+          for (std::size_t j = 1; j < width; ++j) best = o[j] > o[best] ? j : best;
+          std::size_t truth = 0;
+          if (target_width == 1) {
+            truth = static_cast<std::size_t>(t[0]);
+          } else {
+            for (std::size_t j = 1; j < target_width; ++j) truth = t[j] > t[truth] ? j : truth;
+          }
+          total += best == truth;
+        }
+      }
+      count += rows;
+      return;
+    }
+    for (std::size_t i = 0; i < rows * width; ++i) {
+      const double d = double(out[i]) - double(target[i]);
+      total += kind == metric::mse ? d * d : std::fabs(d);
+    }
+    count += rows * width;
+  }
+  double value() const { return kind == metric::none || count == 0 ? NAN : total / double(count); }
+};
+
+template <class Model>
+void check_dataset_fits(const dataset<typename Model::value_type>& data, std::size_t target_width, const char* what) {
+  TENFOLD_EXPECT(data.feature_size() == Model::input_size, errc::invalid_argument,
+                 "%s: the data set has %zu features per sample but the network's input takes %zu", what,
+                 data.feature_size(), Model::input_size);
+  TENFOLD_EXPECT(data.target_size() == target_width, errc::invalid_argument,
+                 "%s: the data set has %zu target values per sample but the loss expects %zu", what,
+                 data.target_size(), target_width);
+}
+
+}  // namespace detail
+
+// The mean loss (and metric) of the model over every sample of `data`.
+template <class Model, class L>
+evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, const L& loss,
+                    metric kind = metric::none) {
+  using T = typename Model::value_type;
+  const std::size_t tw = L::target_width(Model::output_size);
+  detail::check_dataset_fits<Model>(data, tw, "evaluate");
+  detail::metric_accumulator<L> acc{kind};
+  double total = 0;
+  for (std::size_t start = 0; start < data.size(); start += Model::capacity) {
+    const std::size_t rows = std::min(Model::capacity, data.size() - start);
+    const T* x = data.features(start);
+    const T* y = data.targets(start);
+    const T* out = m.forward(x, rows, mode::evaluation);
+    total += double(loss.evaluate(out, y, rows, Model::output_size, static_cast<T*>(nullptr))) * double(rows);
+    acc.add(out, y, rows, Model::output_size, tw);
+  }
+  evaluation e;
+  e.loss = data.size() ? total / double(data.size()) : NAN;
+  if constexpr (requires { loss.penalty(m.params(), m.grads(), Model::param_count); })
+    e.loss += double(loss.penalty(m.params(), static_cast<T*>(nullptr), Model::param_count));
+  e.metric = acc.value();
+  return e;
+}
+
+// The model's outputs for `rows` samples at x (any number: run in batches of the capacity) into `out`.
+template <class Model>
+void predict(Model& m, const typename Model::value_type* x, std::size_t rows, typename Model::value_type* out) {
+  for (std::size_t start = 0; start < rows; start += Model::capacity) {
+    const std::size_t n = std::min(Model::capacity, rows - start);
+    const auto* y = m.forward(x + start * Model::input_size, n, mode::evaluation);
+    std::copy(y, y + n * Model::output_size, out + start * Model::output_size);
+  }
+}
+
+// The model's outputs for every sample of `data`, row-major.
+template <class Model>
+std::vector<typename Model::value_type> predict(Model& m, const dataset<typename Model::value_type>& data) {
+  TENFOLD_EXPECT(data.feature_size() == Model::input_size, errc::invalid_argument,
+                 "predict: the data set has %zu features per sample but the network's input takes %zu",
+                 data.feature_size(), Model::input_size);
+  std::vector<typename Model::value_type> out(data.size() * Model::output_size);
+  if (data.size()) predict(m, data.features(0), data.size(), out.data());
+  return out;
+}
+
+}  // namespace tenfold

@@ -1,0 +1,73 @@
+// history: one record per epoch (loss, metric, validation loss and metric, learning rate, time), returned by
+// fit() and writable as CSV.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <vector>
+
+#include "../core/error.hpp"
+
+namespace tenfold {
+
+// Which value early stopping and reduce_on_plateau watch.
+enum class monitored { loss, metric, validation_loss, validation_metric };
+
+struct epoch_record {
+  std::size_t epoch = 0;  // 1-based
+  double loss = NAN, metric = NAN, validation_loss = NAN, validation_metric = NAN;
+  double learning_rate = NAN;
+  double seconds = 0;
+  double samples_per_second = 0;
+
+  double value_of(monitored m) const {
+    switch (m) {
+      case monitored::loss: return loss;
+      case monitored::metric: return metric;
+      case monitored::validation_loss: return validation_loss;
+      case monitored::validation_metric: return validation_metric;
+    }
+    return NAN;
+  }
+};
+
+// Whether a larger value of `m` is better (metrics) or a smaller one (losses). mse and mae as metrics are
+// errors, so fit() flips the direction for them.
+inline bool larger_is_better(monitored m) { return m == monitored::metric || m == monitored::validation_metric; }
+
+struct history {
+  std::vector<epoch_record> epochs;
+  std::size_t best_epoch = 0;   // 1-based epoch whose weights the model holds when early stopping restored them
+  bool stopped_early = false;
+
+  const epoch_record& last() const { return epochs.back(); }
+
+  // Writes one header line and one line per epoch; empty fields for values that were not computed.
+  result<bool> write_csv(const char* path) const {
+    std::FILE* f = std::fopen(path, "w");
+    if (!f) return error::make(errc::file_not_found, "history::write_csv: cannot open '%s' for writing", path);
+    std::fprintf(f, "epoch,loss,metric,validation_loss,validation_metric,learning_rate,seconds,samples_per_second\n");
+    auto field = [f](double v) {
+      if (std::isnan(v)) std::fprintf(f, ",");
+      else std::fprintf(f, ",%.9g", v);
+    };
+    for (const auto& e : epochs) {
+      std::fprintf(f, "%zu", e.epoch);
+      field(e.loss);
+      field(e.metric);
+      field(e.validation_loss);
+      field(e.validation_metric);
+      field(e.learning_rate);
+      field(e.seconds);
+      field(e.samples_per_second);
+      std::fprintf(f, "\n");
+    }
+    const bool ok = std::fclose(f) == 0;
+    if (!ok) return error::make(errc::io_error, "history::write_csv: writing '%s' failed", path);
+    return true;
+  }
+};
+
+}  // namespace tenfold

@@ -1,0 +1,55 @@
+// What fit() can be told: epochs, batches, shuffling, validation, early stopping, progress and callbacks.
+//
+// Everything here is a runtime value; the loss, the optimizer and the schedule are policy types passed to
+// fit() beside the options.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "history.hpp"
+
+namespace tenfold {
+
+// The quality measure reported beside the loss each epoch.
+enum class metric {
+  none,
+  accuracy,  // argmax against integer labels or one-hot targets; for one output, p >= 0.5 against 0/1
+  mse,
+  mae,
+};
+
+enum class progress {
+  automatic,  // a bar on a terminal, one line per epoch otherwise
+  bar,
+  lines,
+  silent,
+};
+
+// Stops training when the monitored value has not improved by more than min_delta for `patience` epochs.
+struct early_stopping {
+  bool enabled = false;
+  monitored monitor = monitored::validation_loss;
+  std::size_t patience = 5;
+  double min_delta = 0;
+  bool restore_best_weights = true;
+};
+
+struct fit_options {
+  std::size_t epochs = 10;
+  std::size_t batch_size = 0;       // 0: the model's batch capacity
+  bool shuffle = true;
+  std::uint64_t seed = 0;           // shuffling order (and nothing else: the model has its own seed)
+  double validation_split = 0;      // the last fraction of the data, held out before shuffling
+  tenfold::metric metric = tenfold::metric::none;
+  tenfold::early_stopping early_stopping{};
+  tenfold::progress progress = tenfold::progress::automatic;
+  std::FILE* output = stdout;
+  // Called after every epoch with its record; returning false stops training.
+  std::vector<std::function<bool(const epoch_record&)>> callbacks{};
+};
+
+}  // namespace tenfold
