@@ -35,7 +35,7 @@ using namespace tenfold;
 using mnist_mlp = sequential<input<784>, dense<128>, relu, dense<64>, relu, dense<10>, softmax>;
 
 template <class Opt>
-int check(const char* name, const Opt& opt) {
+int check_steps(const char* name, const Opt& opt) {
   model<mnist_mlp, 32> m(1);
   typename model<mnist_mlp, 32>::optimizer_state_for<Opt> state(opt);
   std::vector<float> x(32 * 784), y(32);
@@ -52,7 +52,7 @@ int check(const char* name, const Opt& opt) {
 }
 
 int main() {
-  int failures = check("adam", adam{}) + check("sgd", sgd{}) + check("momentum", momentum{});
+  int failures = check_steps("adam", adam{}) + check_steps("sgd", sgd{}) + check_steps("momentum", momentum{});
   // A model small enough for static storage needs no heap even to be built.
   const long before = allocations;
   {
