@@ -56,7 +56,7 @@ TEST_CASE("dense layers, with and without bias, fused with each activation") {
   check_net<sequential<input<11>, dense<7>, dense<3>>>(mse{});
   check_net<sequential<input<11>, dense<7, false>, dense<3, false>>>(mse{});
   check_net<sequential<input<13>, dense<9>, relu, dense<5>>>(mse{});
-  check_net<sequential<input<13>, dense<9>, leaky_relu<0.1>, dense<5>>>(mse{});
+  check_net<sequential<input<13>, dense<9>, leaky_relu<std::ratio<1, 10>>, dense<5>>>(mse{});
   check_net<sequential<input<13>, dense<9>, sigmoid, dense<5>>>(mse{});
   check_net<sequential<input<13>, dense<9>, tenfold::tanh, dense<5>>>(mse{});
   check_net<sequential<input<13>, dense<9>, identity, dense<5>>>(mse{});
@@ -66,13 +66,13 @@ TEST_CASE("activations as stages of their own") {
   // Activations after an activation are not fused: each runs its own forward and backward.
   check_net<sequential<input<9>, dense<7>, gelu, dense<5>>>(mse{});
   check_net<sequential<input<9>, relu, dense<5>>>(mse{});
-  check_net<sequential<input<9>, dense<6>, tenfold::tanh, sigmoid, leaky_relu<0.2>, relu, dense<3>>>(mse{});
+  check_net<sequential<input<9>, dense<6>, tenfold::tanh, sigmoid, leaky_relu<std::ratio<1, 5>>, relu, dense<3>>>(mse{});
   check_net<sequential<input<9>, gelu>>(mse{});
   check_net<sequential<input<9>, sigmoid>>(mse{});
   check_net<sequential<input<9>, dense<4>, softmax, dense<3>>>(mse{});
 }
 
-TEST_CASE("dropout, with its mask held fixed") { check_net<sequential<input<15>, dense<9>, dropout<0.3>, dense<4>>>(mse{}); }
+TEST_CASE("dropout, with its mask held fixed") { check_net<sequential<input<15>, dense<9>, dropout<std::ratio<3, 10>>, dense<4>>>(mse{}); }
 
 TEST_CASE("regression losses") {
   check_net<sequential<input<10>, dense<6>, relu, dense<3>>>(mse{});

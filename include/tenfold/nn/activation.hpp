@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <ratio>
 
 #include "../core/shape.hpp"
 #include "layer.hpp"
@@ -78,9 +79,11 @@ struct relu : detail::activation_base<relu> {
   TENFOLD_HD T df_from_output(T y) const { return y > T(0) ? T(1) : T(0); }
 };
 
-// leaky_relu<0.01>: slope for negative inputs as a template argument (PyTorch's default 0.01).
-template <double Slope = 0.01>
-struct leaky_relu : detail::activation_base<leaky_relu<Slope>> {
+// leaky_relu<std::ratio<1, 100>>: the slope for negative inputs as a ratio (PyTorch's default, 0.01).
+// (A ratio rather than a double template argument, which clang 14 does not accept.)
+template <class SlopeRatio = std::ratio<1, 100>>
+struct leaky_relu : detail::activation_base<leaky_relu<SlopeRatio>> {
+  static constexpr double Slope = static_cast<double>(SlopeRatio::num) / static_cast<double>(SlopeRatio::den);
   static_assert(Slope > 0, "tenfold: leaky_relu needs a positive slope (its derivative is read from its output)");
   static constexpr const char* name = "leaky_relu";
   static constexpr bool grad_from_output = true;

@@ -1,4 +1,4 @@
-// dropout<Rate>: in training, zeroes each value with probability Rate and scales the rest by 1/(1−Rate)
+// dropout<std::ratio<1, 2>>: in training, zeroes each value with probability Rate and scales the rest by 1/(1−Rate)
 // (inverted dropout, as PyTorch), so evaluation is the identity. The mask is drawn from the model's seeded
 // generator and kept per sample for backward.
 #pragma once
@@ -6,14 +6,16 @@
 
 #include <cstddef>
 #include <cstdio>
+#include <ratio>
 
 #include "layer.hpp"
 
 namespace tenfold {
 
 namespace detail {
-template <double Rate, class In, class T>
+template <class RateRatio, class In, class T>
 struct dropout_stage {
+  static constexpr double Rate = static_cast<double>(RateRatio::num) / static_cast<double>(RateRatio::den);
   using input_shape = In;
   using output_shape = In;
   static constexpr std::size_t param_count = 0;
@@ -43,14 +45,16 @@ struct dropout_stage {
 };
 }  // namespace detail
 
-template <double Rate = 0.5>
+// The rate is a ratio (dropout<std::ratio<3, 10>> drops 30%) because clang 14 takes no double template arguments.
+template <class RateRatio = std::ratio<1, 2>>
 struct dropout {
+  static constexpr double Rate = static_cast<double>(RateRatio::num) / static_cast<double>(RateRatio::den);
   static_assert(Rate >= 0.0 && Rate < 1.0, "tenfold: dropout<Rate> needs 0 <= Rate < 1");
   static constexpr const char* name = "dropout";
   template <class In>
   static constexpr bool accepts = true;
   template <class In, class T>
-  using bind = detail::dropout_stage<Rate, In, T>;
+  using bind = detail::dropout_stage<RateRatio, In, T>;
 };
 
 }  // namespace tenfold

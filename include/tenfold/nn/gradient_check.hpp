@@ -15,7 +15,9 @@
 namespace tenfold {
 
 struct gradient_check_result {
-  double max_param_error = 0;  // max over parameters of |analytic − numeric| / max(1e-8, |analytic| + |numeric|)
+  // Max over parameters of |analytic − numeric| / max(|analytic| + |numeric|, 1e-3): relative for ordinary
+  // gradients, absolute for tiny ones, whose finite differences are dominated by cancellation (~1e-10).
+  double max_param_error = 0;
   double max_input_error = 0;  // the same over the input values
   std::size_t params_checked = 0, inputs_checked = 0;
   std::size_t worst_param = 0, worst_input = 0;
@@ -47,7 +49,7 @@ gradient_check_result check_gradients(Model& m, const typename Model::value_type
 
   auto relative = [](double a, double b) {
     const double scale = std::fabs(a) + std::fabs(b);
-    return scale < 1e-8 ? 0.0 : std::fabs(a - b) / scale;
+    return std::fabs(a - b) / (scale > 1e-3 ? scale : 1e-3);
   };
   for (std::size_t i = 0; i < Model::param_count; ++i) {
     T& p = m.params()[i];

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <ratio>
 
 #include "../core/random.hpp"
 
@@ -66,9 +67,11 @@ struct zeros {
   }
 };
 
-// Every element set to Value (a double template argument, e.g. init::constant<0.1>).
-template <double Value>
+// Every element set to a ratio, e.g. init::constant<std::ratio<1, 10>> (clang 14 takes no double template
+// arguments).
+template <class ValueRatio>
 struct constant {
+  static constexpr double Value = static_cast<double>(ValueRatio::num) / static_cast<double>(ValueRatio::den);
   static constexpr const char* name = "constant";
   template <class T>
   void operator()(T* w, std::size_t n, std::size_t, std::size_t, rng&) const {
