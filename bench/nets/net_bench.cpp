@@ -1,0 +1,127 @@
+// tenfold's side of the network benchmarks: training steps, a full MNIST epoch and inference, timed as the
+// median of repetitions after a warm-up, printed as CSV lines that bench/run.py merges with the comparators':
+//   workload,threads,batch,median_us_per_step,min_us,max_us,samples_per_s
+//
+//   net_bench [--threads N] [--reps R] [--data DIR]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <tenfold/tenfold.hpp>
+#include <vector>
+
+using namespace tenfold;
+
+namespace {
+
+using mnist_mlp = sequential<input<784>, dense<128>, relu, dense<64>, relu, dense<10>, softmax>;
+using regression_mlp = sequential<input<1000>, dense<500>, relu, dense<100>, relu, dense<1>>;
+
+int reps = 7;
+
+struct timing {
+  double median_us, min_us, max_us;
+};
+
+// Runs `body` (which performs `steps` steps) until a repetition lasts at least 0.1 s, then `reps` times.
+template <class F>
+timing measure(F&& body) {
+  using clock = std::chrono::steady_clock;
+  std::size_t steps = 1;
+  for (;;) {
+    const auto t0 = clock::now();
+    body(steps);
+    if (std::chrono::duration<double>(clock::now() - t0).count() > 0.1 || steps > (1u << 24)) break;
+    steps *= 2;
+  }
+  std::vector<double> us;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = clock::now();
+    body(steps);
+    us.push_back(std::chrono::duration<double, std::micro>(clock::now() - t0).count() / double(steps));
+  }
+  std::sort(us.begin(), us.end());
+  return {us[us.size() / 2], us.front(), us.back()};
+}
+
+void report(const char* workload, int threads, std::size_t batch, const timing& t, double samples_per_step) {
+  std::printf("%s,%d,%zu,%.3f,%.3f,%.3f,%.1f\n", workload, threads, batch, t.median_us, t.min_us, t.max_us,
+              samples_per_step / (t.median_us * 1e-6));
+  std::fflush(stdout);
+}
+
+template <class Net, std::size_t Batch, class L>
+void train_step(const char* workload, int threads, const L& loss, std::size_t classes) {
+  using M = model<Net, Batch>;
+  auto m = std::make_unique<M>(1);
+  typename M::template optimizer_state_for<adam> state(adam{});
+  rng g(2);
+  std::vector<float> x(Batch * M::input_size), y(Batch * L::target_width(M::output_size));
+  for (auto& v : x) v = static_cast<float>(g.uniform());
+  for (auto& v : y) v = classes ? static_cast<float>(g.below(classes)) : static_cast<float>(g.normal());
+  const timing t = measure([&](std::size_t steps) {
+    for (std::size_t s = 0; s < steps; ++s) m->train_step(x.data(), y.data(), Batch, loss, adam{}, state);
+  });
+  report(workload, threads, Batch, t, Batch);
+}
+
+template <std::size_t Batch>
+void inference(int threads) {
+  using M = model<mnist_mlp, Batch>;
+  auto m = std::make_unique<M>(1);
+  rng g(3);
+  std::vector<float> x(Batch * 784);
+  for (auto& v : x) v = static_cast<float>(g.uniform());
+  float sink = 0;
+  const timing t = measure([&](std::size_t steps) {
+    for (std::size_t s = 0; s < steps; ++s) sink += m->forward(x.data(), Batch)[0];
+  });
+  if (sink == 12345.f) std::printf("#\n");
+  report("w1_infer", threads, Batch, t, Batch);
+}
+
+void epoch(int threads, const char* dir) {
+  auto data = try_load_mnist<float>(dir);
+  if (!data) {
+    std::fprintf(stderr, "net_bench: skipping the epoch benchmark: %s\n", data.error().message);
+    return;
+  }
+  using M = model<mnist_mlp, 32>;
+  auto m = std::make_unique<M>(1);
+  fit_options options;
+  options.epochs = 1;
+  options.progress = progress::silent;
+  const timing t = measure([&](std::size_t steps) {
+    for (std::size_t s = 0; s < steps; ++s) fit(*m, data->train, sparse_categorical_cross_entropy{}, adam{}, options);
+  });
+  report("w1_epoch", threads, 32, t, double(data->train.size()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1;
+  const char* dir = TENFOLD_MNIST_DIR;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--data")) dir = argv[i + 1];
+  }
+  if (threads != 1) {
+    // The CPU kernels run on the calling thread; there is no multi-threaded execution policy yet, so a
+    // two-thread row would only repeat the one-thread figures.
+    std::fprintf(stderr, "net_bench: only --threads 1 is measured\n");
+    return 0;
+  }
+  std::printf("workload,threads,batch,median_us_per_step,min_us,max_us,samples_per_s\n");
+  train_step<mnist_mlp, 1>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
+  train_step<mnist_mlp, 32>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
+  train_step<mnist_mlp, 256>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
+  epoch(threads, dir);
+  inference<1>(threads);
+  inference<256>(threads);
+  train_step<regression_mlp, 64>("w4_train", threads, mse{}, 0);
+  return 0;
+}
