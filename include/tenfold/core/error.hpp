@@ -28,6 +28,7 @@ enum class errc {
   bad_format,        // wrong magic number, malformed header or field
   truncated,         // fewer bytes or fields than the header promised
   io_error,          // a read or write that failed midway
+  device,            // a CUDA call or kernel launch that failed
 };
 
 // One failure: what kind, and a sentence for a person.

@@ -47,6 +47,11 @@ struct temporary_arena {
   }
 };
 
+template <class E>
+struct is_transposed_view : std::false_type {};
+template <class T, class S>
+struct is_transposed_view<transpose_node<view<T, S>>> : std::true_type {};
+
 // A GEMM operand accessor for a rank-2 node: plain strided loads for views and transposed views,
 // coefficient evaluation for anything else.
 template <class E>
@@ -54,8 +59,7 @@ auto operand_of(const E& e) {
   using S = typename E::shape_type;
   if constexpr (is_view<E>::value) {
     return strided_operand<typename E::value_type>{e.data(), S::extents[1], 1};
-  } else if constexpr (requires { typename E::in_shape; e.e.data(); } && is_view<std::remove_cvref_t<decltype(e.e)>>::value &&
-                       std::is_same_v<E, transpose_node<std::remove_cvref_t<decltype(e.e)>>>) {
+  } else if constexpr (is_transposed_view<E>::value) {
     return strided_operand<typename E::value_type>{e.e.data(), 1, S::extents[0]};
   } else {
     return expr_operand<E>{e, S::extents[1]};
