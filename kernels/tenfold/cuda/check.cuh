@@ -14,7 +14,7 @@
 
 namespace tenfold::cuda {
 
-// The code of every CUDA failure: an operation on the device that did not complete, like an I/O error on the host.
+// The code of every CUDA failure: a call or launch on the device that did not complete.
 inline constexpr errc device_failure = errc::device;
 
 [[noreturn]] inline void fail(cudaError_t status, const char* what) {
