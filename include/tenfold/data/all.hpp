@@ -1,3 +1,11 @@
 // Every header of tenfold/data/, for the umbrella header.
 #pragma once
 #include "../core/internal.hpp"
+
+#include "batches.hpp"
+#include "csv.hpp"
+#include "dataset.hpp"
+#include "idx.hpp"
+#include "input_file.hpp"
+#include "mnist.hpp"
+#include "shuffle.hpp"
