@@ -15,10 +15,11 @@
 namespace tenfold {
 
 template <class T, Shape S, class Storage = auto_storage>
-class tensor : public expression_tag {
+class tensor {
   static_assert(std::is_arithmetic_v<T>, "tenfold::tensor: the element type must be an arithmetic type");
 
  public:
+  using tenfold_expression = void;  // takes part in expressions (see is_expression_v)
   using value_type = T;
   using shape_type = S;
   using storage_policy = Storage;
@@ -33,7 +34,7 @@ class tensor : public expression_tag {
     std::copy(values.begin(), values.end(), begin());
   }
   template <class E>
-    requires std::is_base_of_v<expression_tag, E>
+    requires is_expression_v<E>
   tensor(const E& e) {  // NOLINT: evaluating an expression into a new tensor is the common case
     cpu::assign(as_view(), e);
   }
@@ -46,7 +47,7 @@ class tensor : public expression_tag {
   tensor& operator=(tensor&&) = default;
 
   template <class E>
-    requires std::is_base_of_v<expression_tag, E>
+    requires is_expression_v<E>
   tensor& operator=(const E& e) {
     cpu::assign(as_view(), e);
     return *this;

@@ -16,12 +16,16 @@ template <class Dst, class E>
 void assign(const Dst& dst, const E& e);
 }
 
-// Marks the types that take part in expressions (leaves and nodes). Deriving from it is how a type opts in.
-struct expression_tag {};
+// The types that take part in expressions (leaves and nodes) declare `using tenfold_expression = void;`.
+// A member rather than an empty base class: nodes hold nodes, and a shared empty base would stop the compiler
+// from overlapping it, padding every level of a tree by a pointer's size.
+template <class E>
+inline constexpr bool is_expression_v = requires { typename std::remove_cvref_t<E>::tenfold_expression; };
 
 template <class T, Shape S>
-class view : public expression_tag {
+class view {
  public:
+  using tenfold_expression = void;  // takes part in expressions (see is_expression_v)
   using value_type = std::remove_const_t<T>;
   using element_type = T;
   using shape_type = S;
@@ -59,7 +63,7 @@ class view : public expression_tag {
 
   // Evaluate an expression into the viewed elements (one fused loop, no temporaries).
   template <class E>
-    requires std::is_base_of_v<expression_tag, E>
+    requires is_expression_v<E>
   const view& operator=(const E& e) const {
     cpu::assign(*this, e);
     return *this;

@@ -35,7 +35,8 @@ struct broadcast_shape {
 
 // Reads operand E, of shape E::shape_type, as if it had shape To.
 template <class E, Shape To>
-struct broadcast_node : expression_tag {
+struct broadcast_node {
+  using tenfold_expression = void;
   using value_type = typename E::value_type;
   using shape_type = To;
   using From = typename E::shape_type;
@@ -47,12 +48,16 @@ struct broadcast_node : expression_tag {
       return e.at(0);
     } else {
       // Walk the output axes from the last; stretched axes contribute nothing to the source index.
+      // (Local copies of the static arrays: device code cannot read a class's static constexpr members.)
+      constexpr auto to_extents = To::extents;
+      constexpr auto from_extents = From::extents;
+      constexpr auto from_strides = From::strides;
       std::size_t src = 0;
       constexpr std::size_t off = To::rank - From::rank;
       for (std::size_t ax = To::rank; ax-- > off;) {
-        const std::size_t idx = i % To::extents[ax];
-        i /= To::extents[ax];
-        if (From::extents[ax - off] != 1) src += idx * From::strides[ax - off];
+        const std::size_t idx = i % to_extents[ax];
+        i /= to_extents[ax];
+        if (from_extents[ax - off] != 1) src += idx * from_strides[ax - off];
       }
       return e.at(src);
     }
@@ -70,7 +75,8 @@ TENFOLD_HD constexpr auto broadcast_to(const E& e) {
 }  // namespace detail
 
 template <class Op, class E>
-struct unary_node : expression_tag {
+struct unary_node {
+  using tenfold_expression = void;
   using value_type = typename E::value_type;
   using shape_type = typename E::shape_type;
   E e;
@@ -79,7 +85,8 @@ struct unary_node : expression_tag {
 };
 
 template <class Op, class L, class R>
-struct binary_node : expression_tag {
+struct binary_node {
+  using tenfold_expression = void;
   using value_type = std::common_type_t<typename L::value_type, typename R::value_type>;
   using shape_type = typename L::shape_type;  // both operands are already broadcast to it
   L l;
@@ -91,7 +98,8 @@ struct binary_node : expression_tag {
 };
 
 template <class C, class A, class B>
-struct select_node : expression_tag {
+struct select_node {
+  using tenfold_expression = void;
   using value_type = std::common_type_t<typename A::value_type, typename B::value_type>;
   using shape_type = typename C::shape_type;
   C c;
@@ -114,14 +122,24 @@ constexpr auto map(E&& e) {
 namespace detail {
 // Builds the binary node once the shapes are known to broadcast (callers check, so that a mismatch reports
 // one sentence, theirs).
+// A plain number takes the value type of the expression beside it, so `x * 2.0` on a float tensor stays a
+// float expression (as in Eigen) instead of silently widening every coefficient to double.
+template <class Other, class X>
+constexpr auto operand_node(const X& x) {
+  if constexpr (std::is_arithmetic_v<X> && is_expression_v<Other>)
+    return scalar_node<value_t<Other>>(static_cast<value_t<Other>>(x));
+  else
+    return as_node(x);
+}
+
 template <class Op, class A, class B>
 constexpr auto make_binary(const A& a, const B& b) {
   using SA = shape_t<A>;
   using SB = shape_t<B>;
   if constexpr (check::broadcastable<SA, SB>::value) {
     using Out = typename broadcast_shape<SA, SB>::type;
-    auto l = broadcast_to<Out>(as_node(a));
-    auto r = broadcast_to<Out>(as_node(b));
+    auto l = broadcast_to<Out>(operand_node<B>(a));
+    auto r = broadcast_to<Out>(operand_node<A>(b));
     return binary_node<Op, decltype(l), decltype(r)>(l, r);
   } else {
     return scalar_node<int>(0);  // never used: the caller's static_assert has already failed
@@ -168,8 +186,7 @@ constexpr auto operator-(E&& e) {
 }
 
 // The elementwise functions live in tenfold::math, because the layer types tenfold::relu, tenfold::sigmoid
-// and tenfold::tanh use the same names (`sequential<..., dense<64>, relu>`); write `math::relu(x)` or add
-// `using namespace tenfold::math;` where expressions are written.
+// and tenfold::tanh use the same names (`sequential<..., dense<64>, relu>`): write `math::relu(x)`.
 namespace math {
 
 #define TENFOLD_UNARY_FUNCTION(NAME)             \
@@ -213,8 +230,8 @@ constexpr auto select(C&& c, A&& a, B&& b) {
   static_assert(check::broadcastable<S, shape_t<A>>::value && check::broadcastable<S, shape_t<B>>::value,
                 "tenfold: select(c, a, b) needs a and b to broadcast to the shape of c");
   auto cn = detail::as_node(c);
-  auto an = detail::broadcast_to<S>(detail::as_node(a));
-  auto bn = detail::broadcast_to<S>(detail::as_node(b));
+  auto an = detail::broadcast_to<S>(detail::operand_node<std::conditional_t<is_expression_v<B>, B, C>>(a));
+  auto bn = detail::broadcast_to<S>(detail::operand_node<std::conditional_t<is_expression_v<A>, A, C>>(b));
   return select_node<decltype(cn), decltype(an), decltype(bn)>(cn, an, bn);
 }
 

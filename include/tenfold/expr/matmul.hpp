@@ -14,7 +14,8 @@
 namespace tenfold {
 
 template <class E>
-struct transpose_node : expression_tag {
+struct transpose_node {
+  using tenfold_expression = void;
   using value_type = typename E::value_type;
   using in_shape = typename E::shape_type;
   using shape_type = shape<in_shape::extents[1], in_shape::extents[0]>;
@@ -38,7 +39,8 @@ constexpr auto transpose(E&& e) {
 }
 
 template <class L, class R>
-struct matmul_node : expression_tag {
+struct matmul_node {
+  using tenfold_expression = void;
   using value_type = std::common_type_t<typename L::value_type, typename R::value_type>;
   static constexpr std::size_t m = L::shape_type::extents[0];
   static constexpr std::size_t k = L::shape_type::extents[1];

@@ -2,7 +2,7 @@
 //
 // An expression is a small value type with `value_type`, `shape_type` and `at(i)`: the coefficient at flat
 // row-major index i of its shape. Leaves are views (pointers); nodes hold their operands by value, so a
-// whole tree is a trivially copyable value that can be passed to a CUDA kernel. A tensor used as an operand
+// whole tree is a small, trivially copy-constructible value that can be passed to a CUDA kernel. A tensor used as an operand
 // becomes a view of itself; a plain number becomes a scalar node of rank 0, which broadcasts to any shape.
 #pragma once
 #include "../core/internal.hpp"
@@ -19,7 +19,7 @@ namespace tenfold {
 
 // Category: a tensor, a view or an expression node.
 template <class E>
-concept Expression = std::is_base_of_v<expression_tag, std::remove_cvref_t<E>>;
+concept Expression = is_expression_v<E>;
 
 // Category: something that may appear in an expression: an expression or an arithmetic value.
 template <class E>
@@ -27,7 +27,8 @@ concept Operand = Expression<E> || std::is_arithmetic_v<std::remove_cvref_t<E>>;
 
 // A number inside an expression: rank 0, broadcasts to any shape.
 template <class T>
-struct scalar_node : expression_tag {
+struct scalar_node {
+  using tenfold_expression = void;
   using value_type = T;
   using shape_type = shape<>;
   T value;

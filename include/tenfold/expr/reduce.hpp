@@ -66,7 +66,8 @@ struct argmax : max {
 }  // namespace reduction
 
 template <class Op, class E, std::size_t Axis>
-struct reduce_node : expression_tag {
+struct reduce_node {
+  using tenfold_expression = void;
   using value_type = typename E::value_type;
   using in_shape = typename E::shape_type;
   using shape_type = std::conditional_t<Axis == all_axes, shape<>, remove_axis_t<in_shape, (Axis == all_axes ? 0 : Axis)>>;
@@ -89,9 +90,9 @@ template <class Op, std::size_t Axis = all_axes, Expression E>
 constexpr auto reduce(E&& e) {
   TENFOLD_REFUSE_RVALUE_TENSOR(E);
   using S = shape_t<E>;
-  static_assert(Axis == all_axes || check::axis_in_range<S, Axis>::value,
+  static_assert(check::reduction_axis_in_range<S, Axis>::value,
                 "tenfold: a reduction's axis must be less than the operand's rank");
-  if constexpr (Axis == all_axes || check::axis_in_range<S, Axis>::value)
+  if constexpr (check::reduction_axis_in_range<S, Axis>::value)
     return reduce_node<Op, detail::node_t<E>, Axis>(detail::as_node(e));
   else
     return scalar_node<int>(0);

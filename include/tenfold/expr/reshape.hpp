@@ -7,7 +7,8 @@
 namespace tenfold {
 
 template <class E, Shape To>
-struct reshape_node : expression_tag {
+struct reshape_node {
+  using tenfold_expression = void;
   using value_type = typename E::value_type;
   using shape_type = To;
   E e;

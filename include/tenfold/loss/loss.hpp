@@ -10,6 +10,7 @@
 #pragma once
 #include "../core/internal.hpp"
 
+#include <concepts>
 #include <cstddef>
 
 namespace tenfold {

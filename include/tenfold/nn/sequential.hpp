@@ -123,6 +123,18 @@ struct is_input<input<E...>> : std::true_type {};
 
 }  // namespace detail
 
+}  // namespace tenfold
+
+namespace tenfold::check {
+// sequential<First, ...> needs First to be input<...>.
+template <class First>
+struct first_entry_is_input {
+  static constexpr bool value = detail::is_input<First>::value;
+};
+}  // namespace tenfold::check
+
+namespace tenfold {
+
 template <class L>
 struct input_shape_of {
   using type = shape<1>;  // not an input<...>: sequential reports that; this keeps the rest quiet
@@ -134,7 +146,7 @@ struct input_shape_of<input<E...>> {
 
 template <class Input, class... Layers>
 struct sequential {
-  static_assert(detail::is_input<Input>::value,
+  static_assert(check::first_entry_is_input<Input>::value,
                 "tenfold::sequential: the first entry must be input<...>, the shape of one sample");
   static_assert(sizeof...(Layers) > 0, "tenfold::sequential: a network needs at least one layer after input<...>");
   using input_shape = typename input_shape_of<Input>::type;

@@ -10,6 +10,7 @@
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../loss/binary_cross_entropy.hpp"
+#include "../nn/layer.hpp"
 #include "options.hpp"
 
 namespace tenfold {

@@ -1,5 +1,6 @@
 // A network must start with input<...>: the shape of one sample.
 // expect: tenfold::sequential: the first entry must be input<...>
+// expect: first_entry_is_input<tenfold::dense<4>
 #include <tenfold/tenfold.hpp>
 
 using namespace tenfold;
