@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "random_data.hpp"
 
@@ -89,4 +90,26 @@ TEST_CASE("summary lists fused stages, shapes and parameter counts") {
   CHECK(s.find("(64)") != std::string::npos);
   CHECK(s.find("100480") != std::string::npos);  // 784*128 + 128
   CHECK(s.find("total parameters: 109386") != std::string::npos);
+}
+
+TEST_CASE("train_step's fused update equals forward, backward and a separate optimizer update, bit for bit") {
+  TENFOLD_SEEDED(seed);
+  using net = sequential<input<37>, dense<29>, relu, dense<17>, sigmoid, dense<5>, softmax>;
+  using M = model<net, 16>;
+  auto fused = std::make_unique<M>(seed), separate = std::make_unique<M>(seed);
+  M::optimizer_state_for<adam> fused_state(adam{}), separate_state(adam{});
+  rng g(seed + 3);
+  auto x = test_support::uniform<float>(g, 16 * 37);
+  auto y = test_support::labels<float>(g, 16, 5);
+  for (int step = 0; step < 12; ++step) {
+    const std::size_t rows = 1 + g.below(16);
+    fused->train_step(x.data(), y.data(), rows, sparse_categorical_cross_entropy{}, adam{}, fused_state);
+    separate->forward(x.data(), rows, mode::training);
+    separate->backward(x.data(), y.data(), rows, sparse_categorical_cross_entropy{});
+    ++separate_state.step;
+    adam{}.update(separate->params(), separate->grads(), separate_state.slots.data(), M::param_count,
+                  separate_state.step, separate_state.lr);
+  }
+  CHECK(std::memcmp(fused->params(), separate->params(), sizeof(float) * M::param_count) == 0);
+  CHECK(std::memcmp(fused_state.slots.data(), separate_state.slots.data(), sizeof(float) * 2 * M::param_count) == 0);
 }

@@ -19,6 +19,11 @@ namespace tenfold {
 
 namespace detail {
 
+// "No parameter update during backward": the plain backward pass.
+struct no_update {
+  void operator()(std::size_t, std::size_t) const {}
+};
+
 template <std::size_t N, bool Bias, class WInit, class BInit, class In, class T, class Act = identity>
 struct dense_stage {
   static constexpr std::size_t in_width = In::size;
@@ -61,14 +66,24 @@ struct dense_stage {
 
   void backward(const T* params, T* grads, const T* in, const T* out, const T*, const T* dout, T* din,
                 std::size_t rows, run_context&) const {
-    backward_with(params, grads, in, dz_operand{dout, out, act}, din, rows);
+    backward_with(params, grads, in, dz_operand{dout, out, act}, din, rows, no_update{});
+  }
+
+  // Backward that also updates this stage's parameters as soon as their gradients are final, while those
+  // are still in cache: `update(first, count)` is called with ranges of the stage's parameters (counted from
+  // its first). The input gradient is computed first, while the weights are still those of the forward pass.
+  template <class Update>
+  void backward_and_update(T* params, T* grads, const T* in, const T* out, const T*, const T* dout, T* din,
+                           std::size_t rows, run_context&, const Update& update) const {
+    backward_with(params, grads, in, dz_operand{dout, out, act}, din, rows, update);
   }
 
   // Backward from a gradient already taken with respect to the pre-activation z (a loss fused with this
   // stage's activation computes it directly).
-  void backward_from_preactivation(const T* params, T* grads, const T* in, const T* dz, T* din,
-                                   std::size_t rows) const {
-    backward_with(params, grads, in, cpu::strided_operand<T>{dz, N, 1}, din, rows);
+  template <class Update>
+  void backward_from_preactivation(const T* params, T* grads, const T* in, const T* dz, T* din, std::size_t rows,
+                                   const Update& update) const {
+    backward_with(params, grads, in, cpu::strided_operand<T>{dz, N, 1}, din, rows, update);
   }
 
   static void describe(char* buf, std::size_t n) {
@@ -79,8 +94,11 @@ struct dense_stage {
   }
 
  private:
-  template <class DZ>
-  void backward_with(const T* params, T* grads, const T* in, const DZ& dz, T* din, std::size_t rows) const {
+  template <class DZ, class Update>
+  void backward_with(const T* params, T* grads, const T* in, const DZ& dz, T* din, std::size_t rows,
+                     const Update& update) const {
+    // dx[rows, in] = dz · Wᵀ, first: a fused update below changes W.
+    if (din) cpu::gemm<T>(rows, in_width, N, dz, cpu::strided_operand<T>{params, 1, N}, din, in_width);
     // dW[in, N] = xᵀ · dz: the batch is the GEMM's inner dimension.
     cpu::gemm<T>(in_width, N, rows, cpu::strided_operand<T>{in, 1, in_width}, dz, grads, N);
     if constexpr (Bias) {
@@ -89,8 +107,7 @@ struct dense_stage {
       for (std::size_t i = 0; i < rows; ++i)
         for (std::size_t j = 0; j < N; ++j) db[j] += dz(i, j);
     }
-    // dx[rows, in] = dz · Wᵀ
-    if (din) cpu::gemm<T>(rows, in_width, N, dz, cpu::strided_operand<T>{params, 1, N}, din, in_width);
+    update(std::size_t{0}, param_count);
   }
 };
 

@@ -167,24 +167,7 @@ class model {
   template <class L>
   T backward(const T* x, const T* target, std::size_t rows, const L& loss, T* input_grad = nullptr,
              mode m = mode::training) {
-    check_rows(rows, "backward");
-    run_context ctx{m, &generator_};
-    using Last = stage_t<stage_count - 1>;
-    T* g = gradient_buffer(0);
-    T value;
-    constexpr bool fuse_softmax = detail::is_softmax_stage<Last>::value && requires { L::fuses_with_softmax; };
-    constexpr bool fuse_sigmoid = requires { L::fuses_with_sigmoid; } &&
-                                  (detail::ends_in_sigmoid<Last>::value || detail::is_dense_with_sigmoid<Last>::value);
-    if constexpr (fuse_softmax || fuse_sigmoid) {
-      value = loss.evaluate_fused(output(), target, rows, output_size, g);
-    } else {
-      value = loss.evaluate(output(), target, rows, output_size, g);
-    }
-    // Walk the stages from the last; `g` holds the gradient with respect to the current stage's output.
-    backward_from<stage_count - 1>(x, g, rows, ctx, input_grad, fuse_softmax || fuse_sigmoid);
-    if constexpr (requires { loss.penalty(params(), grads(), param_count); })
-      value += loss.penalty(params(), grads(), param_count);
-    return value;
+    return backward_impl(x, target, rows, loss, input_grad, m, detail::no_update{});
   }
 
   // Loss of the network on a batch without touching the gradients.
@@ -198,14 +181,30 @@ class model {
   }
 
   // One training step: forward, loss, backward and the optimizer's update, in one call, with no allocation.
+  // Where the optimizer exposes its per-parameter rule (update_one) and the loss adds no penalty, each
+  // stage's parameters are updated inside backward, right after that stage's gradients are computed and
+  // while they are still in cache, instead of in a second pass over every buffer. The result is the same,
+  // bit for bit.
   template <class L, class Opt>
   T train_step(const T* x, const T* target, std::size_t rows, const L& loss, const Opt& opt,
                optimizer_state_for<Opt>& state) {
     forward(x, rows, mode::training);
-    const T value = backward(x, target, rows, loss);
     ++state.step;
-    opt.update(params(), grads(), state.slots.data(), param_count, state.step, state.lr);
-    return value;
+    constexpr bool has_penalty = requires { loss.penalty(params(), grads(), param_count); };
+    if constexpr (!has_penalty && requires { opt.template factors_for<T>(state.step, state.lr); }) {
+      const auto factors = opt.template factors_for<T>(state.step, state.lr);
+      T* p = params();
+      T* slots = state.slots.data();
+      const T* g = grads();
+      auto update = [&](std::size_t first, std::size_t count) {
+        update_range<Opt>(p + first, g + first, slots + first, count, factors);
+      };
+      return backward_impl(x, target, rows, loss, nullptr, mode::training, update);
+    } else {
+      const T value = backward(x, target, rows, loss);
+      opt.update(params(), grads(), state.slots.data(), param_count, state.step, state.lr);
+      return value;
+    }
   }
 
   // Prints the layers (fused stages on one line), their output shapes and parameter counts.
@@ -225,6 +224,13 @@ class model {
   }
 
  private:
+  // The optimizer's rule over count parameters; restrict-qualified so that the loop vectorises.
+  template <class Opt, class Factors>
+  static void update_range(T* TENFOLD_RESTRICT p, const T* TENFOLD_RESTRICT g, T* TENFOLD_RESTRICT slots,
+                           std::size_t count, const Factors& factors) {
+    for (std::size_t i = 0; i < count; ++i) Opt::update_one(p[i], g[i], slots + i, param_count, factors);
+  }
+
   template <class F, std::size_t... I>
   void for_each_stage_impl(F&& f, std::index_sequence<I...>) {
     (f(std::get<I>(stages_), std::integral_constant<std::size_t, I>{}), ...);
@@ -243,29 +249,65 @@ class model {
                    "model::%s: a batch of %zu rows does not fit the model's capacity of %zu", what, rows, Capacity);
   }
 
+  template <class L, class Update>
+  T backward_impl(const T* x, const T* target, std::size_t rows, const L& loss, T* input_grad, mode m,
+                  const Update& update) {
+    check_rows(rows, "backward");
+    run_context ctx{m, &generator_};
+    using Last = stage_t<stage_count - 1>;
+    T* g = gradient_buffer(0);
+    T value;
+    constexpr bool fuse_softmax = detail::is_softmax_stage<Last>::value && requires { L::fuses_with_softmax; };
+    constexpr bool fuse_sigmoid = requires { L::fuses_with_sigmoid; } &&
+                                  (detail::ends_in_sigmoid<Last>::value || detail::is_dense_with_sigmoid<Last>::value);
+    if constexpr (fuse_softmax || fuse_sigmoid) {
+      value = loss.evaluate_fused(output(), target, rows, output_size, g);
+    } else {
+      value = loss.evaluate(output(), target, rows, output_size, g);
+    }
+    // Walk the stages from the last; `g` holds the gradient with respect to the current stage's output.
+    backward_from<stage_count - 1>(x, g, rows, ctx, input_grad, fuse_softmax || fuse_sigmoid, update);
+    if constexpr (requires { loss.penalty(params(), grads(), param_count); })
+      value += loss.penalty(params(), grads(), param_count);
+    return value;
+  }
+
   // Backward through stage S and everything before it; `g` is d(loss)/d(output of S), or, when
-  // `preactivation` is set, the gradient at S's activation input computed by a fused loss.
-  template <std::size_t S>
-  void backward_from(const T* x, T* g, std::size_t rows, run_context& ctx, T* input_grad, bool preactivation) {
+  // `preactivation` is set, the gradient at S's activation input computed by a fused loss. `update(i, g)`
+  // is called with ranges of parameters (global indices) whose gradients are final, unless it is no_update.
+  template <std::size_t S, class Update>
+  void backward_from(const T* x, T* g, std::size_t rows, run_context& ctx, T* input_grad, bool preactivation,
+                     const Update& update) {
     auto& stage = std::get<S>(stages_);
     using St = stage_t<S>;
     const T* in = S == 0 ? x : out(S - 1);
     T* din = S == 0 ? input_grad : (g == gradient_buffer(0) ? gradient_buffer(1) : gradient_buffer(0));
     T* p = params() + layout.param_offset[S];
     T* gp = grads() + layout.param_offset[S];
+    auto stage_update = [&update](std::size_t first, std::size_t count) {
+      update(layout.param_offset[S] + first, count);
+    };
+    constexpr bool updates = !std::is_same_v<Update, detail::no_update>;
     if (preactivation) {
       if constexpr (detail::is_dense_with_sigmoid<St>::value) {
-        stage.backward_from_preactivation(p, gp, in, g, din, rows);
+        if constexpr (updates)
+          stage.backward_from_preactivation(p, gp, in, g, din, rows, stage_update);
+        else
+          stage.backward_from_preactivation(p, gp, in, g, din, rows, detail::no_update{});
       } else {
         // A softmax or sigmoid stage whose gradient the loss already took: its input gradient is g itself.
-        if constexpr (S > 0) backward_from<S - 1>(x, g, rows, ctx, input_grad, false);
+        if constexpr (S > 0) backward_from<S - 1>(x, g, rows, ctx, input_grad, false, update);
         else if (input_grad) for (std::size_t i = 0; i < rows * St::input_shape::size; ++i) input_grad[i] = g[i];
         return;
       }
+    } else if constexpr (updates && requires { stage.backward_and_update(p, gp, in, in, in, g, din, rows, ctx, stage_update); }) {
+      stage.backward_and_update(p, gp, in, out(S), saved(S), g, din, rows, ctx, stage_update);
     } else {
+      static_assert(!updates || St::param_count == 0,
+                    "tenfold::model: a stage with parameters must provide backward_and_update for fused updates");
       stage.backward(p, gp, in, out(S), saved(S), g, din, rows, ctx);
     }
-    if constexpr (S > 0) backward_from<S - 1>(x, din, rows, ctx, input_grad, false);
+    if constexpr (S > 0) backward_from<S - 1>(x, din, rows, ctx, input_grad, false, update);
   }
 
   // (A network without parameters still gets one element, so that no array has length zero.)
