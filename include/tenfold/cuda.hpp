@@ -22,6 +22,8 @@
 #include <tenfold/cuda/device_tensor.cuh>
 #include <tenfold/cuda/elementwise_kernel.cuh>
 #include <tenfold/cuda/matmul_kernel.cuh>
+#include <tenfold/cuda/nn/device_model.cuh>
+#include <tenfold/cuda/nn/evaluate.cuh>
 
 #ifdef TENFOLD_INSIDE_LIBRARY_DEFINED_BY_CUDA_HPP
 #undef TENFOLD_INSIDE_LIBRARY

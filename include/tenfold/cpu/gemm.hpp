@@ -1,93 +1,71 @@
 // C = A·B (+ C) with an epilogue applied to each finished output element: the one matrix-product routine
 // behind expression assignment and every layer.
 //
-// Operands are accessors: `a(i, p)` gives coefficient (i, p) of the logical m×k matrix A, `b(p, j)` of the
-// k×n matrix B. A strided_operand (a pointer with row and column strides: a view or its transpose) packs
-// with plain loads; any other accessor (a lazy expression) is evaluated while packing, which is how an
-// activation's derivative is applied inside the backward GEMM without a temporary. The epilogue
-// `ep(i, j, acc)` returns the value stored at C(i, j); it runs once per element, after the last block of
-// the k loop, while the tile is still in cache.
+// Operands are accessors (gemm_operands.hpp): `a(i, p)` gives coefficient (i, p) of the logical m×k matrix
+// A, `b(p, j)` of the k×n matrix B. A strided_operand (a pointer with row and column strides: a view or its
+// transpose) is read with vector loads, in place where that is cheaper than copying; any other accessor (a
+// lazy expression) is evaluated once per coefficient while packing, which is how an activation's derivative
+// is applied inside the backward GEMM without a temporary. The epilogue `ep(i, j, acc)` returns the value
+// stored at C(i, j); it runs exactly once per element, after the last block of the k loop, while the tile is
+// still in cache. gemm never allocates: its panels live in thread-local scratch (scratch.hpp).
+//
+// With TENFOLD_SIMD 2 or 3 and float or double, the work goes to the register-blocked SIMD kernels
+// (gemm_blocked.hpp), or, for a transposed B times one or a few rows (or a single column), to dot products
+// along k that read B in place (gemm_dot.hpp); otherwise to the portable loops (gemm_portable.hpp).
 #pragma once
 #include "../core/internal.hpp"
 
-#include <algorithm>
 #include <cstddef>
-#include <type_traits>
 
-#include "scratch.hpp"
+#include "gemm_blocked.hpp"
+#include "gemm_dot.hpp"
+#include "gemm_operands.hpp"
+#include "gemm_portable.hpp"
+#include "gemm_threads.hpp"
+#include "simd.hpp"
 
 namespace tenfold::cpu {
 
-template <class T>
-struct strided_operand {
-  const T* p;
-  std::size_t row_stride, col_stride;
-  TENFOLD_INLINE T operator()(std::size_t i, std::size_t j) const { return p[i * row_stride + j * col_stride]; }
-};
-
-// Coefficient (i, j) of a rank-2 expression with `cols` columns.
-template <class E>
-struct expr_operand {
-  E e;
-  std::size_t cols;
-  TENFOLD_INLINE auto operator()(std::size_t i, std::size_t j) const { return e.at(i * cols + j); }
-};
-
-struct no_epilogue {
-  template <class T>
-  TENFOLD_INLINE T operator()(std::size_t, std::size_t, T acc) const {
-    return acc;
-  }
-};
-
 namespace detail {
 
-template <class T, class B>
-void pack_b(const B& b, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t nc, T* TENFOLD_RESTRICT out) {
-  for (std::size_t p = 0; p < kc; ++p)
-    for (std::size_t j = 0; j < nc; ++j) out[p * nc + j] = static_cast<T>(b(p0 + p, j0 + j));
+// The SIMD kernels on one block of C: dot products for a transposed B times a few rows (or a single
+// column), the register-tiled kernels otherwise.
+template <class T, class A, class B, class Epilogue>
+void gemm_simd(const gemm_range& r, std::size_t m, std::size_t n, std::size_t k, const A& a, const B& b, T* c,
+               std::size_t ldc, Epilogue& ep, bool accumulate) {
+  if constexpr (is_strided_of_v<T, B>) {
+    if (dot_product_fits<T>(m, n, k, a, b)) {
+      gemm_dot<T>(r, k, a, b, c, ldc, ep, accumulate);
+      return;
+    }
+  }
+  gemm_blocked<T>(r, k, a, b, c, ldc, ep, accumulate);
 }
 
 }  // namespace detail
-
-// The portable GEMM: blocked over k and n, B packed into a row-major panel so that the inner loop is a
-// contiguous multiply-add the compiler vectorises.
-template <class T, class A, class B, class Epilogue = no_epilogue>
-void gemm_portable(std::size_t m, std::size_t n, std::size_t k, const A& a, const B& b, T* c, std::size_t ldc,
-                   Epilogue&& ep = {}, bool accumulate = false) {
-  auto& scratch = thread_scratch<T>();
-  if (k == 0) {
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = ep(i, j, accumulate ? c[i * ldc + j] : T(0));
-    return;
-  }
-  for (std::size_t j0 = 0; j0 < n; j0 += gemm_nc) {
-    const std::size_t nc = std::min(gemm_nc, n - j0);
-    for (std::size_t p0 = 0; p0 < k; p0 += gemm_kc) {
-      const std::size_t kc = std::min(gemm_kc, k - p0);
-      const bool first = p0 == 0, last = p0 + kc == k;
-      T* TENFOLD_RESTRICT bp = scratch.b_panel;
-      detail::pack_b<T>(b, p0, kc, j0, nc, bp);
-      for (std::size_t i = 0; i < m; ++i) {
-        T* TENFOLD_RESTRICT crow = c + i * ldc + j0;
-        if (first && !accumulate) std::fill(crow, crow + nc, T(0));
-        for (std::size_t p = 0; p < kc; ++p) {
-          const T aip = static_cast<T>(a(i, p0 + p));
-          const T* TENFOLD_RESTRICT brow = bp + p * nc;
-          for (std::size_t j = 0; j < nc; ++j) crow[j] += aip * brow[j];
-        }
-        if (last)
-          for (std::size_t j = 0; j < nc; ++j) crow[j] = ep(i, j0 + j, crow[j]);
-      }
-    }
-  }
-}
 
 // The entry point every caller uses; it picks the fastest kernel built for this machine.
 template <class T, class A, class B, class Epilogue = no_epilogue>
 void gemm(std::size_t m, std::size_t n, std::size_t k, const A& a, const B& b, T* c, std::size_t ldc,
           Epilogue&& ep = {}, bool accumulate = false) {
-  gemm_portable<T>(m, n, k, a, b, c, ldc, static_cast<Epilogue&&>(ep), accumulate);
+  if constexpr (simd<T>::available) {
+    if (k == 0) {
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+          c[i * ldc + j] = static_cast<T>(ep(i, j, accumulate ? c[i * ldc + j] : T(0)));
+      return;
+    }
+    if (m == 0 || n == 0) return;
+    // The kernel is chosen for the whole product, so both halves of a two-thread run use the same one.
+    const auto serial = [&](const detail::gemm_range& r) {
+      detail::gemm_simd<T>(r, m, n, k, a, b, c, ldc, ep, accumulate);
+    };
+    using tile = detail::gemm_tile<T>;
+    if (detail::gemm_on_two_threads(m, n, k, tile::rows, tile::cols, serial)) return;
+    serial(detail::gemm_range{0, m, 0, n});
+  } else {
+    gemm_portable<T>(m, n, k, a, b, c, ldc, static_cast<Epilogue&&>(ep), accumulate);
+  }
 }
 
 }  // namespace tenfold::cpu

@@ -1,0 +1,185 @@
+// Throughput of tenfold::cpu::gemm against OpenBLAS's cblas_sgemm, on one thread unless asked for two, at
+// the shapes of the networks tenfold trains (a batch times a layer's weights) and at 1024³.
+//
+// Each shape runs both libraries on the same random operands. After a warm-up, the two are timed in
+// alternation, sample after sample, so that a noisy machine slows both alike; a sample repeats the product
+// until it has taken about 20 ms. Reported: the median GFLOP/s over the samples, the spread (min..max), the
+// share of a nominal single-core peak (240 GFLOP/s, or --peak=X) and of the peak measured here with a loop
+// of independent FMAs (both times the number of threads), and the largest difference between the two
+// results relative to sum |a||b|. Besides the table, one CSV line per shape:
+//   gemm,<m>x<k>x<n>,<threads>,<tenfold GFLOP/s>,<OpenBLAS GFLOP/s>,<ratio>
+//
+// Usage: gemm_bench [--samples=N] [--peak=GFLOPS] [--threads=1|2]
+// With --threads=2, tenfold runs with set_gemm_threads(2) and OpenBLAS with two threads.
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include <tenfold/tenfold.hpp>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct product_shape {
+  int m, k, n;
+};
+
+struct summary {
+  double median, min, max;
+};
+
+summary summarise(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front(), v.back()};
+}
+
+template <class F>
+double seconds_per_call(F&& f, long reps) {
+  const auto t0 = clock_type::now();
+  for (long r = 0; r < reps; ++r) f();
+  return std::chrono::duration<double>(clock_type::now() - t0).count() / double(reps);
+}
+
+// Where measured_peak leaves its result, so that none of its work can be dropped.
+volatile float peak_sink = 0;
+
+// Single-precision FMA throughput of one core, in GFLOP/s: independent accumulator chains, no memory
+// traffic.
+double measured_peak() {
+#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__)
+  using reg = __m512;
+  constexpr int lanes = 16;
+  const auto fma = [](reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); };
+  const auto set1 = [](float x) { return _mm512_set1_ps(x); };
+  const auto first = [](reg v) { return _mm512_cvtss_f32(v); };
+#else
+  using reg = __m256;
+  constexpr int lanes = 8;
+  const auto fma = [](reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); };
+  const auto set1 = [](float x) { return _mm256_set1_ps(x); };
+  const auto first = [](reg v) { return _mm256_cvtss_f32(v); };
+#endif
+  constexpr int chains = 12;
+  const reg x = set1(0.9999999f), y = set1(1e-7f);
+  const long steps = 20'000'000;
+  double best = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    reg acc[chains];
+    for (int i = 0; i < chains; ++i) acc[i] = set1(float(i));
+    const auto t0 = clock_type::now();
+    for (long s = 0; s < steps; ++s) {
+#pragma GCC unroll 16
+      for (int i = 0; i < chains; ++i) acc[i] = fma(x, y, acc[i]);
+    }
+    const double t = std::chrono::duration<double>(clock_type::now() - t0).count();
+    for (int i = 0; i < chains; ++i) peak_sink = peak_sink + first(acc[i]);
+    best = std::max(best, double(steps) * chains * lanes * 2 / t / 1e9);
+  }
+  return best;
+#else
+  return 0;
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int samples = 9, threads = 1;
+  double nominal_peak = 240;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--samples=", 10) == 0) {
+      samples = std::max(1, std::atoi(argv[i] + 10));
+    } else if (std::strncmp(argv[i], "--peak=", 7) == 0) {
+      nominal_peak = std::atof(argv[i] + 7);
+    } else if (std::strncmp(argv[i], "--threads=", 10) == 0) {
+      threads = std::min(2, std::max(1, std::atoi(argv[i] + 10)));
+    } else {
+      std::fprintf(stderr, "usage: %s [--samples=N] [--peak=GFLOPS] [--threads=1|2]\n", argv[0]);
+      return 2;
+    }
+  }
+  tenfold::cpu::set_gemm_threads(threads);
+#if TENFOLD_BENCH_OPENBLAS_THREADS
+  openblas_set_num_threads(threads);
+#endif
+#if TENFOLD_BENCH_OPENBLAS_CORENAME
+  std::printf("OpenBLAS core: %s", openblas_get_corename());
+#endif
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  std::printf("  (OPENBLAS_CORETYPE=%s)\n", coretype ? coretype : "unset");
+  const double peak = measured_peak() * threads;
+  std::printf("tenfold TENFOLD_SIMD=%d; fp32 FMA peak of %d core(s) measured here: %.1f GFLOP/s; nominal %.0f\n",
+              TENFOLD_SIMD, threads, peak, nominal_peak * threads);
+
+  const product_shape shapes[] = {{32, 784, 128}, {256, 784, 128}, {256, 128, 64}, {64, 1000, 500},
+                                  {1, 784, 128},  {32, 784, 10},   {32, 128, 64},  {1024, 1024, 1024}};
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+
+  std::printf("\n%-16s %8s %26s %26s %7s %8s %8s %9s\n", "m x k x n", "threads", "tenfold GFLOP/s (min..max)",
+              "OpenBLAS GFLOP/s (min..max)", "ratio", "%nominal", "%meas.", "rel.diff");
+  std::vector<char> csv;
+  for (const auto& s : shapes) {
+    const std::size_t m = s.m, k = s.k, n = s.n;
+    std::vector<float> a(m * k), b(k * n), c_ours(m * n), c_blas(m * n);
+    for (auto& x : a) x = uniform(rng);
+    for (auto& x : b) x = uniform(rng);
+    const auto ours = [&] {
+      tenfold::cpu::gemm<float>(m, n, k, tenfold::cpu::strided_operand<float>{a.data(), k, 1},
+                                tenfold::cpu::strided_operand<float>{b.data(), n, 1}, c_ours.data(), n);
+    };
+    const auto blas = [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n), int(k), 1.f, a.data(), int(k), b.data(),
+                  int(n), 0.f, c_blas.data(), int(n));
+    };
+    const double flops = 2.0 * double(m) * double(n) * double(k);
+    // Enough calls per sample for about 20 ms, judged from a first call of each.
+    ours();
+    blas();
+    const double once = std::max(seconds_per_call(ours, 3), seconds_per_call(blas, 3));
+    const long reps = std::max(1L, long(0.02 / once));
+    for (int w = 0; w < 2; ++w) {
+      seconds_per_call(ours, reps);
+      seconds_per_call(blas, reps);
+    }
+    std::vector<double> g_ours, g_blas;
+    for (int i = 0; i < samples; ++i) {
+      g_ours.push_back(flops / seconds_per_call(ours, reps) / 1e9);
+      g_blas.push_back(flops / seconds_per_call(blas, reps) / 1e9);
+    }
+    double worst = 0;
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        double scale = 0;
+        for (std::size_t p = 0; p < k; ++p) scale += std::fabs(double(a[i * k + p]) * double(b[p * n + j]));
+        worst = std::max(worst, std::fabs(double(c_ours[i * n + j]) - double(c_blas[i * n + j])) / (scale + 1e-30));
+      }
+    const summary o = summarise(g_ours), t = summarise(g_blas);
+    char name[48], ours_col[48], blas_col[48];
+    std::snprintf(name, sizeof name, "%dx%dx%d", s.m, s.k, s.n);
+    std::snprintf(ours_col, sizeof ours_col, "%7.1f (%6.1f..%6.1f)", o.median, o.min, o.max);
+    std::snprintf(blas_col, sizeof blas_col, "%7.1f (%6.1f..%6.1f)", t.median, t.min, t.max);
+    std::printf("%-16s %8d %26s %26s %7.2f %7.1f%% %7.1f%% %9.1e\n", name, threads, ours_col, blas_col,
+                o.median / t.median, 100 * o.median / (nominal_peak * threads), peak > 0 ? 100 * o.median / peak : 0.0,
+                worst);
+    char line[160];
+    const int len = std::snprintf(line, sizeof line, "gemm,%s,%d,%.2f,%.2f,%.3f\n", name, threads, o.median, t.median,
+                                  o.median / t.median);
+    csv.insert(csv.end(), line, line + len);
+  }
+  std::printf("\n%.*s", int(csv.size()), csv.data());
+  return 0;
+}

@@ -1,0 +1,446 @@
+// device_model<Net, Capacity, T, Execution>: the network type of a CPU model, trained on the GPU.
+//
+// The same `sequential<...>` type binds to the same stages, and its parameters, gradients and workspace live in
+// device memory with the CPU model's layout (nn/model.hpp): one flat parameter buffer (stage after stage, a
+// dense stage's weights [in, out] row-major followed by its bias), a gradient buffer of that layout, and one
+// workspace holding every stage's output for `Capacity` samples and two gradient buffers for backward. Each is
+// one allocation, made on construction; a training step allocates nothing and does not wait for the GPU.
+// `copy_parameters_from(model)` and `copy_parameters_to(model)` are one cudaMemcpy each, and the same seed
+// gives the same initial weights as model<Net, Capacity, T>(seed).
+//
+// Two ways to run, chosen by the Execution policy (a type, like the CPU's storage policies):
+// - execution::per_stage: one kernel per stage, generated from the stage types (stage_kernels.cuh), in the
+//   CPU model's order; works for dense, activation and softmax stages and every device loss;
+// - execution::fused: the whole step in two kernels (fused_mlp.cuh), for chains of dense stages at most 128
+//   wide with an optional final softmax; anything else is refused at compile time;
+// - execution::automatic (the default): fused where the network and the loss allow it, per-stage otherwise.
+// `cuda::backend<Execution>::model<Net, Capacity, T>` names the same type, for code written against a backend.
+//
+// Device losses are those of loss_kernels.cuh; optimizers are any from optim/, through their update_one.
+// A step's loss is not copied back (that would wait for the GPU): `last_loss()` reduces and returns it.
+#pragma once
+#include <tenfold/core/internal.hpp>
+
+#include <cuda_runtime.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <tenfold/core/error.hpp>
+#include <tenfold/core/random.hpp>
+#include <tenfold/cuda/check.cuh>
+#include <tenfold/cuda/device_buffer.cuh>
+#include <tenfold/cuda/nn/fused_mlp.cuh>
+#include <tenfold/cuda/nn/loss_kernels.cuh>
+#include <tenfold/cuda/nn/optimizer_kernels.cuh>
+#include <tenfold/cuda/nn/stage_kernels.cuh>
+#include <tenfold/cuda/nn/stage_traits.cuh>
+#include <tenfold/nn/model.hpp>
+
+namespace tenfold::cuda {
+
+namespace execution {
+struct automatic {};  // fused kernels where the network and the loss allow them, per-stage kernels elsewhere
+struct per_stage {};  // one kernel per stage, always
+struct fused {};      // the fused kernels, or a compile-time error saying why not
+}  // namespace execution
+
+template <class Net, std::size_t Capacity, class T = float, class Execution = execution::automatic>
+class device_model {
+  static_assert(Capacity > 0, "tenfold::cuda::device_model: the batch capacity must be at least 1");
+  static_assert(std::is_floating_point_v<T>, "tenfold::cuda::device_model: the element type must be float or double");
+  static_assert(std::is_same_v<Execution, execution::automatic> || std::is_same_v<Execution, execution::per_stage> ||
+                    std::is_same_v<Execution, execution::fused>,
+                "tenfold::cuda::device_model: Execution is execution::automatic, execution::per_stage or "
+                "execution::fused");
+
+ public:
+  using network = Net;
+  using value_type = T;
+  using execution_policy = Execution;
+  using stage_list = typename Net::template stages<T>;
+  using stages_type = typename ::tenfold::detail::stage_tuple<stage_list>::type;
+  using input_shape = typename Net::input_shape;
+  static constexpr std::size_t stage_count = stage_list::size;
+  static constexpr std::size_t capacity = Capacity;
+  static constexpr std::size_t input_size = input_shape::size;
+  template <std::size_t I>
+  using stage_t = std::tuple_element_t<I, stages_type>;
+  using output_shape = typename stage_t<stage_count - 1>::output_shape;
+  static constexpr std::size_t output_size = output_shape::size;
+
+ private:
+  using layout = detail::parameter_layout<stages_type>;
+  using plan = detail::fused_plan<stages_type, T>;
+
+  template <std::size_t... I>
+  static constexpr bool all_stages_have_kernels(std::index_sequence<I...>) {
+    return (detail::has_device_kernels_v<stage_t<I>> && ...);
+  }
+  static_assert(all_stages_have_kernels(std::make_index_sequence<stage_count>{}),
+                "tenfold::cuda::device_model: the GPU runs dense, activation and softmax stages; this network has "
+                "another kind (dropout draws its masks on the host): train it with tenfold::model");
+  static_assert(!std::is_same_v<Execution, execution::fused> || plan::eligible,
+                "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take a chain of dense layers "
+                "(any fused activation, with or without bias), each at most 128 wide, optionally ending in a "
+                "softmax after a dense layer without activation; use execution::automatic or per_stage");
+
+  static constexpr bool fused_allowed = !std::is_same_v<Execution, execution::per_stage> && plan::eligible;
+
+  struct workspace_layout {
+    std::array<std::size_t, stage_count> output_offset{};
+    std::size_t gradient_offset = 0, row_loss_offset = 0, loss_value_offset = 0, total = 0;
+  };
+  static constexpr workspace_layout workspace_offsets = [] {
+    workspace_layout l;
+    std::size_t w = 0;
+    for (std::size_t s = 0; s < stage_count; ++s) {
+      l.output_offset[s] = w;
+      w += Capacity * layout::width[s];
+    }
+    l.gradient_offset = w;
+    w += 2 * Capacity * layout::max_width;
+    l.row_loss_offset = w;
+    w += Capacity;
+    l.loss_value_offset = w;
+    l.total = w + 1;
+    return l;
+  }();
+
+ public:
+  static constexpr std::size_t param_count = layout::param_count;
+  static constexpr std::size_t workspace_size = workspace_offsets.total;
+  // Whether forward() and train_step() with loss L run the fused kernels (when the device has the shared memory
+  // they need: see forwards_fused() and trains_fused()).
+  static constexpr bool fused_forward = fused_allowed;
+  template <class L>
+  static constexpr bool fused_training = fused_allowed && plan::template trains_with<L>;
+  template <class Opt>
+  using optimizer_state_for = device_optimizer_state<Opt, T, param_count>;
+
+  // Parameters drawn exactly as model<Net, Capacity, T>(seed) draws them. Work is queued on `stream`.
+  explicit device_model(std::uint64_t seed = 0, cudaStream_t stream = nullptr)
+      : stream_(stream),
+        params_(param_count > 0 ? param_count : 1),
+        grads_(param_count > 0 ? param_count : 1),
+        workspace_(workspace_size),
+        bad_row_(1) {
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&multiprocessors_, cudaDevAttrMultiProcessorCount, device),
+          "cudaDeviceGetAttribute (multiprocessor count)");
+    check(cudaMemsetAsync(bad_row_.data(), 0xFF, sizeof(unsigned long long), stream_), "cudaMemsetAsync");
+    if constexpr (fused_allowed) prepare_fused(device);
+    initialize(seed);
+  }
+
+  device_model(const device_model&) = delete;
+  device_model& operator=(const device_model&) = delete;
+  device_model(device_model&&) noexcept = default;
+  device_model& operator=(device_model&&) noexcept = default;
+
+  void initialize(std::uint64_t seed) {
+    rng generator(seed);
+    std::vector<T> host(param_count);
+    for_each_stage([&](auto& stage, auto idx) { stage.init(host.data() + layout::param_offset[idx], generator); });
+    synchronize_stream();
+    params_.copy_from_host(host.data(), param_count);
+    check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
+    weights_current_ = false;
+  }
+
+  // One cudaMemcpy of the whole flat buffer, after the work queued on the model's stream.
+  template <std::size_t C, class S>
+  void copy_parameters_from(const model<Net, C, T, S>& host) {
+    static_assert(model<Net, C, T, S>::param_count == param_count, "the layouts are the same network's");
+    synchronize_stream();
+    params_.copy_from_host(host.params(), param_count);
+    weights_current_ = false;
+  }
+  template <std::size_t C, class S>
+  void copy_parameters_to(model<Net, C, T, S>& host) const {
+    static_assert(model<Net, C, T, S>::param_count == param_count, "the layouts are the same network's");
+    synchronize_stream();
+    params_.copy_to_host(host.params(), param_count);
+  }
+  // The first rows × output_size values of the last forward pass (or training step) into host memory.
+  void copy_output_to(T* host, std::size_t rows) const {
+    check_rows(rows, "copy_output_to");
+    synchronize_stream();
+    check(cudaMemcpy(host, output(), rows * output_size * sizeof(T), cudaMemcpyDeviceToHost),
+          "cudaMemcpy of the network's output to the host");
+  }
+
+  // Device memory: pass to kernels or copy; never dereference on the host.
+  T* params() { return params_.data(); }
+  const T* params() const { return params_.data(); }
+  T* grads() { return grads_.data(); }
+  const T* grads() const { return grads_.data(); }
+  const device_buffer<T>& parameter_buffer() const { return params_; }
+  const device_buffer<T>& gradient_buffer() const { return grads_; }
+  device_buffer<T>& workspace_buffer() { return workspace_; }
+  stages_type& stages() { return stages_; }
+  cudaStream_t stream() const { return stream_; }
+
+  // The output of stage s for the last per-stage forward pass (the fused kernels write the last stage's only).
+  const T* stage_output(std::size_t s) const { return workspace_.data() + workspace_offsets.output_offset[s]; }
+  const T* output() const { return stage_output(stage_count - 1); }
+
+  // Whether this device runs the fused kernels for this network (and loss): the type allows them and the
+  // device has the shared memory they need.
+  bool forwards_fused() const { return fused_forward && fused_ready_; }
+  template <class L>
+  bool trains_fused() const {
+    return fused_training<L> && fused_ready_;
+  }
+  // At most `blocks` blocks for the fused kernels (0: as many as fill the GPU). With fewer blocks each takes
+  // more tiles; the results are the same up to rounding.
+  void limit_fused_blocks(unsigned blocks) { block_limit_ = blocks; }
+
+  // Runs `rows` samples (row-major, input_size values each, in device memory) through the network; returns the
+  // device address of the output. Queued on the stream; does not wait.
+  const T* forward(const T* x, std::size_t rows) {
+    check_rows(rows, "forward");
+    if constexpr (fused_forward) {
+      if (fused_ready_) {
+        detail::fused_step_args<T> args{params_.data(), nullptr, x,       nullptr, rows, mutable_output(),
+                                        nullptr,        nullptr, bad_row_.data()};
+        detail::launch_fused_mlp<plan, void, false>(args, fused_blocks(rows), stream_);
+        return output();
+      }
+    }
+    forward_per_stage(x, rows);
+    return output();
+  }
+
+  // The gradient of the loss at the current parameters for one batch, written to grads(), without an update:
+  // a per-stage forward pass (stage_output() then holds every stage's output) and backward.
+  template <class L>
+  void compute_gradients(const T* x, const T* target, std::size_t rows, const L& loss) {
+    detail::require_device_loss<L>();
+    (void)loss;  // the device losses have no runtime settings
+    check_rows(rows, "compute_gradients");
+    forward_per_stage(x, rows);
+    backward_per_stage<L>(x, target, rows);
+    record_loss_scale<L>(rows);
+  }
+
+  // One training step: forward, loss, backward and the optimizer's update. x and target are device memory;
+  // nothing is allocated and nothing waits for the GPU.
+  template <class L, class Opt>
+  void train_step(const T* x, const T* target, std::size_t rows, const L& loss, const Opt& opt,
+                  optimizer_state_for<Opt>& state) {
+    detail::require_device_loss<L>();
+    static_assert(!std::is_same_v<Execution, execution::fused> || fused_training<L>,
+                  "tenfold::cuda::device_model<..., execution::fused>::train_step: with a final softmax the fused "
+                  "step needs a loss that fuses with it (sparse_categorical_cross_entropy)");
+    (void)loss;
+    check_rows(rows, "train_step");
+    ++state.step;
+    const detail::factors_t<Opt, T> f = opt.template factors_for<T>(state.step, state.lr);
+    record_loss_scale<L>(rows);
+    if constexpr (fused_training<L>) {
+      if (fused_ready_) {
+        fused_train_step<L, Opt>(x, target, rows, state, f);
+        return;
+      }
+    }
+    forward_per_stage(x, rows);
+    backward_per_stage<L>(x, target, rows);
+    detail::launch_optimizer_update<Opt>(params_.data(), grads_.data(), state.slots.data(), param_count, f, stream_);
+    weights_current_ = false;
+  }
+
+  // The mean loss of the last training step (or compute_gradients), as the CPU model's train_step returns it. Waits
+  // for the GPU, and reports a class label that was out of range.
+  T last_loss() {
+    TENFOLD_EXPECT(loss_rows_ > 0, errc::invalid_argument,
+                   "tenfold::cuda::device_model::last_loss: no training step has run yet");
+    T* value = workspace_.data() + workspace_offsets.loss_value_offset;
+    detail::launch_mean_loss(workspace_.data() + workspace_offsets.row_loss_offset, loss_rows_, loss_divisor_, value,
+                             stream_);
+    T result;
+    check(cudaMemcpyAsync(&result, value, sizeof(T), cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync of the loss");
+    synchronize();
+    return result;
+  }
+
+  // Waits for the queued work; raises the first fault, or a class label out of range in a step since the last
+  // check.
+  void synchronize() {
+    synchronize_stream();
+    unsigned long long bad = 0;
+    check(cudaMemcpy(&bad, bad_row_.data(), sizeof bad, cudaMemcpyDeviceToHost), "cudaMemcpy of the label check");
+    if (bad != ~0ull) {
+      check(cudaMemset(bad_row_.data(), 0xFF, sizeof bad), "cudaMemset (label check)");
+      ::tenfold::raise(error::make(errc::out_of_range,
+                                   "tenfold::cuda::device_model: sample %llu of a batch has a class label that is not "
+                                   "an index in 0..%zu; its gradient was taken as zero",
+                                   bad, output_size - 1));
+    }
+  }
+
+ private:
+  template <class F, std::size_t... I>
+  void for_each_stage_impl(F&& f, std::index_sequence<I...>) {
+    (f(std::get<I>(stages_), std::integral_constant<std::size_t, I>{}), ...);
+  }
+  template <class F>
+  void for_each_stage(F&& f) {
+    for_each_stage_impl(f, std::make_index_sequence<stage_count>{});
+  }
+
+  T* out(std::size_t s) { return workspace_.data() + workspace_offsets.output_offset[s]; }
+  T* mutable_output() { return out(stage_count - 1); }
+  T* backward_buffer(int which) {
+    return workspace_.data() + workspace_offsets.gradient_offset + which * Capacity * layout::max_width;
+  }
+  T* row_loss() { return workspace_.data() + workspace_offsets.row_loss_offset; }
+
+  static void check_rows(std::size_t rows, const char* what) {
+    TENFOLD_EXPECT(rows >= 1 && rows <= Capacity, errc::out_of_range,
+                   "tenfold::cuda::device_model::%s: a batch of %zu rows does not fit the model's capacity of %zu",
+                   what, rows, Capacity);
+  }
+  void synchronize_stream() const { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+  template <class L>
+  void record_loss_scale(std::size_t rows) {
+    loss_rows_ = rows;
+    loss_divisor_ = T(detail::device_loss<L>::mean_over_elements ? rows * output_size : rows);
+  }
+
+  // ---- per-stage path ----
+
+  void forward_per_stage(const T* x, std::size_t rows) {
+    for_each_stage([&](auto& stage, auto idx) {
+      constexpr std::size_t s = decltype(idx)::value;
+      using S = stage_t<s>;
+      const T* in = s == 0 ? x : out(s - 1);
+      if constexpr (detail::dense_info<S>::value)
+        detail::dense_forward(stage, params_.data() + layout::param_offset[s], in, out(s), rows, stream_);
+      else if constexpr (detail::activation_info<S>::value)
+        detail::activation_forward(stage, in, out(s), rows, stream_);
+      else
+        detail::softmax_forward<S>(in, out(s), rows, stream_);
+    });
+  }
+
+  template <class L>
+  void backward_per_stage(const T* x, const T* target, std::size_t rows) {
+    // The weight gradients are summed atomically over slices of the batch.
+    check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
+    constexpr detail::loss_start start = detail::loss_start_for<stage_t<stage_count - 1>, L>();
+    T* g = backward_buffer(0);
+    detail::launch_loss_gradient<L, start != detail::loss_start::output, output_size>(
+        output(), target, rows, g, row_loss(), bad_row_.data(), stream_);
+    backward_from<stage_count - 1, start>(x, g, rows);
+  }
+
+  // Backward through stage S and every stage before it; `g` is the gradient with respect to S's output (or,
+  // as the loss decided, S's input or its pre-activation). The same walk as model::backward_from.
+  template <std::size_t S, detail::loss_start Start>
+  void backward_from(const T* x, T* g, std::size_t rows) {
+    using St = stage_t<S>;
+    if constexpr (Start == detail::loss_start::skip_last) {
+      if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, g, rows);
+    } else {
+      auto& stage = std::get<S>(stages_);
+      const T* in = S == 0 ? x : out(S - 1);
+      T* din = S == 0 ? nullptr : (g == backward_buffer(0) ? backward_buffer(1) : backward_buffer(0));
+      if constexpr (detail::dense_info<St>::value) {
+        detail::dense_backward<Start == detail::loss_start::preactivation>(
+            stage, params_.data() + layout::param_offset[S], grads_.data() + layout::param_offset[S], in, out(S), g,
+            din, rows, multiprocessors_, stream_);
+      } else if constexpr (detail::activation_info<St>::value) {
+        if (din) detail::activation_backward(stage, in, out(S), g, din, rows, stream_);
+      } else {
+        if (din) detail::softmax_backward<St>(out(S), g, din, rows, stream_);
+      }
+      if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, din, rows);
+    }
+  }
+
+  // ---- fused path ----
+
+  void prepare_fused(int device) {
+    int shared_optin = 0, shared_per_sm = 0, threads_per_sm = 0;
+    check(cudaDeviceGetAttribute(&shared_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+          "cudaDeviceGetAttribute (shared memory per block)");
+    check(cudaDeviceGetAttribute(&shared_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device),
+          "cudaDeviceGetAttribute (shared memory per multiprocessor)");
+    check(cudaDeviceGetAttribute(&threads_per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, device),
+          "cudaDeviceGetAttribute (threads per multiprocessor)");
+    if (plan::shared_bytes > static_cast<std::size_t>(shared_optin)) {
+      if constexpr (std::is_same_v<Execution, execution::fused>)
+        ::tenfold::raise(error::make(device_failure,
+                                     "tenfold::cuda::device_model<..., execution::fused>: the fused kernels need %zu "
+                                     "bytes of shared memory per block; this device gives %d",
+                                     plan::shared_bytes, shared_optin));
+      return;  // automatic: the per-stage kernels run instead
+    }
+    // Blocks that fit one multiprocessor at once (the runtime reserves 1 KB of shared memory per block); more
+    // would only queue, and each needs its own slice of partial sums.
+    const std::size_t by_memory = static_cast<std::size_t>(shared_per_sm) / (plan::shared_bytes + 1024);
+    const std::size_t by_threads = static_cast<std::size_t>(threads_per_sm) / detail::fused_threads;
+    std::size_t per_sm = by_memory < by_threads ? by_memory : by_threads;
+    if (per_sm < 1) per_sm = 1;
+    const std::size_t tiles = (Capacity + plan::tile_rows - 1) / plan::tile_rows;
+    std::size_t grid = per_sm * static_cast<std::size_t>(multiprocessors_);
+    grid = grid < tiles ? grid : tiles;
+    fused_grid_ = static_cast<unsigned>(grid);
+    weights_t_ = device_buffer<T>(param_count);
+    partial_ = device_buffer<T>(grid * param_count);
+    fused_ready_ = true;
+  }
+
+  unsigned fused_blocks(std::size_t rows) const {
+    const std::size_t tiles = (rows + plan::tile_rows - 1) / plan::tile_rows;
+    std::size_t blocks = tiles < fused_grid_ ? tiles : fused_grid_;
+    if (block_limit_ > 0 && blocks > block_limit_) blocks = block_limit_;
+    return static_cast<unsigned>(blocks);
+  }
+
+  template <class L, class Opt>
+  void fused_train_step(const T* x, const T* target, std::size_t rows, optimizer_state_for<Opt>& state,
+                        const detail::factors_t<Opt, T>& f) {
+    if (!weights_current_) {
+      detail::launch_transpose_weights<plan>(params_.data(), weights_t_.data(), stream_);
+      weights_current_ = true;
+    }
+    const unsigned blocks = fused_blocks(rows);
+    detail::fused_step_args<T> args{params_.data(), weights_t_.data(), x,       target, rows, mutable_output(),
+                                    row_loss(),     partial_.data(),   bad_row_.data()};
+    detail::launch_fused_mlp<plan, L, true>(args, blocks, stream_);
+    // Sums the blocks' partial gradients, updates, and refreshes the transposed weights: they stay current.
+    detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), state.slots.data(),
+                                           partial_.data(), blocks, f, stream_);
+  }
+
+  stages_type stages_{};
+  cudaStream_t stream_ = nullptr;
+  int multiprocessors_ = 1;
+  device_buffer<T> params_, grads_, workspace_;
+  device_buffer<unsigned long long> bad_row_;  // the first sample with a bad class label, or all ones
+  // The fused path's own buffers: the weights transposed, and each block's partial gradient sums.
+  device_buffer<T> weights_t_, partial_;
+  unsigned fused_grid_ = 0, block_limit_ = 0;
+  bool fused_ready_ = false;
+  bool weights_current_ = false;  // whether weights_t_ holds the current weights
+  std::size_t loss_rows_ = 0;
+  T loss_divisor_ = T(1);
+};
+
+// The GPU as a backend policy: backend<>::model<Net, Capacity, T> is the device model of that network.
+template <class Execution = execution::automatic>
+struct backend {
+  template <class Net, std::size_t Capacity, class T = float>
+  using model = device_model<Net, Capacity, T, Execution>;
+};
+
+}  // namespace tenfold::cuda

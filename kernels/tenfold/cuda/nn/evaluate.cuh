@@ -1,0 +1,95 @@
+// cuda::evaluate_accuracy(device_model, host dataset): the fraction of samples a device model classifies right.
+//
+// The counterpart of evaluate(model, data, loss, metric::accuracy) (train/evaluate.hpp), with the same rules:
+// with several outputs, the first largest output against the class index (one target per sample) or against
+// the first largest target (one-hot rows); with one output, output >= threshold (0.5 for probabilities)
+// against target >= 0.5. The data set stays on the host; batches of the model's capacity are copied to the
+// device one after the other, run forward, and counted there, and only the count comes back.
+#pragma once
+#include <tenfold/core/internal.hpp>
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstddef>
+
+#include <tenfold/core/error.hpp>
+#include <tenfold/cuda/check.cuh>
+#include <tenfold/cuda/device_buffer.cuh>
+#include <tenfold/cuda/nn/launch.cuh>
+#include <tenfold/data/dataset.hpp>
+
+namespace tenfold::cuda {
+
+namespace detail {
+
+inline constexpr unsigned accuracy_block = 256;
+
+template <class T>
+__global__ void __launch_bounds__(accuracy_block)
+    count_hits_kernel(const T* out, const T* target, std::size_t rows, std::size_t width, std::size_t target_width,
+                      T threshold, unsigned long long* hits) {
+  const std::size_t r = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r >= rows) return;
+  const T* o = out + r * width;
+  const T* t = target + r * target_width;
+  bool hit;
+  if (width == 1) {
+    hit = (o[0] >= threshold) == (t[0] >= T(0.5));
+  } else {
+    std::size_t best = 0;
+    for (std::size_t j = 1; j < width; ++j) best = o[j] > o[best] ? j : best;
+    std::size_t truth = 0;
+    if (target_width == 1) {
+      truth = t[0] >= T(0) ? static_cast<std::size_t>(t[0]) : width;  // a negative label matches nothing
+    } else {
+      for (std::size_t j = 1; j < target_width; ++j) truth = t[j] > t[truth] ? j : truth;
+    }
+    hit = best == truth;
+  }
+  if (hit) atomicAdd(hits, 1ull);
+}
+
+}  // namespace detail
+
+// The accuracy of `m` on every sample of `data` (NaN for an empty data set). Waits for the GPU.
+template <class DeviceModel>
+double evaluate_accuracy(DeviceModel& m, const dataset<typename DeviceModel::value_type>& data,
+                         typename DeviceModel::value_type threshold = typename DeviceModel::value_type(0.5)) {
+  using T = typename DeviceModel::value_type;
+  constexpr std::size_t capacity = DeviceModel::capacity, in = DeviceModel::input_size,
+                        width = DeviceModel::output_size;
+  TENFOLD_EXPECT(data.feature_size() == in, errc::invalid_argument,
+                 "cuda::evaluate_accuracy: the data set has %zu features per sample but the network's input takes %zu",
+                 data.feature_size(), in);
+  const std::size_t tw = data.target_size();
+  TENFOLD_EXPECT(tw == 1 || tw == width, errc::invalid_argument,
+                 "cuda::evaluate_accuracy: the data set has %zu targets per sample; accuracy needs 1 (a class index) "
+                 "or %zu (one row per output)",
+                 tw, width);
+  if (data.empty()) return NAN;
+  const cudaStream_t stream = m.stream();
+  device_buffer<T> x(capacity * in), y(capacity * tw);
+  device_buffer<unsigned long long> hits(1);
+  check(cudaMemsetAsync(hits.data(), 0, sizeof(unsigned long long), stream), "cudaMemsetAsync (accuracy count)");
+  for (std::size_t start = 0; start < data.size(); start += capacity) {
+    const std::size_t rows = data.size() - start < capacity ? data.size() - start : capacity;
+    // Queued after the previous batch's kernels, which are done with x and y by then.
+    check(cudaMemcpyAsync(x.data(), data.features(start), rows * in * sizeof(T), cudaMemcpyHostToDevice, stream),
+          "cudaMemcpyAsync of a batch's features");
+    check(cudaMemcpyAsync(y.data(), data.targets(start), rows * tw * sizeof(T), cudaMemcpyHostToDevice, stream),
+          "cudaMemcpyAsync of a batch's targets");
+    const T* out = m.forward(x.data(), rows);
+    const unsigned grid = static_cast<unsigned>((rows + detail::accuracy_block - 1) / detail::accuracy_block);
+    detail::launch("tenfold::cuda::count_hits_kernel", detail::count_hits_kernel<T>, dim3(grid),
+                   dim3(detail::accuracy_block), 0, stream, out, static_cast<const T*>(y.data()), rows, width, tw,
+                   threshold, hits.data());
+  }
+  unsigned long long count = 0;
+  check(cudaMemcpyAsync(&count, hits.data(), sizeof count, cudaMemcpyDeviceToHost, stream),
+        "cudaMemcpyAsync of the accuracy count");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after evaluate_accuracy");
+  return static_cast<double>(count) / static_cast<double>(data.size());
+}
+
+}  // namespace tenfold::cuda

@@ -1,0 +1,412 @@
+// The fully fused training step for narrow MLPs: forward, loss gradient and backward in ONE kernel, the
+// reduction of the weight gradients and the optimizer's update in a second.
+//
+// Which networks: a chain of dense stages (each with its fused activation, with or without bias), optionally
+// ending in a softmax after a dense stage without activation, every layer at most `fused_max_width` (128) wide,
+// such that one tile of rows, with every layer's activations, fits the shared-memory budget. `fused_plan`
+// reads all of it from the stage types: the widths, the parameter offsets and the tile height are
+// compile-time constants, so every loop below has constant bounds.
+//
+// Step kernel (`fused_mlp_kernel`). Each block takes tiles of `tile_rows` samples (tile t, t + grid, ...):
+// 1. it copies the tile's inputs into shared memory, and runs every layer there: layer l reads slot l and
+//    writes slot l + 1 (bias and activation applied where each sum is complete); weights are read from global
+//    memory, where every block reads the same few kilobytes (L1/L2 hits);
+// 2. one warp per sample applies the softmax, writes the network's output, and overwrites the last slot with
+//    the loss's gradient (times the last activation's derivative): the dz of the last layer;
+// 3. from the last layer down: dW_l = h_lᵀ·dz_l (and the bias gradient, as the row of an extra column of ones)
+//    from shared memory; then dz_{l-1} = (dz_l·W_lᵀ) ⊙ act'(h_l), written over h_l, which nothing needs any
+//    more. For that product the kernel reads Wᵀ from a transposed copy of the weights (`weights_t`), so that
+//    neighbouring threads read neighbouring words; the update kernel refreshes that copy.
+// Rows past the batch's end are zeros in, and their loss gradient is zero, so they add exactly nothing.
+//
+// How the weight gradients are reduced across blocks, deterministically and without atomics: every block owns
+// a private slice of `partial` (param_count values). Its first tile stores its dW there, later tiles add to it
+// (each value is owned by one thread within the block: no race). The update kernel (`fused_update_kernel`),
+// one thread per parameter, sums the slices of the blocks that ran in block order, writes the gradient, calls
+// the optimizer's update_one (optim/*.hpp, the CPU's arithmetic) and refreshes the transposed copy. The result
+// does not depend on timing; it depends on the grid size, which the model fixes.
+//
+// The same kernel with Train = false is the fused inference pass (steps 1 and 2's softmax and output only).
+#pragma once
+#include <tenfold/core/internal.hpp>
+
+#include <cuda_runtime.h>
+
+#include <array>
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <tenfold/cuda/check.cuh>
+#include <tenfold/cuda/nn/launch.cuh>
+#include <tenfold/cuda/nn/loss_kernels.cuh>
+#include <tenfold/cuda/nn/optimizer_kernels.cuh>
+#include <tenfold/cuda/nn/stage_kernels.cuh>
+#include <tenfold/cuda/nn/stage_traits.cuh>
+#include <tenfold/cuda/nn/warp.cuh>
+
+namespace tenfold::cuda::detail {
+
+inline constexpr std::size_t fused_max_width = 128;
+// Shared memory for one tile's activations; H100 gives a block up to 227 KB.
+inline constexpr std::size_t fused_shared_budget = 200 * 1024;
+inline constexpr unsigned fused_threads = 256;
+inline constexpr unsigned fused_warps = fused_threads / warp_width;
+
+// ---- block-wide product over shared memory ---------------------------------------------------------------------
+
+template <class T>
+struct shared_rows {
+  const T* p;
+  std::size_t ld;
+  __device__ T operator()(std::size_t r, std::size_t c) const { return p[r * ld + c]; }
+};
+
+// Read-only global memory (weights): through the read-only cache.
+template <class T>
+struct global_rows {
+  const T* p;
+  std::size_t ld;
+  __device__ T operator()(std::size_t r, std::size_t c) const { return __ldg(p + r * ld + c); }
+};
+
+// (m, r): h(r, m) for m < width and 1 at m = width (the bias's column), from a row-major tile h.
+template <class T>
+struct shared_input_and_ones {
+  const T* p;
+  std::size_t width;
+  __device__ T operator()(std::size_t m, std::size_t r) const { return m < width ? p[r * width + m] : T(1); }
+};
+
+// Every thread of the block calls it: epilogue(m, n, Σ_i a(m, i)·b(i, n)) for m < M, n < N. Lanes own columns
+// n = lane + 32q, warps own groups of up to 8 rows, each thread a register tile of rows × columns; a(m, i) is
+// the same word for the whole warp (a broadcast), b(i, n) neighbouring words across lanes.
+template <class T, std::size_t M, std::size_t N, std::size_t Inner, class A, class B, class Epilogue>
+__device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogue& epi) {
+  constexpr std::size_t cols = (N + warp_width - 1) / warp_width;
+  constexpr std::size_t rows = M >= 8 * fused_warps ? 8 : (M + fused_warps - 1) / fused_warps;
+  const unsigned lane = threadIdx.x % warp_width, warp = threadIdx.x / warp_width;
+  for (std::size_t m0 = warp * rows; m0 < M; m0 += fused_warps * rows) {
+    T acc[rows][cols];
+#pragma unroll
+    for (std::size_t p = 0; p < rows; ++p)
+#pragma unroll
+      for (std::size_t q = 0; q < cols; ++q) acc[p][q] = T(0);
+#pragma unroll 4
+    for (std::size_t i = 0; i < Inner; ++i) {
+      T av[rows], bv[cols];
+#pragma unroll
+      for (std::size_t p = 0; p < rows; ++p) av[p] = m0 + p < M ? a(m0 + p, i) : T(0);
+#pragma unroll
+      for (std::size_t q = 0; q < cols; ++q) {
+        const std::size_t n = lane + q * warp_width;
+        bv[q] = n < N ? b(i, n) : T(0);
+      }
+#pragma unroll
+      for (std::size_t p = 0; p < rows; ++p)
+#pragma unroll
+        for (std::size_t q = 0; q < cols; ++q) acc[p][q] += av[p] * bv[q];
+    }
+#pragma unroll
+    for (std::size_t p = 0; p < rows; ++p)
+#pragma unroll
+      for (std::size_t q = 0; q < cols; ++q) {
+        const std::size_t n = lane + q * warp_width;
+        if (m0 + p < M && n < N) epi(m0 + p, n, acc[p][q]);
+      }
+  }
+}
+
+// ---- the plan: what the fused kernel knows about a network, at compile time -------------------------------------
+
+template <class Stages, class T>
+struct fused_plan;
+
+template <class T, class... S>
+struct fused_plan<std::tuple<S...>, T> {
+  using stages = std::tuple<S...>;
+  static constexpr std::size_t stage_count = sizeof...(S);
+  using last_stage = std::tuple_element_t<stage_count - 1, stages>;
+  static constexpr bool ends_in_softmax = is_softmax_v<last_stage>;
+  static constexpr std::size_t layer_count = ends_in_softmax ? stage_count - 1 : stage_count;
+  template <std::size_t L>
+  using layer = std::tuple_element_t<L, stages>;
+
+  // widths[0] is the input, widths[l + 1] the output of stage l.
+  static constexpr std::array<std::size_t, stage_count + 1> widths{
+      std::tuple_element_t<0, stages>::input_shape::size, S::output_shape::size...};
+
+ private:
+  static constexpr bool chain_of_dense = [] {
+    const std::array<bool, stage_count> dense{dense_info<S>::value...};
+    if (layer_count == 0) return false;
+    for (std::size_t s = 0; s < layer_count; ++s)
+      if (!dense[s]) return false;
+    return true;
+  }();
+  // A final softmax must follow a dense stage without activation: the kernel applies it in the last slot.
+  static constexpr bool softmax_ok = [] {
+    if constexpr (!ends_in_softmax) {
+      return true;
+    } else if constexpr (!chain_of_dense) {
+      return false;
+    } else {
+      return std::is_same_v<typename dense_info<layer<layer_count - 1>>::activation, identity>;
+    }
+  }();
+  static constexpr bool widths_ok = [] {
+    for (std::size_t l = 1; l <= layer_count; ++l)
+      if (widths[l] > fused_max_width) return false;
+    return true;
+  }();
+
+ public:
+  // act_offset[l]: where slot l starts in one row of the tile (slots laid out [tile_rows][width] one after
+  // another, so slot l begins at tile_rows · act_offset[l]).
+  static constexpr std::array<std::size_t, stage_count + 2> act_offset = [] {
+    std::array<std::size_t, stage_count + 2> o{};
+    for (std::size_t l = 0; l <= layer_count; ++l) o[l + 1] = o[l] + widths[l];
+    return o;
+  }();
+  static constexpr std::size_t row_values = act_offset[layer_count + 1];
+  static constexpr std::size_t tile_rows = [] {
+    for (std::size_t r : {128, 64, 32, 16, 8})
+      if (r * row_values * sizeof(T) <= fused_shared_budget) return r;
+    return std::size_t{0};
+  }();
+  static constexpr std::size_t shared_bytes = tile_rows * row_values * sizeof(T);
+  static constexpr bool eligible = chain_of_dense && softmax_ok && widths_ok && tile_rows > 0;
+
+  using layout = parameter_layout<stages>;
+  static constexpr std::size_t param_count = layout::param_count;
+  template <std::size_t L>
+  static constexpr std::size_t param_offset = layout::param_offset[L];
+  template <std::size_t L>
+  static constexpr std::size_t slot = tile_rows * act_offset[L];
+
+  // Whether a training step with loss L can run fused: a device loss, and with a final softmax, one that fuses
+  // with it (the kernel starts from the gradient at the softmax's input).
+  template <class L>
+  static constexpr bool trains_with =
+      eligible && device_loss<L>::supported && (!ends_in_softmax || loss_start_for<last_stage, L>() == loss_start::skip_last);
+
+  // ---- device parts ----
+
+  template <std::size_t L>
+  __device__ static void forward_layer(const T* params, T* acts) {
+    using D = dense_info<layer<L>>;
+    constexpr std::size_t K = D::in_width, N = D::out_width;
+    const T* w = params + param_offset<L>;
+    const T* bias = w + K * N;
+    T* out = acts + slot<L + 1>;
+    const typename D::activation act{};
+    block_gemm<T, tile_rows, N, K>(shared_rows<T>{acts + slot<L>, K}, global_rows<T>{w, N},
+                                   [&](std::size_t r, std::size_t j, T acc) {
+                                     if constexpr (D::has_bias) acc += __ldg(bias + j);
+                                     out[r * N + j] = act.f(acc);
+                                   });
+    __syncthreads();
+  }
+
+  template <std::size_t... L>
+  __device__ static void forward(const T* params, T* acts, std::index_sequence<L...>) {
+    (forward_layer<L>(params, acts), ...);
+  }
+
+  template <std::size_t L>
+  __device__ static void backward_layer(const T* weights_t, T* acts, T* partial, bool first) {
+    using D = dense_info<layer<L>>;
+    constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
+    T* in = acts + slot<L>;
+    const T* dz = acts + slot<L + 1>;
+    T* g = partial + param_offset<L>;
+    block_gemm<T, M, N, tile_rows>(shared_input_and_ones<T>{in, K}, shared_rows<T>{dz, N},
+                                   [&](std::size_t m, std::size_t j, T acc) {
+                                     T* p = g + m * N + j;
+                                     *p = first ? acc : *p + acc;
+                                   });
+    if constexpr (L > 0) {
+      __syncthreads();  // dW has read h_l; the input gradient now overwrites it
+      using Act = typename dense_info<layer<L - 1>>::activation;
+      const Act act{};
+      block_gemm<T, tile_rows, K, N>(shared_rows<T>{dz, N}, global_rows<T>{weights_t + param_offset<L>, K},
+                                     [&](std::size_t r, std::size_t k, T acc) {
+                                       T& h = in[r * K + k];
+                                       if constexpr (std::is_same_v<Act, identity>)
+                                         h = acc;
+                                       else
+                                         h = acc * act.df_from_output(h);
+                                     });
+    }
+    __syncthreads();
+  }
+
+  template <std::size_t... L>
+  __device__ static void backward(const T* weights_t, T* acts, T* partial, bool first, std::index_sequence<L...>) {
+    (backward_layer<layer_count - 1 - L>(weights_t, acts, partial, first), ...);
+  }
+
+  // Writes parameter i's value into the transposed copy, if it is a weight: layer l's [K, N] weights become
+  // [N, K] at the same offset.
+  template <std::size_t... L>
+  __device__ static void mirror(std::size_t i, T value, T* weights_t, std::index_sequence<L...>) {
+    (
+        [&] {
+          using D = dense_info<layer<L>>;
+          const std::size_t local = i - param_offset<L>;  // wraps around below the layer's slice
+          if (local < D::weight_count)
+            weights_t[param_offset<L> + (local % D::out_width) * D::in_width + local / D::out_width] = value;
+        }(),
+        ...);
+  }
+};
+
+// ---- kernels -------------------------------------------------------------------------------------------------
+
+template <class T>
+struct fused_step_args {
+  const T* params;
+  const T* weights_t;
+  const T* x;
+  const T* target;
+  std::size_t rows;
+  T* out;       // rows × output width: the network's output
+  T* row_loss;  // rows: each sample's loss (training)
+  T* partial;   // gridDim.x × param_count: each block's weight-gradient sums (training)
+  unsigned long long* bad_row;
+};
+
+// The loss's gradient with respect to the last dense stage's output, times its activation's derivative: dz.
+template <class Act>
+struct times_derivative {
+  Act act;
+  template <class T>
+  __device__ T operator()(T g, T y) const {
+    return g * act.df_from_output(y);
+  }
+};
+
+template <class Plan, class L, bool Train, class T>
+__device__ void fused_output_rows(const fused_step_args<T>& args, T* acts, std::size_t row0, std::size_t valid) {
+  constexpr std::size_t N = Plan::widths[Plan::layer_count];
+  constexpr std::size_t R = Plan::tile_rows;
+  T* tile = acts + Plan::template slot<Plan::layer_count>;
+  const unsigned lane = threadIdx.x % warp_width, warp = threadIdx.x / warp_width;
+  for (std::size_t r = warp; r < R; r += fused_warps) {
+    T* y = tile + r * N;
+    if (r < valid) {
+      const std::size_t sample = row0 + r;
+      if constexpr (Plan::ends_in_softmax) softmax_row<N>(y, y, lane);
+      for (std::size_t j = lane; j < N; j += warp_width) args.out[sample * N + j] = y[j];
+      if constexpr (Train) {
+        constexpr loss_start start = loss_start_for<typename Plan::last_stage, L>();
+        using Act = typename dense_info<typename Plan::template layer<Plan::layer_count - 1>>::activation;
+        constexpr std::size_t target_width = L::target_width(N);
+        const T* target = args.target + sample * target_width;
+        T loss;
+        if constexpr (start == loss_start::output && !std::is_same_v<Act, identity>)
+          loss = device_loss<L>::template row<false, N>(y, target, y, args.rows, sample, lane, args.bad_row,
+                                                        times_derivative<Act>{Act{}});
+        else
+          loss = device_loss<L>::template row<start != loss_start::output, N>(y, target, y, args.rows, sample, lane,
+                                                                              args.bad_row, keep_gradient{});
+        if (lane == 0) args.row_loss[sample] = loss;
+      }
+    } else if constexpr (Train) {
+      for (std::size_t j = lane; j < N; j += warp_width) y[j] = T(0);
+    }
+  }
+}
+
+template <class Plan, class L, bool Train, class T>
+__global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_args<T> args) {
+  T* acts = reinterpret_cast<T*>(dynamic_shared_memory());
+  constexpr std::size_t R = Plan::tile_rows, in_width = Plan::widths[0];
+  const std::size_t tiles = (args.rows + R - 1) / R;
+  T* partial = Train ? args.partial + static_cast<std::size_t>(blockIdx.x) * Plan::param_count : nullptr;
+  bool first = true;
+  for (std::size_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+    const std::size_t row0 = tile * R;
+    const std::size_t valid = args.rows - row0 < R ? args.rows - row0 : R;
+    for (std::size_t e = threadIdx.x; e < R * in_width; e += fused_threads)
+      acts[e] = e / in_width < valid ? args.x[row0 * in_width + e] : T(0);
+    __syncthreads();
+    Plan::forward(args.params, acts, std::make_index_sequence<Plan::layer_count>{});
+    fused_output_rows<Plan, L, Train>(args, acts, row0, valid);
+    __syncthreads();
+    if constexpr (Train) {
+      // Ends with a barrier, so the next tile may overwrite the input slot.
+      Plan::backward(args.weights_t, acts, partial, first, std::make_index_sequence<Plan::layer_count>{});
+      first = false;
+    }
+  }
+}
+
+inline constexpr unsigned fused_update_block = 256;
+
+template <class Plan, class Opt, class T>
+__global__ void __launch_bounds__(fused_update_block)
+    fused_update_kernel(T* params, T* grads, T* weights_t, T* state, const T* partial, unsigned blocks,
+                        factors_t<Opt, T> f) {
+  constexpr std::size_t P = Plan::param_count;
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < P; i += stride) {
+    T g = T(0);
+    for (unsigned b = 0; b < blocks; ++b) g += partial[static_cast<std::size_t>(b) * P + i];
+    grads[i] = g;
+    if constexpr (Opt::state_slots > 0)
+      Opt::update_one(params[i], g, state + i, P, f);
+    else
+      Opt::update_one(params[i], g, static_cast<T*>(nullptr), P, f);
+    Plan::mirror(i, params[i], weights_t, std::make_index_sequence<Plan::layer_count>{});
+  }
+}
+
+template <class Plan, class T>
+__global__ void __launch_bounds__(fused_update_block) transpose_weights_kernel(const T* params, T* weights_t) {
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < Plan::param_count;
+       i += stride)
+    Plan::mirror(i, params[i], weights_t, std::make_index_sequence<Plan::layer_count>{});
+}
+
+inline unsigned fused_update_grid(std::size_t n) {
+  const std::size_t blocks = (n + fused_update_block - 1) / fused_update_block;
+  return static_cast<unsigned>(blocks < 65535 ? blocks : 65535);
+}
+
+// Lets the step kernel take more than the default 48 KB of dynamic shared memory (once per instantiation).
+template <class Plan, class L, bool Train, class T>
+void allow_fused_shared_memory() {
+  static const bool done = [] {
+    check(cudaFuncSetAttribute(fused_mlp_kernel<Plan, L, Train, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               static_cast<int>(Plan::shared_bytes)),
+          "cudaFuncSetAttribute (the fused MLP kernel's shared memory)");
+    return true;
+  }();
+  (void)done;
+}
+
+template <class Plan, class L, bool Train, class T>
+void launch_fused_mlp(const fused_step_args<T>& args, unsigned blocks, cudaStream_t stream) {
+  allow_fused_shared_memory<Plan, L, Train, T>();
+  launch(Train ? "tenfold::cuda::fused_mlp_kernel (training step)" : "tenfold::cuda::fused_mlp_kernel (forward)",
+         fused_mlp_kernel<Plan, L, Train, T>, dim3(blocks), dim3(fused_threads), Plan::shared_bytes, stream, args);
+}
+
+template <class Plan, class Opt, class T>
+void launch_fused_update(T* params, T* grads, T* weights_t, T* state, const T* partial, unsigned blocks,
+                         const factors_t<Opt, T>& f, cudaStream_t stream) {
+  launch("tenfold::cuda::fused_update_kernel", fused_update_kernel<Plan, Opt, T>,
+         dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, params, grads, weights_t,
+         state, partial, blocks, f);
+}
+
+template <class Plan, class T>
+void launch_transpose_weights(const T* params, T* weights_t, cudaStream_t stream) {
+  launch("tenfold::cuda::transpose_weights_kernel", transpose_weights_kernel<Plan, T>,
+         dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, params, weights_t);
+}
+
+}  // namespace tenfold::cuda::detail

@@ -1,0 +1,439 @@
+// The tests of cuda::device_model against tenfold::model, shared by net_gpu.cu (compiled by nvcc, run on a GPU)
+// and net_emulated.cpp (compiled for the host emulation of the CUDA runtime, run anywhere); the including file
+// provides tenfold and the device model first.
+//
+// cuda::device_model against tenfold::model: the same network type, the same initial weights and the same
+// batches must give the same outputs, gradients, losses, parameters and optimizer state, on both device paths
+// (one kernel per stage, and the fused MLP step), and the two device paths must agree with each other.
+//
+// What is checked:
+// - the same seed gives the same initial weights, bit for bit, and parameters copy both ways unchanged;
+// - forward outputs, for batches below the capacity: the MNIST shape 784-128-64-10 with a softmax, an odd shape
+//   (37-29-17-5, tanh and sigmoid), and a network with a standalone gelu and a softmax under mse (per-stage only);
+// - training steps (forward, loss, backward, update) after one step and after ten, with batches of varying
+//   size: softmax + sparse cross-entropy with Adam (MNIST shape), mse with Adam and with SGD (odd shape),
+//   binary cross-entropy after a dense + sigmoid (odd shape, one layer without bias), mse on the
+//   32 -> 5 x 64 -> 16 network without biases (batches up to 512), in float and (odd shape) in double;
+// - the fused step with few blocks, so that each block takes several tiles (its partial gradient sums are then
+//   read back and added to, not only stored), against the per-stage kernels and the CPU;
+// - a class label out of range is reported by last_loss() and does not stop the model; a batch larger than the
+//   capacity is refused.
+// Device buffers are filled with NaN bytes before the kernels run, so a value read before it is written, or a
+// row past the batch read as data, shows as a NaN; the rows of the output past the batch must stay NaN.
+//
+// The error of a buffer (one stage's parameters, its gradients, an output) is ‖gpu − cpu‖₂ / ‖cpu‖₂, which must
+// stay below 1e-4 in float (1e-9 in double). Gradients and outputs are compared after the first step, where both
+// sides start from the same parameters (float sums in another order differ by about 1e-7), and there the
+// largest element's error relative to the largest value must also stay below ten times that; parameters are
+// compared after the first step and after the last, by the norm only: Adam moves every weight by about its
+// learning rate whatever the size of its gradient, so a gradient that cancels to rounding level can move its
+// weight differently on the two sides. Over ten steps ReLU networks also drift apart a little: a ReLU whose input
+// lies within rounding of zero switches on one side only, which changes that sample's gradient for that unit,
+// and every difference makes the next switch likelier; the parameters stay within about 1e-5 of each other,
+// while the gradients of the tenth step may differ by 1e-3. Inputs come from a seed printed on failure;
+// TENFOLD_TEST_SEED replays it.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "random_data.hpp"
+
+namespace tf = tenfold;
+namespace cu = tenfold::cuda;
+
+namespace {
+
+using mnist_net =
+    tf::sequential<tf::input<784>, tf::dense<128>, tf::relu, tf::dense<64>, tf::relu, tf::dense<10>, tf::softmax>;
+using odd_mse_net = tf::sequential<tf::input<37>, tf::dense<29>, tf::tanh, tf::dense<17>, tf::sigmoid, tf::dense<5>>;
+using odd_bce_net = tf::sequential<tf::input<37>, tf::dense<29>, tf::tanh, tf::dense<17, false>, tf::relu,
+                                   tf::dense<5>, tf::sigmoid>;
+using narrow_net = tf::sequential<tf::input<32>, tf::dense<64, false>, tf::relu, tf::dense<64, false>, tf::relu,
+                                  tf::dense<64, false>, tf::relu, tf::dense<64, false>, tf::relu, tf::dense<64, false>,
+                                  tf::relu, tf::dense<16, false>>;
+// Only the per-stage kernels take it: gelu is a stage of its own, and mse does not fuse with the softmax.
+using mixed_net = tf::sequential<tf::input<23>, tf::dense<19>, tf::gelu, tf::dense<7>, tf::softmax>;
+using small_classifier = tf::sequential<tf::input<6>, tf::dense<8>, tf::relu, tf::dense<4>, tf::softmax>;
+
+using fused = cu::execution::fused;
+using per_stage = cu::execution::per_stage;
+
+// Which path each network takes (what the tests below rely on).
+static_assert(cu::device_model<mnist_net, 8>::fused_training<tf::sparse_categorical_cross_entropy>);
+static_assert(cu::device_model<narrow_net, 8>::fused_training<tf::mse>);
+static_assert(cu::device_model<odd_bce_net, 8>::fused_training<tf::binary_cross_entropy>);
+static_assert(!cu::device_model<mixed_net, 8>::fused_forward);
+static_assert(!cu::device_model<mnist_net, 8>::fused_training<tf::mse>, "mse does not fuse with the softmax");
+
+constexpr double float_tolerance = 1e-4;
+constexpr double double_tolerance = 1e-9;
+
+template <class T>
+constexpr double tolerance_for() {
+  return std::is_same_v<T, float> ? float_tolerance : double_tolerance;
+}
+
+struct agreement {
+  double norm_error = std::numeric_limits<double>::infinity();  // ‖gpu − cpu‖₂ / ‖cpu‖₂; infinite on any NaN
+  double max_error = std::numeric_limits<double>::infinity();   // max|gpu − cpu| / max|cpu|
+  double scale = 0;                                             // ‖cpu‖₂: zero would be a check that cannot fail
+};
+
+template <class T>
+agreement compare(const T* gpu, const T* cpu, std::size_t n) {
+  double diff2 = 0, ref2 = 0, worst = 0, largest = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double g = static_cast<double>(gpu[i]), c = static_cast<double>(cpu[i]);
+    if (std::isnan(g) || std::isnan(c)) return {};
+    diff2 += (g - c) * (g - c);
+    ref2 += c * c;
+    worst = std::fmax(worst, std::fabs(g - c));
+    largest = std::fmax(largest, std::fabs(c));
+  }
+  if (ref2 == 0) return {std::sqrt(diff2), worst, 0};
+  return {std::sqrt(diff2 / ref2), worst / largest, std::sqrt(ref2)};
+}
+
+// `element_bound`: also bound the largest element's error (where both sides started from the same parameters).
+#define CHECK_AGREES_IMPL(what, cmp, tolerance, element_bound)                                               \
+  do {                                                                                                       \
+    const agreement a_ = (cmp);                                                                              \
+    INFO(what, ": relative error ", a_.norm_error, ", largest element's ", a_.max_error, ", scale ", a_.scale); \
+    CHECK(a_.scale > 0);                                                                                     \
+    CHECK(a_.norm_error < (tolerance));                                                                      \
+    if (element_bound) CHECK(a_.max_error < 10 * (tolerance));                                               \
+  } while (0)
+#define CHECK_AGREES(what, cmp, tolerance) CHECK_AGREES_IMPL(what, cmp, tolerance, true)
+
+// Compares two flat parameter (or gradient) buffers stage by stage, so that a small layer's error is not hidden
+// by a large layer's scale. Offsets come from the CPU model's stage types.
+template <class HostModel, class T, std::size_t... S>
+void check_by_stage_impl(const char* what, const T* gpu, const T* cpu, double tolerance, bool element_bound,
+                         std::index_sequence<S...>) {
+  std::size_t offset = 0;
+  (
+      [&] {
+        constexpr std::size_t n = HostModel::template stage_t<S>::param_count;
+        if constexpr (n > 0) {
+          const std::string label = std::string(what) + " of stage " + std::to_string(S);
+          CHECK_AGREES_IMPL(label, compare(gpu + offset, cpu + offset, n), tolerance, element_bound);
+        }
+        offset += n;
+      }(),
+      ...);
+}
+template <class HostModel, class T>
+void check_by_stage(const char* what, const T* gpu, const T* cpu, double tolerance, bool element_bound = true) {
+  check_by_stage_impl<HostModel>(what, gpu, cpu, tolerance, element_bound,
+                                 std::make_index_sequence<HostModel::stage_count>{});
+}
+
+template <class Loss, class T>
+std::vector<T> random_targets(tf::rng& g, std::size_t rows, std::size_t width) {
+  if constexpr (std::is_same_v<Loss, tf::sparse_categorical_cross_entropy>) {
+    return test_support::labels<T>(g, rows, width);
+  } else if constexpr (std::is_same_v<Loss, tf::binary_cross_entropy>) {
+    return test_support::labels<T>(g, rows * width, 2);  // 0 or 1
+  } else {
+    return test_support::uniform<T>(g, rows * width, -1, 1);
+  }
+}
+
+// A batch in device memory; every load first fills the buffers with NaN, so nothing past the batch is data.
+template <class T>
+struct device_batch {
+  cu::device_buffer<T> x, y;
+  device_batch(std::size_t x_count, std::size_t y_count) : x(x_count), y(y_count) {}
+  void load(const std::vector<T>& hx, const std::vector<T>& hy) {
+    x.fill_bytes(0xFF);
+    y.fill_bytes(0xFF);
+    x.copy_from_host(hx.data(), hx.size());
+    y.copy_from_host(hy.data(), hy.size());
+  }
+};
+
+template <class Execution, class Model, class Loss>
+void require_path(const Model& m) {
+  if constexpr (std::is_same_v<Execution, fused>)
+    REQUIRE(m.template trains_fused<Loss>());
+  else
+    REQUIRE(!m.template trains_fused<Loss>());
+}
+
+template <class Net, std::size_t Capacity, class Execution, class T>
+void check_forward_agrees(std::uint64_t seed, std::size_t rows) {
+  using host_model = tf::model<Net, Capacity, T>;
+  using gpu_model = cu::device_model<Net, Capacity, T, Execution>;
+  constexpr std::size_t in = host_model::input_size, out = host_model::output_size;
+  auto cpu = std::make_unique<host_model>(seed);
+  gpu_model gpu(seed);
+  REQUIRE(gpu.forwards_fused() == std::is_same_v<Execution, fused>);
+  gpu.workspace_buffer().fill_bytes(0xFF);
+  tf::rng g(seed ^ 0xf0f0);
+  const auto x = test_support::uniform<T>(g, rows * in, 0, 1);
+  device_batch<T> batch(Capacity * in, 1);
+  batch.load(x, std::vector<T>{});
+
+  const T* expected = cpu->forward(x.data(), rows);
+  gpu.forward(batch.x.data(), rows);
+  std::vector<T> got(Capacity * out);
+  gpu.copy_output_to(got.data(), Capacity);
+  CHECK_AGREES("output", compare(got.data(), expected, rows * out), tolerance_for<T>());
+  const auto written_past_batch =
+      std::count_if(got.begin() + static_cast<std::ptrdiff_t>(rows * out), got.end(), [](T v) { return !std::isnan(v); });
+  CHECK(written_past_batch == 0);
+}
+
+// Trains a CPU model and a device model from the same seed on the same batches (one per entry of
+// rows_per_step) and compares them after the first step and after the last.
+template <class Net, std::size_t Capacity, class Execution, class T, class Loss, class Opt>
+void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
+                           const std::vector<std::size_t>& rows_per_step, unsigned block_limit = 0) {
+  using host_model = tf::model<Net, Capacity, T>;
+  using gpu_model = cu::device_model<Net, Capacity, T, Execution>;
+  constexpr std::size_t in = host_model::input_size, out = host_model::output_size;
+  constexpr std::size_t target_width = Loss::target_width(out), P = host_model::param_count;
+  constexpr double tolerance = tolerance_for<T>();
+
+  auto cpu = std::make_unique<host_model>(seed);
+  gpu_model gpu(seed);
+  require_path<Execution, gpu_model, Loss>(gpu);
+  gpu.limit_fused_blocks(block_limit);
+  gpu.workspace_buffer().fill_bytes(0xFF);
+  std::vector<T> buffer(P);
+  gpu.parameter_buffer().copy_to_host(buffer.data(), P);
+  CHECK(std::memcmp(buffer.data(), cpu->params(), P * sizeof(T)) == 0);
+
+  typename host_model::template optimizer_state_for<Opt> cpu_state(opt);
+  typename gpu_model::template optimizer_state_for<Opt> gpu_state(opt);
+  tf::rng g(seed ^ 0x9e3779b97f4a7c15ull);
+  device_batch<T> batch(Capacity * in, Capacity * target_width);
+  std::vector<T> output(Capacity * out);
+  for (std::size_t step = 0; step < rows_per_step.size(); ++step) {
+    const std::size_t rows = rows_per_step[step];
+    CAPTURE(step);
+    CAPTURE(rows);
+    const auto x = test_support::uniform<T>(g, rows * in, 0, 1);
+    const auto y = random_targets<Loss, T>(g, rows, out);
+    const T cpu_loss = cpu->train_step(x.data(), y.data(), rows, loss, opt, cpu_state);
+    batch.load(x, y);
+    gpu.train_step(batch.x.data(), batch.y.data(), rows, loss, opt, gpu_state);
+    const T gpu_loss = gpu.last_loss();
+    CHECK(static_cast<double>(gpu_loss) == doctest::Approx(static_cast<double>(cpu_loss)).epsilon(tolerance));
+    if (step == 0) {
+      // The same parameters on both sides: everything the step computed must agree.
+      gpu.gradient_buffer().copy_to_host(buffer.data(), P);
+      check_by_stage<host_model>("gradient", buffer.data(), cpu->grads(), tolerance);
+      gpu.copy_output_to(output.data(), Capacity);
+      CHECK_AGREES("output", compare(output.data(), cpu->output(), rows * out), tolerance);
+      const auto written_past_batch = std::count_if(output.begin() + static_cast<std::ptrdiff_t>(rows * out),
+                                                    output.end(), [](T v) { return !std::isnan(v); });
+      CHECK(written_past_batch == 0);
+    }
+    if (step == 0 || step + 1 == rows_per_step.size()) {
+      gpu.parameter_buffer().copy_to_host(buffer.data(), P);
+      check_by_stage<host_model>("parameters", buffer.data(), cpu->params(), tolerance, false);
+    }
+  }
+  // The slots' layout and the step count. (Adam's moments follow the gradients, which drift apart with every
+  // ReLU that switches on one side only, so this bound is looser.)
+  typename host_model::template optimizer_state_for<Opt> gpu_state_on_host(opt);
+  gpu_state.copy_to(gpu_state_on_host);
+  CHECK(gpu_state_on_host.step == cpu_state.step);
+  for (std::size_t s = 0; s < Opt::state_slots; ++s) {
+    const agreement a = compare(gpu_state_on_host.slots.data() + s * P, cpu_state.slots.data() + s * P, P);
+    INFO("optimizer state slot ", s, ": relative error ", a.norm_error);
+    CHECK(a.norm_error < 100 * tolerance);
+  }
+}
+
+std::vector<std::size_t> varying_rows(tf::rng& g, std::size_t capacity, std::size_t steps) {
+  // The first batch is short (rows past it must stay untouched), the last is full.
+  std::vector<std::size_t> rows(steps);
+  for (std::size_t s = 0; s < steps; ++s) rows[s] = 1 + static_cast<std::size_t>(g.below(capacity));
+  rows.front() = capacity / 2 + 1;
+  rows.back() = capacity;
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("device_model starts from the CPU model's weights and copies parameters both ways") {
+  TENFOLD_SEEDED(seed);
+  using host_model = tf::model<mnist_net, 4>;
+  auto source = std::make_unique<host_model>(seed);
+  auto target = std::make_unique<host_model>(seed + 1);
+  cu::device_model<mnist_net, 4> gpu(seed + 2);
+  gpu.copy_parameters_from(*source);
+  gpu.copy_parameters_to(*target);
+  CHECK(std::memcmp(source->params(), target->params(), sizeof(float) * host_model::param_count) == 0);
+
+  cu::device_model<mnist_net, 4> seeded_gpu(seed);
+  std::vector<float> p(host_model::param_count);
+  seeded_gpu.parameter_buffer().copy_to_host(p.data(), p.size());
+  CHECK(std::memcmp(p.data(), source->params(), sizeof(float) * p.size()) == 0);
+}
+
+TEST_CASE("forward passes agree with the CPU model") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("MNIST shape, per stage") { check_forward_agrees<mnist_net, 50, per_stage, float>(seed, 1 + g.below(49)); }
+  SUBCASE("MNIST shape, fused") { check_forward_agrees<mnist_net, 50, fused, float>(seed, 1 + g.below(49)); }
+  SUBCASE("odd shape, per stage") { check_forward_agrees<odd_mse_net, 300, per_stage, float>(seed, 1 + g.below(299)); }
+  SUBCASE("odd shape, fused") { check_forward_agrees<odd_mse_net, 300, fused, float>(seed, 1 + g.below(299)); }
+  SUBCASE("gelu stage and softmax") { check_forward_agrees<mixed_net, 41, per_stage, float>(seed, 1 + g.below(40)); }
+}
+
+TEST_CASE("training steps agree with the CPU model: MNIST shape, softmax + sparse cross-entropy, Adam") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  const auto rows = varying_rows(g, 64, 10);
+  const tf::adam opt{};
+  SUBCASE("per stage") {
+    check_training_agrees<mnist_net, 64, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows);
+  }
+  SUBCASE("fused") {
+    check_training_agrees<mnist_net, 64, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows);
+  }
+  SUBCASE("fused, one block for every tile") {
+    check_training_agrees<mnist_net, 64, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows, 1);
+  }
+}
+
+TEST_CASE("training steps agree with the CPU model: odd shape, tanh and sigmoid, mse") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  const auto rows = varying_rows(g, 45, 10);
+  const tf::adam adam{};
+  const tf::sgd sgd{.lr = 0.1};
+  SUBCASE("Adam, per stage") { check_training_agrees<odd_mse_net, 45, per_stage, float>(seed, tf::mse{}, adam, rows); }
+  SUBCASE("Adam, fused") { check_training_agrees<odd_mse_net, 45, fused, float>(seed, tf::mse{}, adam, rows); }
+  SUBCASE("SGD, per stage") { check_training_agrees<odd_mse_net, 45, per_stage, float>(seed, tf::mse{}, sgd, rows); }
+  SUBCASE("SGD, fused") { check_training_agrees<odd_mse_net, 45, fused, float>(seed, tf::mse{}, sgd, rows); }
+  SUBCASE("double, per stage") {
+    check_training_agrees<odd_mse_net, 45, per_stage, double>(seed, tf::mse{}, adam, rows);
+  }
+  SUBCASE("double, fused") { check_training_agrees<odd_mse_net, 45, fused, double>(seed, tf::mse{}, adam, rows); }
+}
+
+TEST_CASE("training steps agree with the CPU model: dense + sigmoid with binary cross-entropy") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  const auto rows = varying_rows(g, 45, 10);
+  SUBCASE("per stage") {
+    check_training_agrees<odd_bce_net, 45, per_stage, float>(seed, tf::binary_cross_entropy{}, tf::adam{}, rows);
+  }
+  SUBCASE("fused") {
+    check_training_agrees<odd_bce_net, 45, fused, float>(seed, tf::binary_cross_entropy{}, tf::adam{}, rows);
+  }
+}
+
+TEST_CASE("training steps agree with the CPU model: gelu stage, softmax under mse (per stage)") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  const auto rows = varying_rows(g, 41, 10);
+  check_training_agrees<mixed_net, 41, cu::execution::automatic, float>(seed, tf::mse{}, tf::adam{}, rows);
+}
+
+TEST_CASE("32 -> 5 x 64 -> 16 without bias: the fused step, each block taking several tiles") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  // 128-row tiles: up to 4 tiles over 2 blocks, the last one ragged. (Batches stay near 500 rows: the more ReLUs
+  // a step evaluates, the likelier one switches on one side only.)
+  const auto rows = varying_rows(g, 512, 10);
+  SUBCASE("fused, 2 blocks, against the CPU") {
+    check_training_agrees<narrow_net, 512, fused, float>(seed, tf::mse{}, tf::adam{}, rows, 2);
+  }
+  SUBCASE("per stage, against the CPU") {
+    check_training_agrees<narrow_net, 512, per_stage, float>(seed, tf::mse{}, tf::adam{}, rows);
+  }
+  SUBCASE("fused against per stage") {
+    cu::device_model<narrow_net, 512, float, fused> a(seed);
+    cu::device_model<narrow_net, 512, float, per_stage> b(seed);
+    a.limit_fused_blocks(2);
+    auto state_a = decltype(a)::optimizer_state_for<tf::adam>(tf::adam{});
+    auto state_b = decltype(b)::optimizer_state_for<tf::adam>(tf::adam{});
+    device_batch<float> batch(512 * 32, 512 * 16);
+    constexpr std::size_t P = decltype(a)::param_count;
+    std::vector<float> pa(P), pb(P);
+    for (std::size_t step = 0; step < rows.size(); ++step) {
+      CAPTURE(step);
+      batch.load(test_support::uniform<float>(g, rows[step] * 32, 0, 1),
+                 test_support::uniform<float>(g, rows[step] * 16, -1, 1));
+      a.train_step(batch.x.data(), batch.y.data(), rows[step], tf::mse{}, tf::adam{}, state_a);
+      b.train_step(batch.x.data(), batch.y.data(), rows[step], tf::mse{}, tf::adam{}, state_b);
+      CHECK(static_cast<double>(a.last_loss()) ==
+            doctest::Approx(static_cast<double>(b.last_loss())).epsilon(float_tolerance));
+      if (step == 0) {
+        a.gradient_buffer().copy_to_host(pa.data(), P);
+        b.gradient_buffer().copy_to_host(pb.data(), P);
+        check_by_stage<tf::model<narrow_net, 1>>("gradient (fused against per stage)", pa.data(), pb.data(),
+                                                 float_tolerance);
+      }
+    }
+    a.parameter_buffer().copy_to_host(pa.data(), P);
+    b.parameter_buffer().copy_to_host(pb.data(), P);
+    check_by_stage<tf::model<narrow_net, 1>>("parameters (fused against per stage)", pa.data(), pb.data(),
+                                             float_tolerance, false);
+  }
+}
+
+TEST_CASE("a class label out of range is reported by last_loss, and training goes on") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  const auto run = [&](auto& gpu) {
+    using gpu_model = std::remove_reference_t<decltype(gpu)>;
+    typename gpu_model::template optimizer_state_for<tf::adam> state(tf::adam{});
+    auto x = test_support::uniform<float>(g, 16 * 6, 0, 1);
+    auto y = test_support::labels<float>(g, 16, 4);
+    const std::size_t bad = g.below(16);
+    y[bad] = 4;  // one past the last class
+    device_batch<float> batch(16 * 6, 16);
+    batch.load(x, y);
+    gpu.train_step(batch.x.data(), batch.y.data(), 16, tf::sparse_categorical_cross_entropy{}, tf::adam{}, state);
+    bool reported = false;
+    try {
+      (void)gpu.last_loss();
+    } catch (const tf::exception& e) {
+      INFO(e.what());
+      reported = e.code() == tf::errc::out_of_range &&
+                 std::string(e.what()).find("sample " + std::to_string(bad) + " ") != std::string::npos;
+    }
+    CHECK(reported);
+    y[bad] = 3;
+    batch.load(x, y);
+    gpu.train_step(batch.x.data(), batch.y.data(), 16, tf::sparse_categorical_cross_entropy{}, tf::adam{}, state);
+    float loss = NAN;
+    CHECK_NOTHROW(loss = gpu.last_loss());
+    CHECK(std::isfinite(loss));
+  };
+  SUBCASE("per stage") {
+    cu::device_model<small_classifier, 16, float, per_stage> gpu(seed);
+    run(gpu);
+  }
+  SUBCASE("fused") {
+    cu::device_model<small_classifier, 16, float, fused> gpu(seed);
+    run(gpu);
+  }
+}
+
+TEST_CASE("a batch outside 1..capacity is refused with a sentence") {
+  cu::device_model<small_classifier, 16> gpu;
+  cu::device_buffer<float> x(17 * 6);
+  CHECK_THROWS_WITH_AS(gpu.forward(x.data(), 17),
+                       "tenfold::cuda::device_model::forward: a batch of 17 rows does not fit the model's capacity of 16",
+                       tf::exception);
+  CHECK_THROWS_AS(gpu.forward(x.data(), 0), tf::exception);
+  CHECK_THROWS_AS(gpu.last_loss(), tf::exception);  // no step yet
+}

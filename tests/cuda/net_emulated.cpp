@@ -1,0 +1,14 @@
+// The tests of net_agreement.hpp on the host emulation of the CUDA runtime (emulation/cuda_runtime.h): the device
+// model's own kernels run on CPU threads, so their indexing, their barriers and their results are checked on every
+// machine, with or without a GPU, and under the sanitizers where the suite is built with them.
+#include "emulation/cuda_runtime.h"
+
+#include <tenfold/tenfold.hpp>
+
+// tenfold/cuda.hpp is for nvcc; the network kernels' headers are taken alone here, as that header would.
+#define TENFOLD_INSIDE_LIBRARY
+#include <tenfold/cuda/nn/device_model.cuh>
+#include <tenfold/cuda/nn/evaluate.cuh>
+#undef TENFOLD_INSIDE_LIBRARY
+
+#include "net_agreement.hpp"
