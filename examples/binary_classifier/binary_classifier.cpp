@@ -14,36 +14,21 @@
 #include <tenfold/tenfold.hpp>
 #include <vector>
 
+#include "../common/hidden_factors.hpp"
+
 using namespace tenfold;
 
 using classifier = sequential<input<1000>, dense<128>, relu, dense<64>, relu, dense<32>, relu, dense<1>, sigmoid>;
 
 namespace {
 
-// 1000 features that are noisy mixtures of 16 hidden factors (as measurements usually are); the label is a
-// noisy function of six of the factors.
+// 1000 features mixing 16 hidden factors; the label is a noisy function of six of them, 5% of labels flipped.
 dataset<float> make_data(std::size_t n, std::uint64_t seed) {
-  constexpr std::size_t features = 1000, factors = 16;
-  rng g(7);  // the mixing matrix is the same for every call: train and test share the task
-  std::vector<float> mixing(features * factors);
-  for (auto& m : mixing) m = static_cast<float>(g.normal());
-  g.reseed(seed);
-  dataset<float> data(features, 1);
-  std::vector<float> x(features);
-  double z[factors];
-  for (std::size_t i = 0; i < n; ++i) {
-    for (auto& v : z) v = g.normal();
-    for (std::size_t j = 0; j < features; ++j) {
-      double v = 0.5 * g.normal();
-      for (std::size_t k = 0; k < factors; ++k) v += mixing[j * factors + k] * z[k] / 4.0;
-      x[j] = static_cast<float>(v);
-    }
+  return examples::hidden_factor_data<1000, 16>(n, /*task_seed=*/7, seed, 4.0, [](const double* z, rng& g) {
     const double score = z[0] + 0.8 * z[1] - 0.6 * z[2] + 0.6 * (z[3] * z[3] - 1) + 0.4 * z[4] * z[5] + 0.3 * g.normal();
-    float label = score > 0 ? 1.f : 0.f;
-    if (g.uniform() < 0.05) label = 1.f - label;
-    data.append(x.data(), &label);
-  }
-  return data;
+    const float label = score > 0 ? 1.f : 0.f;
+    return g.uniform() < 0.05 ? 1.f - label : label;
+  });
 }
 
 }  // namespace

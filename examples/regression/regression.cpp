@@ -12,32 +12,19 @@
 #include <tenfold/tenfold.hpp>
 #include <vector>
 
+#include "../common/hidden_factors.hpp"
+
 using namespace tenfold;
 
 using regressor = sequential<input<1000>, dense<500>, relu, dense<100>, relu, dense<1>>;
 
 namespace {
 
+// 1000 features mixing 12 hidden factors; the target is a smooth non-linear function of four, plus noise.
 dataset<float> make_data(std::size_t n, std::uint64_t seed) {
-  constexpr std::size_t features = 1000, factors = 12;
-  rng g(11);
-  std::vector<float> mixing(features * factors);
-  for (auto& m : mixing) m = static_cast<float>(g.normal());
-  g.reseed(seed);
-  dataset<float> data(features, 1);
-  std::vector<float> x(features);
-  double z[factors];
-  for (std::size_t i = 0; i < n; ++i) {
-    for (auto& v : z) v = g.normal();
-    for (std::size_t j = 0; j < features; ++j) {
-      double v = 0.5 * g.normal();
-      for (std::size_t k = 0; k < factors; ++k) v += mixing[j * factors + k] * z[k] / 3.5;
-      x[j] = static_cast<float>(v);
-    }
-    const float y = static_cast<float>(std::sin(z[0]) + 0.5 * z[1] * z[2] + 0.3 * z[3] * z[3] + 0.25 * g.normal());
-    data.append(x.data(), &y);
-  }
-  return data;
+  return examples::hidden_factor_data<1000, 12>(n, /*task_seed=*/11, seed, 3.5, [](const double* z, rng& g) {
+    return static_cast<float>(std::sin(z[0]) + 0.5 * z[1] * z[2] + 0.3 * z[3] * z[3] + 0.25 * g.normal());
+  });
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ rm -rf "$scratch" && mkdir -p "$scratch"
 case "$kind" in
   meson)
     cp -r "$here/meson_project" "$scratch/project"
+    cp "$here/consumer.cpp" "$scratch/project/"
     # The subproject holds what a release archive or a wrap would: the headers and the build files.
     mkdir -p "$scratch/project/subprojects/tenfold"
     for f in include kernels cmake meson.build meson_options.txt; do cp -r "$root/$f" "$scratch/project/subprojects/tenfold/"; done
@@ -20,7 +21,9 @@ case "$kind" in
     meson setup "$scratch/tenfold-build" "$root" --prefix="$scratch/prefix" -Dtests=disabled -Dexamples=disabled \
       -Dbenchmarks=disabled -Dcuda=disabled >/dev/null
     meson install -C "$scratch/tenfold-build" >/dev/null
-    cmake -S "$here/cmake_project" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" >/dev/null
+    cp -r "$here/cmake_project" "$scratch/cmake_project"
+    cp "$here/consumer.cpp" "$scratch/cmake_project/"
+    cmake -S "$scratch/cmake_project" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" >/dev/null
     cmake --build "$scratch/build"
     "$scratch/build/consumer"
     ;;

@@ -1,7 +1,7 @@
 // Statically shaped expressions evaluate without the heap and without temporaries.
 //
-// This file replaces the global operator new and delete, in every form (plain, array, nothrow, aligned,
-// sized), with versions that count; a test reads the count before and after the code it watches. The same
+// This file replaces the global operator new and delete with counting versions (counting_allocator.hpp); a
+// test reads the count before and after the code it watches. The same
 // file is built twice (see meson.build): with the default flags, and with -fno-exceptions -fno-rtti as an
 // embedded target would be. References are plain loops over fresh random inputs; the seed is printed on
 // failure.
@@ -20,52 +20,7 @@
 
 #include <tenfold/tenfold.hpp>
 
-namespace {
-
-std::atomic<long> heap_allocations{0};
-
-void* counted_allocate(std::size_t n, std::size_t alignment) noexcept {
-  heap_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (n == 0) n = 1;
-  if (alignment <= alignof(std::max_align_t)) return std::malloc(n);
-  return std::aligned_alloc(alignment, (n + alignment - 1) / alignment * alignment);  // size: a multiple
-}
-
-void* counted_allocate_or_fail(std::size_t n, std::size_t alignment) {
-  if (void* p = counted_allocate(n, alignment)) return p;
-#if defined(__cpp_exceptions)
-  throw std::bad_alloc();
-#else
-  std::abort();
-#endif
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_allocate_or_fail(n, 0); }
-void* operator new[](std::size_t n) { return counted_allocate_or_fail(n, 0); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_allocate(n, 0); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_allocate(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_allocate_or_fail(n, std::size_t(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_allocate_or_fail(n, std::size_t(a)); }
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return counted_allocate(n, std::size_t(a));
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return counted_allocate(n, std::size_t(a));
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+#include "counting_allocator.hpp"
 
 namespace {
 

@@ -14,37 +14,7 @@
 
 static_assert(TENFOLD_NO_EXCEPTIONS, "this test checks the exception-free build; compile it with -fno-exceptions");
 
-namespace {
-long allocations = 0;
-}
-
-void* operator new(std::size_t n) {
-  ++allocations;
-  void* p = std::malloc(n ? n : 1);
-  if (!p) std::abort();
-  return p;
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(n ? n : 1);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  ++allocations;
-  const std::size_t al = static_cast<std::size_t>(a);
-  void* p = std::aligned_alloc(al, (n + al - 1) / al * al);
-  if (!p) std::abort();
-  return p;
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "counting_allocator.hpp"
 
 using namespace tenfold;
 
@@ -77,7 +47,7 @@ void record_and_return(const error& e) {
 }  // namespace
 
 int main() {
-  const long at_start = allocations;
+  const long at_start = heap_allocations;
   // Three classes, each a noisy bump at its own place along the 16 inputs.
   rng g(11);
   for (int i = 0; i < 64; ++i) {
@@ -96,7 +66,7 @@ int main() {
   float last = 0;
   for (int b = 0; b < 8; ++b) last += net.loss(&x[8 * b][0], &y[8 * b], 8, loss) / 8;
   // at_start counts what static initialisation (the model's construction among it) allocated: nothing.
-  const long during = allocations;
+  const long during = heap_allocations;
   std::printf("loss %.4f -> %.4f; %ld heap allocations before main, %ld while training\n", first, last, at_start,
               during - at_start);
 

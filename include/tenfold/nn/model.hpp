@@ -19,6 +19,7 @@
 #include "../core/error.hpp"
 #include "../core/random.hpp"
 #include "../core/storage.hpp"
+#include "../optim/apply_rule.hpp"
 #include "activation.hpp"
 #include "dense.hpp"
 #include "layer.hpp"
@@ -197,7 +198,7 @@ class model {
       T* slots = state.slots.data();
       const T* g = grads();
       auto update = [&](std::size_t first, std::size_t count) {
-        update_range<Opt>(p + first, g + first, slots + first, count, factors);
+        apply_rule<Opt>(p + first, g + first, Opt::state_slots ? slots + first : slots, count, param_count, factors);
       };
       return backward_impl(x, target, rows, loss, nullptr, mode::training, update);
     } else {
@@ -224,13 +225,6 @@ class model {
   }
 
  private:
-  // The optimizer's rule over count parameters; restrict-qualified so that the loop vectorises.
-  template <class Opt, class Factors>
-  static void update_range(T* TENFOLD_RESTRICT p, const T* TENFOLD_RESTRICT g, T* TENFOLD_RESTRICT slots,
-                           std::size_t count, const Factors& factors) {
-    for (std::size_t i = 0; i < count; ++i) Opt::update_one(p[i], g[i], slots + i, param_count, factors);
-  }
-
   template <class F, std::size_t... I>
   void for_each_stage_impl(F&& f, std::index_sequence<I...>) {
     (f(std::get<I>(stages_), std::integral_constant<std::size_t, I>{}), ...);

@@ -6,6 +6,7 @@
 #include "adamw.hpp"
 #include "gd.hpp"
 #include "momentum.hpp"
+#include "apply_rule.hpp"
 #include "optimizer.hpp"
 #include "rmsprop.hpp"
 #include "schedules/constant.hpp"

@@ -20,6 +20,9 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
+
+#include "apply_rule.hpp"
 
 namespace tenfold {
 
@@ -84,8 +87,7 @@ struct basic_rmsprop {
   template <class T>
   TENFOLD_HD void update(T* TENFOLD_RESTRICT params, const T* TENFOLD_RESTRICT grads, T* TENFOLD_RESTRICT state,
                          std::size_t n, long step, double step_lr) const {
-    const factors<T> f = factors_for<T>(step, step_lr);
-    for (std::size_t i = 0; i < n; ++i) update_one(params[i], grads[i], state + i, n, f);
+    apply_rule<std::remove_cvref_t<decltype(*this)>>(params, grads, state, n, n, factors_for<T>(step, step_lr));
   }
 };
 
@@ -118,8 +120,7 @@ struct basic_rmsprop_momentum {
   template <class T>
   TENFOLD_HD void update(T* TENFOLD_RESTRICT params, const T* TENFOLD_RESTRICT grads, T* TENFOLD_RESTRICT state,
                          std::size_t n, long step, double step_lr) const {
-    const factors<T> f = factors_for<T>(step, step_lr);
-    for (std::size_t i = 0; i < n; ++i) update_one(params[i], grads[i], state + i, n, f);
+    apply_rule<std::remove_cvref_t<decltype(*this)>>(params, grads, state, n, n, factors_for<T>(step, step_lr));
   }
 };
 

@@ -118,6 +118,8 @@ struct block_run {
   unsigned char* shared = nullptr;
   unsigned current = 0;
   std::function<void()> body;
+  bool waited = false;  // whether any thread of this launch has waited at a barrier
+  bool direct = false;  // threads run on the scheduler's own stack, one after another (no barrier can wait)
 };
 
 inline block_run*& current_run() {
@@ -148,6 +150,12 @@ inline void release(fiber_barrier& b) {
 
 inline void arrive_and_wait(fiber_barrier& b) {
   block_run& run = *current_run();
+  run.waited = true;
+  if (run.direct) {
+    std::fprintf(stderr, "cuda emulation: a kernel whose first block never waited at a barrier waits in a later "
+                 "block; barriers must not depend on the block\n");
+    std::abort();
+  }
   if (++b.arrived == b.expected) {
     release(b);
     return;
@@ -378,7 +386,20 @@ void emulated_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size
     blockIdx = dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
                     static_cast<unsigned>(b / (static_cast<std::size_t>(grid.x) * grid.y)));
     std::memset(shared.get(), 0xFF, shared_bytes);
-    run_block(run, block);
+    if (run.direct) {
+      // No thread of the first block waited at a barrier: the threads of this one run one after another, without
+      // fibers (most of a grid-wide elementwise kernel's cost would otherwise be switching contexts).
+      for (unsigned t = 0; t < threads; ++t) {
+        threadIdx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
+        current_warp = t / 32;
+        current_lane = t % 32;
+        run.current = t;
+        run.body();
+      }
+    } else {
+      run_block(run, block);
+      run.direct = !run.waited;
+    }
   }
   current_run() = outer;
 }
