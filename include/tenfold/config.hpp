@@ -38,6 +38,12 @@
 #endif
 #endif
 
+// TENFOLD_THREADS: 1 (default) lets tenfold::cpu::set_gemm_threads(2) run large products on two threads
+// (off until called); 0 leaves threads (and <thread>) out entirely, for targets without them.
+#ifndef TENFOLD_THREADS
+#define TENFOLD_THREADS 1
+#endif
+
 // TENFOLD_CHECK_BOUNDS: runtime checks of indices and batch row counts (cheap; on unless NDEBUG).
 #ifndef TENFOLD_CHECK_BOUNDS
 #ifdef NDEBUG
@@ -47,7 +53,3 @@
 #endif
 #endif
 
-// TENFOLD_COUNT_TEMPORARIES: count every buffer an expression had to materialise (tests use it to prove fusion).
-#ifndef TENFOLD_COUNT_TEMPORARIES
-#define TENFOLD_COUNT_TEMPORARIES 0
-#endif

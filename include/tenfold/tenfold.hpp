@@ -6,6 +6,7 @@
 #endif
 
 #include "config.hpp"
+#include "core/denormals.hpp"
 #include "core/error.hpp"
 #include "core/shape.hpp"
 #include "core/static_checks.hpp"

@@ -16,12 +16,6 @@
 #pragma once
 #include "../core/internal.hpp"
 
-// TENFOLD_THREADS: 0 leaves the helper thread (and <thread>) out, for targets without threads; then
-// set_gemm_threads has no effect.
-#ifndef TENFOLD_THREADS
-#define TENFOLD_THREADS 1
-#endif
-
 #include <atomic>
 #include <cstddef>
 #if TENFOLD_THREADS
@@ -48,9 +42,9 @@ inline int gemm_threads() { return detail::gemm_thread_setting().load(std::memor
 
 namespace detail {
 
-// Products smaller than this many multiply-adds are not worth the hand-off to the helper (about 2 µs of
-// work on one core, several times the cost of waking a spinning helper).
-inline constexpr std::size_t gemm_parallel_min_work = std::size_t(1) << 18;
+// Products smaller than this many multiply-adds are not worth the hand-off to the helper (about 10 µs of
+// work on one core; waking the helper and waiting for the slower half cost a few µs).
+inline constexpr std::size_t gemm_parallel_min_work = std::size_t(1) << 20;
 
 #if TENFOLD_THREADS
 class gemm_helper {
@@ -61,7 +55,8 @@ class gemm_helper {
   }
 
   // Runs task(context) on the helper while the caller runs `own`; false (and nothing run) when another
-  // caller holds the helper.
+  // caller holds the helper. If the helper has not taken the task by the time `own` is done (it was asleep,
+  // or the other CPU is busy with another program), the caller takes it back and runs it itself.
   template <class Own>
   bool run_beside(void (*task)(void*), void* context, Own&& own) {
     std::unique_lock<std::mutex> lock(owner_, std::try_to_lock);
@@ -70,15 +65,24 @@ class gemm_helper {
     context_ = context;
     state_.store(posted, std::memory_order_release);
     state_.notify_one();
-    // The helper's task lives on this stack frame: wait for it however `own` ends.
-    struct wait_for_helper {
+    // The task lives on the caller's stack: however `own` ends, the helper must be done with it first.
+    struct settle {
       std::atomic<int>& state;
-      ~wait_for_helper() {
+      bool run_if_untaken = false;
+      void (*task)(void*);
+      void* context;
+      ~settle() {
+        int expected = posted;
+        if (state.compare_exchange_strong(expected, idle, std::memory_order_acq_rel)) {
+          if (run_if_untaken) task(context);
+          return;
+        }
         while (state.load(std::memory_order_acquire) != done) std::this_thread::yield();
         state.store(idle, std::memory_order_relaxed);
       }
-    } wait{state_};
+    } settled{state_, false, task, context};
     own();
+    settled.run_if_untaken = true;
     return true;
   }
 
@@ -91,7 +95,7 @@ class gemm_helper {
   }
 
  private:
-  enum : int { idle, posted, done, stopping };
+  enum : int { idle, posted, running, done, stopping };
   gemm_helper() : thread_([this] { serve(); }) {}
 
   void serve() {
@@ -106,6 +110,8 @@ class gemm_helper {
         s = state_.load(std::memory_order_acquire);
       }
       if (s == stopping) return;
+      // Take the task, unless its caller has just taken it back.
+      if (!state_.compare_exchange_strong(s, running, std::memory_order_acq_rel)) continue;
       task_(context_);
       state_.store(done, std::memory_order_release);
     }
@@ -126,6 +132,7 @@ class gemm_helper {
 template <class Serial>
 bool gemm_on_two_threads(std::size_t m, std::size_t n, std::size_t k, std::size_t tile_rows, std::size_t tile_cols,
                          const Serial& serial) {
+#if TENFOLD_THREADS
   if (gemm_threads() < 2 || m * n * k < gemm_parallel_min_work) return false;
   gemm_range mine{0, m, 0, n}, theirs{0, m, 0, n};
   if (n >= 2 * tile_cols) {
@@ -143,10 +150,9 @@ bool gemm_on_two_threads(std::size_t m, std::size_t n, std::size_t k, std::size_
       t.serial(t.range);
     }
   } helper_task{serial, theirs};
-#if TENFOLD_THREADS
   return gemm_helper::instance().run_beside(&task::run, &helper_task, [&] { serial(mine); });
 #else
-  (void)helper_task;
+  (void)m, (void)n, (void)k, (void)tile_rows, (void)tile_cols, (void)serial;
   return false;
 #endif
 }

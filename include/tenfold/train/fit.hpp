@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "../core/denormals.hpp"
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../data/shuffle.hpp"
@@ -33,6 +34,7 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
   using T = typename Model::value_type;
   const std::size_t tw = L::target_width(Model::output_size);
   detail::check_dataset_fits<Model>(train, tw, "fit");
+  const flush_denormals denormals_as_zero(options.flush_denormals);
   const std::size_t batch = options.batch_size ? options.batch_size : Model::capacity;
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
                  "fit: batch_size %zu is larger than the model's batch capacity %zu", batch, Model::capacity);

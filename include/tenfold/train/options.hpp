@@ -48,6 +48,9 @@ struct fit_options {
   tenfold::early_stopping early_stopping{};
   tenfold::progress progress = tenfold::progress::automatic;
   std::FILE* output = stdout;
+  // Treat subnormal floats as zero while training (see core/denormals.hpp): without it, steps slow down
+  // twofold once optimizer state for never-active inputs decays below 1e-38.
+  bool flush_denormals = true;
   // Called after every epoch with its record; returning false stops training.
   std::vector<std::function<bool(const epoch_record&)>> callbacks{};
 };
