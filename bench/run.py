@@ -46,6 +46,8 @@ def parse_args():
     p.add_argument("--skip-compile-timing", action="store_true",
                    help="reuse comparator binaries that are up to date and do not time tenfold's compile")
     p.add_argument("--no-check", action="store_true", help="skip the quick check that each comparator learns")
+    p.add_argument("--keep-denormals", action="store_true",
+                   help="comparators keep subnormal floats (by default they flush them, as tenfold's fit() does)")
     p.add_argument("--wait-quiet", type=float, default=30.0,
                    help="wait up to this many seconds for other processes to leave the CPUs before each run")
     a = p.parse_args()
@@ -474,17 +476,19 @@ def write_chart(path, info, merged):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
     except ImportError:
         return "matplotlib is not installed, no chart"
     present = [i for i in IMPLEMENTATIONS if any(i in r for _, r in merged)]
     if not present:
         return "no results, no chart"
     base = "tenfold" if "tenfold" in present else present[0]
-    others = [i for i in present if i != base]
-    groups = [(k, r) for k, r in merged if base in r and any(speedup(r, i, base) for i in others)]
-    if not groups or not others:
+    groups = [(k, r) for k, r in merged if base in r and any(speedup(r, i, base) for i in present)]
+    others = [i for i in present if any(speedup(r, i, base) for _, r in groups)]
+    if not groups:
         return "nothing to compare, no chart"
-    fig, ax = plt.subplots(figsize=(min(24, max(8, 0.3 * len(groups) * max(1, len(others)) + 2)), 6))
+    colours = dict(zip(IMPLEMENTATIONS, ("#555555", "#ee4c2c", "#1f77b4", "#2ca02c", "#9467bd")))
+    fig, ax = plt.subplots(figsize=(min(24, max(8, 0.3 * len(groups) * len(others) + 2)), 6))
     width = 0.8 / len(others)
     for j, impl in enumerate(others):
         xs, ys = [], []
@@ -493,11 +497,15 @@ def write_chart(path, info, merged):
             if s:
                 xs.append(g + (j - (len(others) - 1) / 2) * width)
                 ys.append(s)
-        ax.bar(xs, ys, width, label=f"{base} / {impl}")
+        ax.bar(xs, ys, width, label=f"{base} / {impl}", color=colours[impl])
     ax.set_yscale("log")
+    ratio = FuncFormatter(lambda y, _: f"{y:g}x")
+    ax.yaxis.set_major_formatter(ratio)
+    ax.yaxis.set_minor_formatter(ratio)
+    ax.tick_params(axis="y", which="minor", labelsize=7)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{w} {b} t{t}" if w != "compile" else "compile (s)" for (w, t, b), _ in groups],
+    ax.set_xticklabels([f"{w} {b} t{t}" if w != "compile" else "compile time" for (w, t, b), _ in groups],
                        rotation=45, ha="right", fontsize=7)
     ax.set_ylabel(f"speedup of {base} (>1: {base} faster)")
     ax.set_title(f"{base} vs comparators: {info['cpu']}, {info['compiler']}, commit {info['commit']}", fontsize=9)
@@ -546,13 +554,14 @@ def main():
     checks = [] if args.no_check or not data else run_checks(programs, data, notes)
 
     common = ["--reps", str(args.reps), "--rep-ms", str(args.rep_ms)] + (["--only", args.only] if args.only else [])
+    common += ["--keep-denormals"] if args.keep_denormals else []
     if data:
         common += ["--data", data]
     for threads in args.thread_counts:
         if os.path.exists(net_bench) and data:
             wait_until_quiet(args.wait_quiet)
-            lines, others = run_program([net_bench, "--threads", str(threads)], program_env(threads, data), notes,
-                                        f"tenfold net_bench ({threads} threads)")
+            cmd = [net_bench, "--threads", str(threads), "--reps", str(args.reps), "--data", data]
+            lines, others = run_program(cmd, program_env(threads, data), notes, f"tenfold net_bench ({threads} threads)")
             measurements += tag_noise([m for m in parse_net_lines(lines, "tenfold")
                                        if not args.only or args.only in m["workload"]], others)
         for name, cmd, unset in programs:

@@ -198,6 +198,7 @@ void time_w4(const bench::options& o) {
 int main(int argc, char** argv) {
   const auto o = bench::parse_options(argc, argv);
   set_blas_threads(o.threads);
+  bench::set_float_mode(o);
   const auto train = bench::load_mnist(o.data_dir, "train");
   if (o.check) {
     check(train, bench::load_mnist(o.data_dir, "test"));

@@ -274,6 +274,7 @@ void time_gemm(const bench::options& o) {
 
 int main(int argc, char** argv) {
   const auto o = bench::parse_options(argc, argv);
+  bench::set_float_mode(o);  // before OpenMP starts its threads, which inherit it
   Eigen::setNbThreads(o.threads);
   const auto train = bench::load_mnist(o.data_dir, "train");
   if (o.check) {

@@ -27,6 +27,8 @@ def parse_args():
     p.add_argument("--data", default=os.environ.get("TENFOLD_MNIST_DIR", "data/mnist"))
     p.add_argument("--only", default="")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--keep-denormals", action="store_true",
+                   help="leave subnormal floats on (by default flushed, as tenfold's fit() does)")
     a = p.parse_args()
     a.reps = max(5, a.reps)
     return a
@@ -201,6 +203,7 @@ def time_gemm(args):
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(not args.keep_denormals)
     torch.set_num_interop_threads(1)
     x, y = load_mnist(args.data, "train")
     if args.check:

@@ -58,11 +58,11 @@ namespace {
 using mnist_net =
     tf::sequential<tf::input<784>, tf::dense<128>, tf::relu, tf::dense<64>, tf::relu, tf::dense<10>, tf::softmax>;
 using odd_mse_net = tf::sequential<tf::input<37>, tf::dense<29>, tf::tanh, tf::dense<17>, tf::sigmoid, tf::dense<5>>;
-using odd_bce_net = tf::sequential<tf::input<37>, tf::dense<29>, tf::tanh, tf::dense<17, false>, tf::relu,
-                                   tf::dense<5>, tf::sigmoid>;
-using narrow_net = tf::sequential<tf::input<32>, tf::dense<64, false>, tf::relu, tf::dense<64, false>, tf::relu,
-                                  tf::dense<64, false>, tf::relu, tf::dense<64, false>, tf::relu, tf::dense<64, false>,
-                                  tf::relu, tf::dense<16, false>>;
+using odd_bce_net =
+    tf::sequential<tf::input<37>, tf::dense<29>, tf::tanh, tf::dense<17, false>, tf::relu, tf::dense<5>, tf::sigmoid>;
+using narrow_net =
+    tf::sequential<tf::input<32>, tf::dense<64, false>, tf::relu, tf::dense<64, false>, tf::relu, tf::dense<64, false>,
+                   tf::relu, tf::dense<64, false>, tf::relu, tf::dense<64, false>, tf::relu, tf::dense<16, false>>;
 // Only the per-stage kernels take it: gelu is a stage of its own, and mse does not fuse with the softmax.
 using mixed_net = tf::sequential<tf::input<23>, tf::dense<19>, tf::gelu, tf::dense<7>, tf::softmax>;
 using small_classifier = tf::sequential<tf::input<6>, tf::dense<8>, tf::relu, tf::dense<4>, tf::softmax>;
@@ -91,8 +91,8 @@ constexpr double tolerance_for() {
 
 struct agreement {
   double norm_error = std::numeric_limits<double>::infinity();  // ‖gpu − cpu‖₂ / ‖cpu‖₂; infinite on any NaN
-  double max_error = std::numeric_limits<double>::infinity();   // max|gpu − cpu| / max|cpu|
-  double scale = 0;                                             // ‖cpu‖₂: zero would be a check that cannot fail
+  double max_error = std::numeric_limits<double>::infinity();  // max|gpu − cpu| / max|cpu|
+  double scale = 0;                                            // ‖cpu‖₂: zero would be a check that cannot fail
 };
 
 template <class T>
@@ -111,13 +111,13 @@ agreement compare(const T* gpu, const T* cpu, std::size_t n) {
 }
 
 // `element_bound`: also bound the largest element's error (where both sides started from the same parameters).
-#define CHECK_AGREES_IMPL(what, cmp, tolerance, element_bound)                                               \
-  do {                                                                                                       \
-    const agreement a_ = (cmp);                                                                              \
+#define CHECK_AGREES_IMPL(what, cmp, tolerance, element_bound)                                                  \
+  do {                                                                                                          \
+    const agreement a_ = (cmp);                                                                                 \
     INFO(what, ": relative error ", a_.norm_error, ", largest element's ", a_.max_error, ", scale ", a_.scale); \
-    CHECK(a_.scale > 0);                                                                                     \
-    CHECK(a_.norm_error < (tolerance));                                                                      \
-    if (element_bound) CHECK(a_.max_error < 10 * (tolerance));                                               \
+    CHECK(a_.scale > 0);                                                                                        \
+    CHECK(a_.norm_error < (tolerance));                                                                         \
+    if (element_bound) CHECK(a_.max_error < 10 * (tolerance));                                                  \
   } while (0)
 #define CHECK_AGREES(what, cmp, tolerance) CHECK_AGREES_IMPL(what, cmp, tolerance, true)
 
@@ -188,7 +188,8 @@ bool relus_clear_of_zero(const HostModel& m, const T* x) {
           offset += St::param_count;
         }(),
         ...);
-  }(std::make_index_sequence<HostModel::stage_count>{});
+  }
+  (std::make_index_sequence<HostModel::stage_count>{});
   return clear;
 }
 
@@ -258,8 +259,8 @@ void check_forward_agrees(std::uint64_t seed, std::size_t rows) {
   std::vector<T> got(Capacity * out);
   gpu.copy_output_to(got.data(), Capacity);
   CHECK_AGREES("output", compare(got.data(), expected, rows * out), tolerance_for<T>());
-  const auto written_past_batch =
-      std::count_if(got.begin() + static_cast<std::ptrdiff_t>(rows * out), got.end(), [](T v) { return !std::isnan(v); });
+  const auto written_past_batch = std::count_if(got.begin() + static_cast<std::ptrdiff_t>(rows * out), got.end(),
+                                                [](T v) { return !std::isnan(v); });
   CHECK(written_past_batch == 0);
 }
 
@@ -545,9 +546,10 @@ TEST_CASE("a class label out of range is reported by last_loss, and training goe
 TEST_CASE("a batch outside 1..capacity is refused with a sentence") {
   cu::device_model<small_classifier, 16> gpu;
   cu::device_buffer<float> x(17 * 6);
-  CHECK_THROWS_WITH_AS(gpu.forward(x.data(), 17),
-                       "tenfold::cuda::device_model::forward: a batch of 17 rows does not fit the model's capacity of 16",
-                       tf::exception);
+  CHECK_THROWS_WITH_AS(
+      gpu.forward(x.data(), 17),
+      "tenfold::cuda::device_model::forward: a batch of 17 rows does not fit the model's capacity of 16",
+      tf::exception);
   CHECK_THROWS_AS(gpu.forward(x.data(), 0), tf::exception);
   CHECK_THROWS_AS(gpu.last_loss(), tf::exception);  // no step yet
 }

@@ -152,7 +152,8 @@ inline void arrive_and_wait(fiber_barrier& b) {
   block_run& run = *current_run();
   run.waited = true;
   if (run.direct) {
-    std::fprintf(stderr, "cuda emulation: a kernel whose first block never waited at a barrier waits in a later "
+    std::fprintf(stderr,
+                 "cuda emulation: a kernel whose first block never waited at a barrier waits in a later "
                  "block; barriers must not depend on the block\n");
     std::abort();
   }
@@ -229,9 +230,10 @@ inline void run_block(block_run& run, dim3 block) {
       if (run.finished[t]) --left;
     }
     if (!progressed && left > 0) {
-      std::fprintf(stderr, "cuda emulation: every thread of block (%u, %u, %u) waits at a barrier that not all "
-                   "of them reach (a __syncthreads or warp shuffle in divergent code)\n", blockIdx.x, blockIdx.y,
-                   blockIdx.z);
+      std::fprintf(stderr,
+                   "cuda emulation: every thread of block (%u, %u, %u) waits at a barrier that not all "
+                   "of them reach (a __syncthreads or warp shuffle in divergent code)\n",
+                   blockIdx.x, blockIdx.y, blockIdx.z);
       std::abort();
     }
   }
@@ -277,19 +279,27 @@ inline unsigned char* emulated_dynamic_shared_memory() { return cuda_emulation::
 
 inline const char* cudaGetErrorString(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaSuccess:
+      return "no error";
+    case cudaErrorInvalidValue:
+      return "invalid argument";
+    case cudaErrorMemoryAllocation:
+      return "out of memory";
+    case cudaErrorInvalidConfiguration:
+      return "invalid configuration argument";
   }
   return "unknown error";
 }
 inline const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaSuccess:
+      return "cudaSuccess";
+    case cudaErrorInvalidValue:
+      return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation:
+      return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration:
+      return "cudaErrorInvalidConfiguration";
   }
   return "cudaErrorUnknown";
 }
@@ -308,10 +318,18 @@ inline cudaError_t cudaGetDevice(int* device) {
 }
 inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attribute, int /*device*/) {
   switch (attribute) {
-    case cudaDevAttrMultiProcessorCount: *value = cuda_emulation::multiprocessors; break;
-    case cudaDevAttrMaxThreadsPerMultiProcessor: *value = cuda_emulation::threads_per_multiprocessor; break;
-    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = cuda_emulation::shared_per_multiprocessor; break;
-    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = cuda_emulation::shared_per_block_optin; break;
+    case cudaDevAttrMultiProcessorCount:
+      *value = cuda_emulation::multiprocessors;
+      break;
+    case cudaDevAttrMaxThreadsPerMultiProcessor:
+      *value = cuda_emulation::threads_per_multiprocessor;
+      break;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor:
+      *value = cuda_emulation::shared_per_multiprocessor;
+      break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin:
+      *value = cuda_emulation::shared_per_block_optin;
+      break;
   }
   return cudaSuccess;
 }
@@ -324,13 +342,13 @@ cudaError_t cudaFuncSetAttribute(F* function, cudaFuncAttribute attribute, int v
   return cudaSuccess;
 }
 inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
-  *p = ::operator new(bytes > 0 ? bytes : 1, std::align_val_t{256}, std::nothrow);
+  *p = ::operator new (bytes > 0 ? bytes : 1, std::align_val_t{256}, std::nothrow);
   if (!*p) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xFF, bytes);
   return cudaSuccess;
 }
 inline cudaError_t cudaFree(void* p) {
-  if (p) ::operator delete(p, std::align_val_t{256});
+  if (p) ::operator delete (p, std::align_val_t{256});
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind) {

@@ -119,7 +119,7 @@ class device_model {
   // they need: see forwards_fused() and trains_fused()).
   static constexpr bool fused_forward = fused_allowed;
   template <class L>
-  static constexpr bool fused_training = fused_allowed && plan::template trains_with<L>;
+  static constexpr bool fused_training = (fused_allowed && plan::template trains_with<L>);
   template <class Opt>
   using optimizer_state_for = device_optimizer_state<Opt, T, param_count>;
 
@@ -208,8 +208,8 @@ class device_model {
     check_rows(rows, "forward");
     if constexpr (fused_forward) {
       if (fused_ready_) {
-        detail::fused_step_args<T> args{params_.data(), nullptr, x,       nullptr, rows, mutable_output(),
-                                        nullptr,        nullptr, bad_row_.data()};
+        detail::fused_step_args<T> args{params_.data(),   nullptr, x,       nullptr,        rows,
+                                        mutable_output(), nullptr, nullptr, bad_row_.data()};
         detail::launch_fused_mlp<plan, void, false>(args, fused_blocks(rows), stream_);
         return output();
       }
@@ -414,8 +414,8 @@ class device_model {
       weights_current_ = true;
     }
     const unsigned blocks = fused_blocks(rows);
-    detail::fused_step_args<T> args{params_.data(), weights_t_.data(), x,       target, rows, mutable_output(),
-                                    row_loss(),     partial_.data(),   bad_row_.data()};
+    detail::fused_step_args<T> args{params_.data(),  weights_t_.data(), x, target, rows, mutable_output(), row_loss(),
+                                    partial_.data(), bad_row_.data()};
     detail::launch_fused_mlp<plan, L, true>(args, blocks, stream_);
     // Sums the blocks' partial gradients, updates, and refreshes the transposed weights: they stay current.
     detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), state.slots.data(),

@@ -1,10 +1,10 @@
 // The fully fused training step for narrow MLPs: forward, loss gradient and backward in ONE kernel, the
 // reduction of the weight gradients and the optimizer's update in a second.
 //
-// Which networks: a chain of dense stages (each with its fused activation, with or without bias), optionally
-// ending in a softmax after a dense stage without activation, every layer at most `fused_max_width` (128) wide,
-// such that one tile of rows, with every layer's activations, fits the shared-memory budget. `fused_plan`
-// reads all of it from the stage types: the widths, the parameter offsets and the tile height are
+// Which networks: a chain of dense stages (each with its fused, stateless activation, with or without bias),
+// optionally ending in a softmax after a dense stage without activation, every layer at most `fused_max_width`
+// (128) wide, such that one tile of rows, with every layer's activations, fits the shared-memory budget.
+// `fused_plan` reads all of it from the stage types: the widths, the parameter offsets and the tile height are
 // compile-time constants, so every loop below has constant bounds.
 //
 // Step kernel (`fused_mlp_kernel`). Each block takes tiles of `tile_rows` samples (tile t, t + grid, ...):
@@ -134,8 +134,8 @@ struct fused_plan<std::tuple<S...>, T> {
   using layer = std::tuple_element_t<L, stages>;
 
   // widths[0] is the input, widths[l + 1] the output of stage l.
-  static constexpr std::array<std::size_t, stage_count + 1> widths{
-      std::tuple_element_t<0, stages>::input_shape::size, S::output_shape::size...};
+  static constexpr std::array<std::size_t, stage_count + 1> widths{std::tuple_element_t<0, stages>::input_shape::size,
+                                                                   S::output_shape::size...};
 
  private:
   static constexpr bool chain_of_dense = [] {
@@ -153,6 +153,17 @@ struct fused_plan<std::tuple<S...>, T> {
       return false;
     } else {
       return std::is_same_v<typename dense_info<layer<layer_count - 1>>::activation, identity>;
+    }
+  }();
+  // The kernels construct each activation afresh (Act{}), so an activation with runtime settings stays per-stage.
+  static constexpr bool stateless_activations = [] {
+    if constexpr (!chain_of_dense) {
+      return false;
+    } else {
+      return []<std::size_t... L>(std::index_sequence<L...>) {
+        return (std::is_empty_v<typename dense_info<layer<L>>::activation> && ...);
+      }
+      (std::make_index_sequence<layer_count>{});
     }
   }();
   static constexpr bool widths_ok = [] {
@@ -176,20 +187,21 @@ struct fused_plan<std::tuple<S...>, T> {
     return std::size_t{0};
   }();
   static constexpr std::size_t shared_bytes = tile_rows * row_values * sizeof(T);
-  static constexpr bool eligible = chain_of_dense && softmax_ok && widths_ok && tile_rows > 0;
+  static constexpr bool eligible = chain_of_dense && stateless_activations && softmax_ok && widths_ok && tile_rows > 0;
 
   using layout = parameter_layout<stages>;
   static constexpr std::size_t param_count = layout::param_count;
   template <std::size_t L>
   static constexpr std::size_t param_offset = layout::param_offset[L];
   template <std::size_t L>
-  static constexpr std::size_t slot = tile_rows * act_offset[L];
+  static constexpr std::size_t slot = tile_rows* act_offset[L];
 
   // Whether a training step with loss L can run fused: a device loss, and with a final softmax, one that fuses
   // with it (the kernel starts from the gradient at the softmax's input).
   template <class L>
   static constexpr bool trains_with =
-      eligible && device_loss<L>::supported && (!ends_in_softmax || loss_start_for<last_stage, L>() == loss_start::skip_last);
+      (eligible && device_loss<L>::supported &&
+       (!ends_in_softmax || loss_start_for<last_stage, L>() == loss_start::skip_last));
 
   // ---- device parts ----
 

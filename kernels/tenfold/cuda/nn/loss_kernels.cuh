@@ -145,17 +145,15 @@ inline constexpr unsigned loss_block = 256;
 
 // grad[r, :] and row_loss[r] for every sample r < rows; out is the network's output, rows × Width.
 template <class L, bool Fused, std::size_t Width, class T>
-__global__ void __launch_bounds__(loss_block)
-    loss_gradient_kernel(const T* out, const T* target, std::size_t rows, T* grad, T* row_loss,
-                         unsigned long long* bad_row) {
+__global__ void __launch_bounds__(loss_block) loss_gradient_kernel(const T* out, const T* target, std::size_t rows,
+                                                                   T* grad, T* row_loss, unsigned long long* bad_row) {
   constexpr std::size_t target_width = L::target_width(Width);
   const unsigned lane = threadIdx.x % warp_width;
   const std::size_t warps = static_cast<std::size_t>(gridDim.x) * (blockDim.x / warp_width);
   for (std::size_t r = static_cast<std::size_t>(blockIdx.x) * (blockDim.x / warp_width) + threadIdx.x / warp_width;
        r < rows; r += warps) {
-    const T loss = device_loss<L>::template row<Fused, Width>(out + r * Width, target + r * target_width,
-                                                               grad + r * Width, rows, r, lane, bad_row,
-                                                               keep_gradient{});
+    const T loss = device_loss<L>::template row<Fused, Width>(
+        out + r * Width, target + r * target_width, grad + r * Width, rows, r, lane, bad_row, keep_gradient{});
     if (lane == 0) row_loss[r] = loss;
   }
 }

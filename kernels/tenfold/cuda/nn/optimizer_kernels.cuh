@@ -22,8 +22,7 @@
 namespace tenfold::cuda {
 
 template <class Opt, class T, std::size_t ParamCount>
-class device_optimizer_state {
- public:
+struct device_optimizer_state {
   static constexpr std::size_t slot_count = Opt::state_slots * ParamCount;
   device_buffer<T> slots;
   long step = 0;
@@ -31,9 +30,11 @@ class device_optimizer_state {
 
   explicit device_optimizer_state(const Opt& opt) : slots(slot_count) { reset(opt); }
 
-  // Zero slots, step 0, the optimizer's own learning rate: the state before the first update.
+  // Zero slots, step 0, the optimizer's own learning rate: the state before the first update. Waits for the
+  // zeroing, so that an update queued on any stream afterwards sees it.
   void reset(const Opt& opt) {
     slots.fill_bytes(0);
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize after zeroing the optimizer state");
     step = 0;
     lr = opt.lr;
   }

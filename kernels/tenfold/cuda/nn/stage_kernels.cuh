@@ -85,11 +85,9 @@ template <class Stage, class T>
 void dense_forward(const Stage& stage, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
   using D = dense_info<Stage>;
   using Act = typename D::activation;
-  launch_tiled_gemm<T>(rows, D::out_width, D::in_width, 1, row_major<T>{in, D::in_width},
-                       row_major<T>{params, D::out_width},
-                       dense_forward_epilogue<T, Act, D::has_bias>{out, params + D::weight_count, D::out_width,
-                                                                   stage.act},
-                       stream);
+  launch_tiled_gemm<T>(
+      rows, D::out_width, D::in_width, 1, row_major<T>{in, D::in_width}, row_major<T>{params, D::out_width},
+      dense_forward_epilogue<T, Act, D::has_bias>{out, params + D::weight_count, D::out_width, stage.act}, stream);
 }
 
 // `grads` must hold zeros (or the sum so far) on entry: the products add into it.
@@ -100,8 +98,8 @@ void dense_backward(const Stage& stage, const T* params, T* grads, const T* in, 
   using Act = typename D::activation;
   constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
   const dz_operand<T, Act, Preactivation> dz{dout, out, N, stage.act};
-  launch_tiled_gemm<T>(M, N, rows, gemm_splits_for(M, N, rows, multiprocessors),
-                       input_and_ones_transposed<T>{in, K}, dz, accumulate_epilogue<T>{grads, N}, stream);
+  launch_tiled_gemm<T>(M, N, rows, gemm_splits_for(M, N, rows, multiprocessors), input_and_ones_transposed<T>{in, K},
+                       dz, accumulate_epilogue<T>{grads, N}, stream);
   if (din) launch_tiled_gemm<T>(rows, K, N, 1, dz, transposed<T>{params, N}, store_epilogue<T>{din, K}, stream);
 }
 

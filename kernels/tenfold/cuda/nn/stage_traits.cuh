@@ -78,9 +78,8 @@ enum class loss_start { output, skip_last, preactivation };
 template <class Last, class L>
 constexpr loss_start loss_start_for() {
   constexpr bool fuse_softmax = is_softmax_v<Last> && requires { L::fuses_with_softmax; };
-  constexpr bool fuse_sigmoid =
-      requires { L::fuses_with_sigmoid; } && (::tenfold::detail::ends_in_sigmoid<Last>::value ||
-                                              ::tenfold::detail::is_dense_with_sigmoid<Last>::value);
+  constexpr bool fuse_sigmoid = requires { L::fuses_with_sigmoid; }
+  &&(::tenfold::detail::ends_in_sigmoid<Last>::value || ::tenfold::detail::is_dense_with_sigmoid<Last>::value);
   if constexpr (fuse_sigmoid && ::tenfold::detail::is_dense_with_sigmoid<Last>::value)
     return loss_start::preactivation;
   else if constexpr (fuse_softmax || fuse_sigmoid)

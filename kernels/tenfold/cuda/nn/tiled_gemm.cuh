@@ -134,8 +134,8 @@ void launch_tiled_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t 
   const std::size_t col_blocks = (n + gemm_tile_cols - 1) / gemm_tile_cols;
   if (row_blocks > 0x7fffffffu || col_blocks > 65535 || splits > 65535)
     ::tenfold::raise(error::make(errc::invalid_argument,
-                                 "tenfold::cuda: a %zu x %zu x %zu product (in %zu slices) does not fit one grid", m,
-                                 k, n, splits));
+                                 "tenfold::cuda: a %zu x %zu x %zu product (in %zu slices) does not fit one grid", m, k,
+                                 n, splits));
   const dim3 grid(static_cast<unsigned>(row_blocks), static_cast<unsigned>(col_blocks), static_cast<unsigned>(splits));
   launch("tenfold::cuda::tiled_gemm_kernel", tiled_gemm_kernel<T, A, B, Epilogue>, grid, dim3(gemm_threads), 0, stream,
          m, n, k, k_per_split, a, b, epi);

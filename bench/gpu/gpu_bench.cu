@@ -1,0 +1,269 @@
+// tenfold's GPU benchmark: training steps and inference of cuda::device_model, on both device paths (the fused MLP
+// kernels and the per-stage kernels), after checking that the paths agree with each other and with the CPU.
+//
+//   gpu_bench [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B]
+//
+// Workloads (fp32 storage and arithmetic):
+//   w1_train               MNIST MLP 784-128-64-10 (ReLU), softmax + cross-entropy, Adam; batch 32, 256, 4096
+//   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
+//   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20
+// Each is timed with CUDA events: a warm-up, then `reps` repetitions of back-to-back calls lasting at least
+// `min-ms` each; the median, minimum and maximum of the mean time per call are reported. Inputs are random and
+// resident on the device; a training step includes everything the device model does per step (two launches
+// for the fused path, about 3 per layer for the per-stage one), not the copy of the batch. TFLOP/s counts the
+// matrix products only: 6·B·Σ(in·out) per training step, 2·B·Σ(in·out) per forward pass.
+//
+// Output: CSV on standard output,
+//   workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops
+// and `check,...` lines before the timings: the relative error ‖a − b‖₂/‖b‖₂ of the parameters after the same
+// training steps. The exit code is 1 when a check fails (the timings are still printed).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tenfold/cuda.hpp>
+
+namespace tf = tenfold;
+namespace cu = tenfold::cuda;
+
+namespace {
+
+using mnist_net =
+    tf::sequential<tf::input<784>, tf::dense<128>, tf::relu, tf::dense<64>, tf::relu, tf::dense<10>, tf::softmax>;
+
+template <std::size_t W, bool Bias>
+using w2_net =
+    tf::sequential<tf::input<32>, tf::dense<W, Bias>, tf::relu, tf::dense<W, Bias>, tf::relu, tf::dense<W, Bias>,
+                   tf::relu, tf::dense<W, Bias>, tf::relu, tf::dense<W, Bias>, tf::relu, tf::dense<16, Bias>>;
+
+constexpr std::size_t w1_capacity = 4096;
+constexpr std::size_t w2_capacity = std::size_t{1} << 20;
+
+int reps = 15;
+double min_rep_ms = 2.0;
+std::string only;
+std::size_t max_batch = w2_capacity;
+bool checks_failed = false;
+
+bool selected(const std::string& workload) { return only.empty() || workload.rfind(only, 0) == 0; }
+
+struct timing {
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+};
+
+struct event_pair {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  event_pair() {
+    cu::check(cudaEventCreate(&start), "cudaEventCreate");
+    cu::check(cudaEventCreate(&stop), "cudaEventCreate");
+  }
+  ~event_pair() {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  event_pair(const event_pair&) = delete;
+  event_pair& operator=(const event_pair&) = delete;
+};
+
+// Times `call` (which queues work on the default stream): warm-up, then reps of n back-to-back calls with n
+// chosen so that a repetition lasts at least min_rep_ms.
+template <class F>
+timing measure(F&& call) {
+  event_pair ev;
+  for (int i = 0; i < 5; ++i) call();
+  cu::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize after the warm-up");
+  const auto run = [&](int n) {
+    cu::check(cudaEventRecord(ev.start), "cudaEventRecord");
+    for (int i = 0; i < n; ++i) call();
+    cu::check(cudaEventRecord(ev.stop), "cudaEventRecord");
+    cu::check(cudaEventSynchronize(ev.stop), "cudaEventSynchronize");
+    float ms = 0;
+    cu::check(cudaEventElapsedTime(&ms, ev.start, ev.stop), "cudaEventElapsedTime");
+    return static_cast<double>(ms);
+  };
+  int n = 1;
+  for (double ms = run(n); ms < min_rep_ms && n < (1 << 16); ms = run(n)) n *= 2;
+  std::vector<double> per_call;
+  for (int r = 0; r < reps; ++r) per_call.push_back(run(n) / n);
+  std::sort(per_call.begin(), per_call.end());
+  return {per_call[per_call.size() / 2], per_call.front(), per_call.back()};
+}
+
+void report(const std::string& workload, const char* implementation, std::size_t batch, const timing& t,
+            double flops_per_call) {
+  std::printf("%s,%s,fp32,%zu,%.4f,%.4f,%.4f,%.0f,%.2f\n", workload.c_str(), implementation, batch, t.median_ms,
+              t.min_ms, t.max_ms, static_cast<double>(batch) / (t.median_ms * 1e-3),
+              flops_per_call / (t.median_ms * 1e-3) / 1e12);
+  std::fflush(stdout);
+}
+
+// Σ(in·out) over the dense layers of a network.
+template <class Model, std::size_t... S>
+constexpr double multiply_adds_per_sample(std::index_sequence<S...>) {
+  double total = 0;
+  (
+      [&] {
+        using St = typename Model::template stage_t<S>;
+        if constexpr (requires { typename St::activation; })
+          total += static_cast<double>(St::input_shape::size * St::output_shape::size);
+      }(),
+      ...);
+  return total;
+}
+template <class Model>
+constexpr double multiply_adds_per_sample() {
+  return multiply_adds_per_sample<Model>(std::make_index_sequence<Model::stage_count>{});
+}
+
+// Random inputs and targets in device memory, `rows` samples.
+struct device_data {
+  cu::device_buffer<float> x, y;
+  device_data(std::size_t rows, std::size_t in, std::size_t target_width, std::size_t classes, std::uint64_t seed)
+      : x(rows * in), y(rows * target_width) {
+    tf::rng g(seed);
+    std::vector<float> hx(rows * in), hy(rows * target_width);
+    for (auto& v : hx) v = static_cast<float>(g.uniform());
+    for (auto& v : hy) v = classes ? static_cast<float>(g.below(classes)) : static_cast<float>(g.uniform(-1, 1));
+    x.copy_from_host(hx.data(), hx.size());
+    y.copy_from_host(hy.data(), hy.size());
+  }
+};
+
+double relative_error(const std::vector<float>& a, const float* b) {
+  double d = 0, r = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    r += double(b[i]) * b[i];
+  }
+  return r > 0 ? std::sqrt(d / r) : (d > 0 ? INFINITY : 0);
+}
+
+void print_check(const char* what, double error, double bound) {
+  const bool ok = error < bound;  // false for NaN too
+  checks_failed |= !ok;
+  std::printf("check,%s,%.3g,%s\n", what, error, ok ? "ok" : "FAILED");
+  std::fflush(stdout);
+}
+
+// Three training steps on the CPU and on both device paths from the same weights and batches; parameters compared.
+template <class Net, std::size_t Capacity, class Loss>
+void check_against_cpu(const char* name, std::size_t rows, std::size_t classes) {
+  using host_model = tf::model<Net, Capacity>;
+  auto cpu = std::make_unique<host_model>(7);
+  auto fused = std::make_unique<cu::device_model<Net, Capacity, float, cu::execution::fused>>(7);
+  auto staged = std::make_unique<cu::device_model<Net, Capacity, float, cu::execution::per_stage>>(7);
+  typename host_model::template optimizer_state_for<tf::adam> cs(tf::adam{});
+  typename std::remove_reference_t<decltype(*fused)>::template optimizer_state_for<tf::adam> fs(tf::adam{});
+  typename std::remove_reference_t<decltype(*staged)>::template optimizer_state_for<tf::adam> ss(tf::adam{});
+  constexpr std::size_t in = host_model::input_size, tw = Loss::target_width(host_model::output_size);
+  tf::rng g(11);
+  cu::device_buffer<float> dx(rows * in), dy(rows * tw);
+  for (int step = 0; step < 3; ++step) {
+    std::vector<float> x(rows * in), y(rows * tw);
+    for (auto& v : x) v = static_cast<float>(g.uniform());
+    for (auto& v : y) v = classes ? static_cast<float>(g.below(classes)) : static_cast<float>(g.uniform(-1, 1));
+    cpu->train_step(x.data(), y.data(), rows, Loss{}, tf::adam{}, cs);
+    dx.copy_from_host(x.data(), x.size());
+    dy.copy_from_host(y.data(), y.size());
+    fused->train_step(dx.data(), dy.data(), rows, Loss{}, tf::adam{}, fs);
+    staged->train_step(dx.data(), dy.data(), rows, Loss{}, tf::adam{}, ss);
+  }
+  std::vector<float> pf(host_model::param_count), ps(host_model::param_count);
+  fused->parameter_buffer().copy_to_host(pf.data(), pf.size());
+  staged->parameter_buffer().copy_to_host(ps.data(), ps.size());
+  const std::string f = std::string(name) + " fused vs cpu", s = std::string(name) + " per_stage vs cpu";
+  print_check(f.c_str(), relative_error(pf, cpu->params()), 1e-4);
+  print_check(s.c_str(), relative_error(ps, cpu->params()), 1e-4);
+}
+
+template <class Net, class Execution, class Loss>
+void train_workload(const std::string& workload, const char* implementation, const std::vector<std::size_t>& batches,
+                    std::size_t classes) {
+  if (!selected(workload)) return;
+  constexpr std::size_t capacity = std::is_same_v<Net, mnist_net> ? w1_capacity : w2_capacity;
+  using gpu_model = cu::device_model<Net, capacity, float, Execution>;
+  auto m = std::make_unique<gpu_model>(1);
+  typename gpu_model::template optimizer_state_for<tf::adam> state(tf::adam{});
+  const std::size_t largest = std::min(*std::max_element(batches.begin(), batches.end()), max_batch);
+  device_data data(largest, gpu_model::input_size, Loss::target_width(gpu_model::output_size), classes, 3);
+  for (std::size_t batch : batches) {
+    if (batch > max_batch) continue;
+    const timing t = measure([&] { m->train_step(data.x.data(), data.y.data(), batch, Loss{}, tf::adam{}, state); });
+    report(workload, implementation, batch, t,
+           6.0 * static_cast<double>(batch) * multiply_adds_per_sample<gpu_model>());
+  }
+  m->synchronize();
+}
+
+template <class Net, class Execution>
+void infer_workload(const std::string& workload, const char* implementation, const std::vector<std::size_t>& batches) {
+  if (!selected(workload)) return;
+  using gpu_model = cu::device_model<Net, w2_capacity, float, Execution>;
+  auto m = std::make_unique<gpu_model>(1);
+  const std::size_t largest = std::min(*std::max_element(batches.begin(), batches.end()), max_batch);
+  device_data data(largest, gpu_model::input_size, 1, 0, 5);
+  for (std::size_t batch : batches) {
+    if (batch > max_batch) continue;
+    const timing t = measure([&] { m->forward(data.x.data(), batch); });
+    report(workload, implementation, batch, t,
+           2.0 * static_cast<double>(batch) * multiply_adds_per_sample<gpu_model>());
+  }
+  m->synchronize();
+}
+
+template <std::size_t W, bool Bias>
+void w2(const std::vector<std::size_t>& batches) {
+  const std::string name = "w2_w" + std::to_string(W) + (Bias ? "_bias" : "");
+  using net = w2_net<W, Bias>;
+  train_workload<net, cu::execution::fused, tf::mse>(name + "_train", "tenfold_fused", batches, 0);
+  train_workload<net, cu::execution::per_stage, tf::mse>(name + "_train", "tenfold_per_stage", batches, 0);
+  infer_workload<net, cu::execution::fused>(name + "_infer", "tenfold_fused", batches);
+  infer_workload<net, cu::execution::per_stage>(name + "_infer", "tenfold_per_stage", batches);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--reps")) reps = std::max(3, std::atoi(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--min-ms")) min_rep_ms = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--max-batch")) max_batch = std::strtoull(argv[i + 1], nullptr, 10);
+  }
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    std::fprintf(stderr, "gpu_bench: no CUDA device\n");
+    return 77;
+  }
+  int device = 0;
+  cudaDeviceProp prop{};
+  cu::check(cudaGetDevice(&device), "cudaGetDevice");
+  cu::check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+  std::printf("# device: %s, %d multiprocessors, compute capability %d.%d\n", prop.name, prop.multiProcessorCount,
+              prop.major, prop.minor);
+
+  check_against_cpu<mnist_net, 256, tf::sparse_categorical_cross_entropy>("w1 batch 256", 256, 10);
+  check_against_cpu<w2_net<64, false>, 4096, tf::mse>("w2_w64 batch 4096", 4096, 0);
+  check_against_cpu<w2_net<128, true>, 4096, tf::mse>("w2_w128_bias batch 4096", 4096, 0);
+
+  std::printf("workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops\n");
+  const std::vector<std::size_t> w1_batches{32, 256, 4096};
+  train_workload<mnist_net, cu::execution::fused, tf::sparse_categorical_cross_entropy>("w1_train", "tenfold_fused",
+                                                                                        w1_batches, 10);
+  train_workload<mnist_net, cu::execution::per_stage, tf::sparse_categorical_cross_entropy>(
+      "w1_train", "tenfold_per_stage", w1_batches, 10);
+  const std::vector<std::size_t> w2_batches{std::size_t{1} << 14, std::size_t{1} << 16, std::size_t{1} << 18,
+                                            std::size_t{1} << 20};
+  w2<64, false>(w2_batches);
+  w2<64, true>(w2_batches);
+  w2<128, false>(w2_batches);
+  w2<128, true>(w2_batches);
+  return checks_failed ? 1 : 0;
+}
