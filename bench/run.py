@@ -545,6 +545,7 @@ def main():
         programs.append(("Eigen", [binaries["Eigen"]], ()))
         info["eigen"] = package_version("libeigen3-dev")
     info["openblas"] = package_version("libopenblas-dev")
+    info["subnormals"] = "kept by the comparators" if args.keep_denormals else "flushed to zero (FTZ/DAZ) everywhere"
     net_bench = os.path.join(args.build_dir, "bench", "nets", "net_bench")
     gemm_bench = os.path.join(args.build_dir, "bench", "gemm", "gemm_bench")
     for name, path in (("tenfold net_bench", net_bench), ("tenfold gemm_bench", gemm_bench)):
@@ -607,6 +608,7 @@ def main():
     chart_note = write_chart(base + ".png", info, merged)
     if chart_note:
         notes.append(chart_note)
+        print("note: " + chart_note)
     with open(os.path.join(args.out, "latest.md"), "w") as f:
         f.write("# tenfold benchmarks: latest run\n\n")
         for k, v in info.items():

@@ -31,8 +31,7 @@
 // learning rate whatever the size of its gradient, so a gradient that cancels to rounding level can move its
 // weight differently on the two sides. Samples are drawn so that no ReLU's input lies within rounding of zero
 // (see inputs_clear_of_relu_kinks), where the two sides could rightly disagree about the whole unit. Inputs
-// come from a seed printed on failure;
-// TENFOLD_TEST_SEED replays it.
+// come from a seed printed on failure; TENFOLD_TEST_SEED replays it.
 #pragma once
 #include <doctest/doctest.h>
 
@@ -157,7 +156,7 @@ bool relus_clear_of_zero(const HostModel& m, const T* x) {
   std::vector<double> h(x, x + HostModel::input_size), next;
   bool clear = true;
   std::size_t offset = 0;
-  [&]<std::size_t... S>(std::index_sequence<S...>) {
+  const auto walk = [&]<std::size_t... S>(std::index_sequence<S...>) {
     (
         [&] {
           using St = typename HostModel::template stage_t<S>;
@@ -188,8 +187,8 @@ bool relus_clear_of_zero(const HostModel& m, const T* x) {
           offset += St::param_count;
         }(),
         ...);
-  }
-  (std::make_index_sequence<HostModel::stage_count>{});
+  };
+  walk(std::make_index_sequence<HostModel::stage_count>{});
   return clear;
 }
 
@@ -315,8 +314,8 @@ void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
       check_by_stage<host_model>("parameters", buffer.data(), cpu->params(), tolerance, false);
     }
   }
-  // The slots' layout and the step count. (Adam's moments follow the gradients, which drift apart with every
-  // ReLU that switches on one side only, so this bound is looser.)
+  // The slots' layout and the step count. (The moments sum the gradients of every step, computed from
+  // parameters that have moved apart a little; hence the looser bound.)
   typename host_model::template optimizer_state_for<Opt> gpu_state_on_host(opt);
   gpu_state.copy_to(gpu_state_on_host);
   CHECK(gpu_state_on_host.step == cpu_state.step);
@@ -418,8 +417,7 @@ TEST_CASE("training steps agree with the CPU model: gelu stage, softmax under ms
 TEST_CASE("32 -> 5 x 64 -> 16 without bias: the fused step, each block taking several tiles") {
   TENFOLD_SEEDED(seed);
   tf::rng g(seed);
-  // 128-row tiles: up to 4 tiles over 2 blocks, the last one ragged. (Batches stay near 500 rows: the more ReLUs
-  // a step evaluates, the likelier one switches on one side only.)
+  // 128-row tiles: up to 4 tiles over 2 blocks, the last one ragged.
   const auto rows = varying_rows(g, 512, 10);
   SUBCASE("fused, 2 blocks, against the CPU") {
     check_training_agrees<narrow_net, 512, fused, float>(seed, tf::mse{}, tf::adam{}, rows, 2);
