@@ -160,10 +160,10 @@ struct fused_plan<std::tuple<S...>, T> {
     if constexpr (!chain_of_dense) {
       return false;
     } else {
-      return []<std::size_t... L>(std::index_sequence<L...>) {
+      const auto all_empty = []<std::size_t... L>(std::index_sequence<L...>) {
         return (std::is_empty_v<typename dense_info<layer<L>>::activation> && ...);
-      }
-      (std::make_index_sequence<layer_count>{});
+      };
+      return all_empty(std::make_index_sequence<layer_count>{});
     }
   }();
   static constexpr bool widths_ok = [] {
@@ -194,14 +194,13 @@ struct fused_plan<std::tuple<S...>, T> {
   template <std::size_t L>
   static constexpr std::size_t param_offset = layout::param_offset[L];
   template <std::size_t L>
-  static constexpr std::size_t slot = tile_rows* act_offset[L];
+  static constexpr std::size_t slot = act_offset[L] * tile_rows;
 
   // Whether a training step with loss L can run fused: a device loss, and with a final softmax, one that fuses
   // with it (the kernel starts from the gradient at the softmax's input).
   template <class L>
-  static constexpr bool trains_with =
-      (eligible && device_loss<L>::supported &&
-       (!ends_in_softmax || loss_start_for<last_stage, L>() == loss_start::skip_last));
+  static constexpr bool trains_with = (eligible && device_loss<L>::supported &&
+                                       (!ends_in_softmax || loss_start_for<last_stage, L>() == loss_start::skip_last));
 
   // ---- device parts ----
 
