@@ -10,15 +10,17 @@
 // `__syncwarp` and the two halves of `__shfl_xor_sync` for its warp of 32) or finishes. The fibers resume in an
 // order shuffled every round, so that a read which a missing barrier leaves unordered with its write sees the
 // write missing in some rounds; every thread waiting at a barrier some never reach stops the program with a
-// sentence. Static `__shared__` arrays become function-static arrays (one block runs at a time), and the dynamic
-// shared memory is a buffer refilled with 0xFF bytes for every block. A launch that a GPU would refuse (more
-// than 1024 threads, or more than 48 KB of dynamic shared memory without cudaFuncSetAttribute raising the limit)
-// fails with the error a GPU reports. Built with AddressSanitizer, an out-of-bounds access in a kernel is
-// reported as compute-sanitizer's memcheck would report it.
+// sentence. (When no thread of a kernel's first block waits at a barrier, the threads of its later blocks run one
+// after another without fibers: grid-wide elementwise kernels would otherwise spend their time switching.)
+// Static `__shared__` arrays become function-static arrays (one block runs at a time), and the dynamic shared
+// memory is a buffer refilled with 0xFF bytes for every block. A launch that a GPU would refuse (more than 1024
+// threads, or more than 48 KB of dynamic shared memory without cudaFuncSetAttribute raising the limit) fails with
+// the error a GPU reports. Built with AddressSanitizer, an out-of-bounds access in a kernel is reported as
+// compute-sanitizer's memcheck would report it.
 //
-// What it cannot show: timing, the GPU's rounding (fused multiply-adds, its exp and log), races between
-// threads that a barrier does separate on paper but the hardware could reorder (there is none: fibers switch
-// only at barriers), and faults that need real hardware (misaligned vector loads, too many registers).
+// What it cannot show: timing, the GPU's rounding (fused multiply-adds, its exp and log), blocks running at the
+// same time (they run one after another here), memory ordering between threads beyond what the barriers give,
+// and faults that need real hardware (misaligned vector loads, too many registers or too much shared memory).
 #pragma once
 #define __CUDA_RUNTIME_H__  // the real header's guard: it must never be mixed with this one
 
