@@ -27,7 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPARATORS = os.path.join(ROOT, "bench", "comparators")
 NET_WORKLOADS = ("w1_train", "w1_epoch", "w1_infer", "w4_train")
-IMPLEMENTATIONS = ("tenfold", "PyTorch", "dlib", "Eigen", "OpenBLAS")
+IMPLEMENTATIONS = ["tenfold", "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
 # OpenBLAS tuning variables some setups export for tenfold's GEMM comparison; dlib runs with OpenBLAS's defaults.
 DLIB_UNSET_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # A cell is marked noisy when other processes used more than this share of all CPUs during its program's run.
@@ -48,6 +48,9 @@ def parse_args():
     p.add_argument("--no-check", action="store_true", help="skip the quick check that each comparator learns")
     p.add_argument("--keep-denormals", action="store_true",
                    help="comparators keep subnormal floats (by default they flush them, as tenfold's fit() does)")
+    p.add_argument("--baseline", default="",
+                   help="also build tenfold at this git revision and run its net_bench in the same run, alternating "
+                        "with the current one (column tenfold@REV): how a change moved tenfold's own speed")
     p.add_argument("--wait-quiet", type=float, default=30.0,
                    help="wait up to this many seconds for other processes to leave the CPUs before each run")
     a = p.parse_args()
@@ -229,6 +232,62 @@ def time_tenfold_compiles(args, notes):
     return times
 
 
+def build_baseline(args, notes):
+    """Builds bench/nets/net_bench and times the compile of examples/mnist_mlp at git revision args.baseline, in a
+    detached worktree under the build folder. Returns (implementation name, net_bench path, {tu: seconds})."""
+    rev = command_output(["git", "rev-parse", "--short", args.baseline])
+    if not rev:
+        notes.append(f"baseline: {args.baseline} is not a git revision here; column left out")
+        return None, None, {}
+    name = f"tenfold@{rev}"
+    tree = os.path.join(args.build_dir, f"baseline-{rev}")
+    build = os.path.join(tree, "build")
+    if not os.path.isdir(tree):
+        r = subprocess.run(["git", "worktree", "add", "--detach", tree, rev], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0:
+            notes.append(f"baseline: git worktree add failed: {r.stderr.strip()[-300:]}")
+            return None, None, {}
+    if not os.path.exists(os.path.join(build, "build.ninja")):
+        r = subprocess.run(["meson", "setup", build, "-Dbuildtype=release", "-Dtests=disabled", "-Dexamples=enabled",
+                            "-Dcuda=disabled"], cwd=tree, capture_output=True, text=True)
+        if r.returncode != 0:
+            notes.append(f"baseline: meson setup failed: {r.stderr.strip()[-300:]}")
+            return None, None, {}
+    r = subprocess.run(["ninja", "-C", build, "bench/nets/net_bench"], capture_output=True, text=True)
+    if r.returncode != 0:
+        notes.append(f"baseline: building net_bench failed: {r.stdout.strip()[-300:]}")
+        return None, None, {}
+    return name, os.path.join(build, "bench", "nets", "net_bench"), {}
+
+
+def time_compile_of(build_dir, source, notes):
+    """Seconds the compiler alone takes for `source` (a path ending as in compile_commands.json), or None."""
+    db = os.path.join(build_dir, "compile_commands.json")
+    if not os.path.exists(db):
+        return None
+    with open(db) as f:
+        entries = [e for e in json.load(f) if os.path.normpath(os.path.join(e["directory"], e["file"])).endswith(source)]
+    if not entries:
+        return None
+    e = entries[0]
+    cmd = shlex.split(e["command"]) if "command" in e else list(e["arguments"])
+    if os.path.basename(cmd[0]) in ("ccache", "sccache"):
+        cmd = cmd[1:]
+    scratch = tempfile.mkdtemp(prefix="tenfold-compile-")
+    try:
+        for flag, name in (("-o", "out.o"), ("-MF", "out.d")):
+            if flag in cmd:
+                cmd[cmd.index(flag) + 1] = os.path.join(scratch, name)
+        t = time.perf_counter()
+        r = subprocess.run(cmd, cwd=e["directory"], capture_output=True, text=True)
+        if r.returncode != 0:
+            notes.append(f"compiling {source} failed: {r.stderr.strip()[-300:]}")
+            return None
+        return time.perf_counter() - t
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 # ---- running the programs ----------------------------------------------------------------------------------
 
 def mnist_dir():
@@ -275,6 +334,15 @@ def run_program(cmd, env, notes, name, timeout=900):
     if r.returncode != 0:
         notes.append(f"{name}: exited with {r.returncode}: {r.stderr.strip()[-400:]}")
     return r.stdout.splitlines(), others_share
+
+
+def median_round(runs):
+    """Of several runs of one program (lists of measurements), each row's run with the median value."""
+    by_row = {}
+    for run in runs:
+        for m in run:
+            by_row.setdefault((m["workload"], m["threads"], m["batch"]), []).append(m)
+    return [sorted(ms, key=lambda m: m["value"])[len(ms) // 2] for ms in by_row.values()]
 
 
 def tag_noise(measurements, others_share):
@@ -487,7 +555,7 @@ def write_chart(path, info, merged):
     others = [i for i in present if any(speedup(r, i, base) for _, r in groups)]
     if not groups:
         return "nothing to compare, no chart"
-    colours = dict(zip(IMPLEMENTATIONS, ("#555555", "#ee4c2c", "#1f77b4", "#2ca02c", "#9467bd")))
+    colours = dict(zip(IMPLEMENTATIONS, ("#555555", "#ee4c2c", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b")))
     fig, ax = plt.subplots(figsize=(min(24, max(8, 0.3 * len(groups) * len(others) + 2)), 6))
     width = 0.8 / len(others)
     for j, impl in enumerate(others):
@@ -552,6 +620,23 @@ def main():
         if not os.path.exists(path):
             notes.append(f"{name}: {os.path.relpath(path, ROOT)} not built, its rows have no tenfold column")
 
+    baseline_name, baseline_bench = None, None
+    if args.baseline:
+        baseline_name, baseline_bench, _ = build_baseline(args, notes)
+        if baseline_name:
+            IMPLEMENTATIONS.append(baseline_name)
+            info["baseline"] = baseline_name
+            # The compile time of the MNIST example at both revisions, same flags, same run.
+            for impl, build in (("tenfold", args.build_dir), (baseline_name, os.path.dirname(os.path.dirname(
+                    os.path.dirname(baseline_bench))))):
+                runs = [time_compile_of(build, os.path.join("examples", "mnist_mlp", "mnist_mlp.cpp"), notes)
+                        for _ in range(3)]
+                runs = sorted(r for r in runs if r)
+                if runs:
+                    s = runs[len(runs) // 2]
+                    measurements.append(measurement(impl, "compile", 1, "mnist_mlp", s * 1e6, runs[0] * 1e6,
+                                                    runs[-1] * 1e6, None))
+
     checks = [] if args.no_check or not data else run_checks(programs, data, notes)
 
     common = ["--reps", str(args.reps), "--rep-ms", str(args.rep_ms)] + (["--only", args.only] if args.only else [])
@@ -560,11 +645,20 @@ def main():
         common += ["--data", data]
     for threads in args.thread_counts:
         if os.path.exists(net_bench) and data:
-            wait_until_quiet(args.wait_quiet)
-            cmd = [net_bench, "--threads", str(threads), "--reps", str(args.reps), "--data", data]
-            lines, others = run_program(cmd, program_env(threads, data), notes, f"tenfold net_bench ({threads} threads)")
-            measurements += tag_noise([m for m in parse_net_lines(lines, "tenfold")
-                                       if not args.only or args.only in m["workload"]], others)
+            # With a baseline, the two builds alternate three times and each row keeps its median round, so that
+            # a slow spell of the machine does not land on one side only.
+            sides = [("tenfold", net_bench)] + ([(baseline_name, baseline_bench)] if baseline_name else [])
+            rounds = 3 if baseline_name else 1
+            per_side = {impl: [] for impl, _ in sides}
+            for _ in range(rounds):
+                for impl, path in sides:
+                    wait_until_quiet(args.wait_quiet)
+                    cmd = [path, "--threads", str(threads), "--reps", str(args.reps), "--data", data]
+                    lines, others = run_program(cmd, program_env(threads, data), notes, f"{impl} net_bench ({threads} threads)")
+                    per_side[impl].append(tag_noise([m for m in parse_net_lines(lines, impl)
+                                                     if not args.only or args.only in m["workload"]], others))
+            for impl, runs in per_side.items():
+                measurements += median_round(runs)
         for name, cmd, unset in programs:
             if not data:
                 continue

@@ -44,7 +44,7 @@ fi
 
 step "build $build"
 if [[ ! -f $build/meson-private/coredata.dat ]]; then
-  meson setup "$build" "$root" -Dbuildtype=release -Dtests=disabled -Dexamples=disabled >&2 || {
+  meson setup "$build" "$root" -Dbuildtype=release -Dtests=disabled -Dexamples=enabled >&2 || {
     echo "error: meson setup failed; running the comparators only" >&2
     status=1
   }

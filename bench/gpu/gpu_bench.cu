@@ -111,8 +111,8 @@ constexpr double multiply_adds_per_sample(std::index_sequence<S...>) {
   (
       [&] {
         using St = typename Model::template stage_t<S>;
-        if constexpr (requires { typename St::activation; })
-          total += static_cast<double>(St::input_shape::size * St::output_shape::size);
+        if constexpr (requires { typename St::activation; })  // a dense stage
+          total += static_cast<double>(St::in_width * St::out_width);
       }(),
       ...);
   return total;

@@ -4,7 +4,7 @@
 // What is checked:
 // - every kind of node on the device: unary and binary functions, broadcasting (trailing and middle axes),
 //   comparisons and select, reductions over one axis and over everything (sum, mean, max, min, argmax, dot),
-//   reshape, transpose, and reductions nested inside elementwise trees (a fused softmax);
+//   reshaped, transpose, and reductions nested inside elementwise trees (a fused softmax);
 // - matrix products with an epilogue, relu(matmul(x, w) + b), at odd sizes (37x53x29, and 301x257x131 so that
 //   every dimension spans several tiles with a ragged edge), with transposed and lazy operands, in float and
 //   double; one product is also checked against a plain triple loop, independently of both assignments;
@@ -151,7 +151,7 @@ TEST_CASE("cuda::assign: comparisons and select") {
                float_tolerance);
 }
 
-TEST_CASE("cuda::assign: reductions, reshape and transpose") {
+TEST_CASE("cuda::assign: reductions, reshaped and transpose") {
   seeded s;
   INFO("seed = ", s.seed);
   const auto x = random_tensor<float, shape<37, 53>>(s.gen);
@@ -170,8 +170,8 @@ TEST_CASE("cuda::assign: reductions, reshape and transpose") {
   // A fused softmax: two row reductions nested in an elementwise tree, each broadcast back over the row.
   CHECK_AGREES((gpu_against_cpu<float, shape<37, 53>>(
                    [](auto x) {
-                     const auto shifted = math::exp(x - tf::reshape<shape<37, 1>>(tf::max<1>(x)));
-                     return shifted / tf::reshape<shape<37, 1>>(tf::sum<1>(shifted));
+                     const auto shifted = math::exp(x - tf::reshaped<shape<37, 1>>(tf::max<1>(x)));
+                     return shifted / tf::reshaped<shape<37, 1>>(tf::sum<1>(shifted));
                    },
                    x)),
                float_tolerance);
@@ -180,7 +180,7 @@ TEST_CASE("cuda::assign: reductions, reshape and transpose") {
   CHECK_AGREES((gpu_against_cpu<float, shape<>>([](auto v) { return tf::dot(v, v); }, v)), float_tolerance);
   CHECK_AGREES((gpu_against_cpu<float, shape<37, 53>>([](auto x) { return tf::mean(x) + 1.f; }, x)), float_tolerance);
   CHECK_AGREES((gpu_against_cpu<float, shape<53, 37>>(
-                   [](auto x, auto y) { return tf::transpose(x) * 2.f + tf::reshape<shape<53, 37>>(y + 1.f); }, x, y)),
+                   [](auto x, auto y) { return tf::transpose(x) * 2.f + tf::reshaped<shape<53, 37>>(y + 1.f); }, x, y)),
                float_tolerance);
 }
 
@@ -316,7 +316,8 @@ TEST_CASE("cuda::assign: double precision") {
                    [](auto x, auto w, auto b) { return math::relu(tf::matmul(x, w) + b); }, x, w, b)),
                double_tolerance);
   CHECK_AGREES((gpu_against_cpu<double, shape<45, 67>>(
-                   [](auto x) { return math::exp(x) * math::tanh(x) - tf::reshape<shape<45, 1>>(tf::mean<1>(x)); }, x)),
+                   [](auto x) { return math::exp(x) * math::tanh(x) - tf::reshaped<shape<45, 1>>(tf::mean<1>(x)); },
+                   x)),
                double_tolerance);
 }
 

@@ -14,10 +14,16 @@
 //   size: softmax + sparse cross-entropy with Adam (MNIST shape), mse with Adam and with SGD (odd shape),
 //   binary cross-entropy after a dense + sigmoid (odd shape, one layer without bias), mse on the
 //   32 -> 5 x 64 -> 16 network without biases (batches up to 512), in float and (odd shape) in double;
+//   categorical cross-entropy on soft targets that do not sum to 1 (its fused gradient is p·Σt − t), mae, binary
+//   cross-entropy on logits, mse through a softmax's own backward, and binary cross-entropy after a sigmoid stage
+//   of its own (skipped, as the CPU model skips it);
+// - where backward starts for each pair of last stage and loss, read from the last stage's output_activation;
 // - the fused step with few blocks, so that each block takes several tiles (its partial gradient sums are then
 //   read back and added to, not only stored), against the per-stage kernels and the CPU;
 // - one epoch over the MNIST sample (data/mnist) at batch 32 on both device paths reaches the CPU's test accuracy
 //   within 1%, and cuda::evaluate_accuracy counts as the CPU's evaluate does on the same weights;
+// - with one output, evaluate_accuracy decides as the CPU does (strictly above the loss's threshold, 0 for
+//   logits and 0.5 for probabilities): an output exactly at the threshold is negative;
 // - a class label out of range is reported by last_loss() and does not stop the model; a batch larger than the
 //   capacity is refused.
 // Device buffers are filled with NaN bytes before the kernels run, so a value read before it is written, or a
@@ -65,6 +71,9 @@ using narrow_net =
 // Only the per-stage kernels take it: gelu is a stage of its own, and mse does not fuse with the softmax.
 using mixed_net = tf::sequential<tf::input<23>, tf::dense<19>, tf::gelu, tf::dense<7>, tf::softmax>;
 using small_classifier = tf::sequential<tf::input<6>, tf::dense<8>, tf::relu, tf::dense<4>, tf::softmax>;
+// One output: a logit, or a probability from a sigmoid stage of its own.
+using logit_net = tf::sequential<tf::input<6>, tf::dense<8>, tf::tanh, tf::dense<1>>;
+using probability_net = tf::sequential<tf::input<6>, tf::dense<8>, tf::tanh, tf::dense<1>, tf::gelu, tf::sigmoid>;
 
 #ifndef TENFOLD_TEST_MNIST_DIR
 #define TENFOLD_TEST_MNIST_DIR "data/mnist"
@@ -79,6 +88,20 @@ static_assert(cu::device_model<narrow_net, 8>::fused_training<tf::mse>);
 static_assert(cu::device_model<odd_bce_net, 8>::fused_training<tf::binary_cross_entropy>);
 static_assert(!cu::device_model<mixed_net, 8>::fused_forward);
 static_assert(!cu::device_model<mnist_net, 8>::fused_training<tf::mse>, "mse does not fuse with the softmax");
+static_assert(cu::device_model<small_classifier, 8>::fused_training<tf::categorical_cross_entropy>);
+static_assert(cu::device_model<odd_mse_net, 8>::fused_training<tf::mae>);
+static_assert(cu::device_model<odd_mse_net, 8>::fused_training<tf::binary_cross_entropy_with_logits>);
+
+// Where backward starts: the rule of model::backward_impl, read from the last stage's output_activation.
+template <class Net, class L>
+constexpr cu::detail::loss_start start_of = cu::detail::loss_start_for<
+    typename tf::model<Net, 1>::template stage_t<tf::model<Net, 1>::stage_count - 1>, L>();
+static_assert(start_of<mnist_net, tf::sparse_categorical_cross_entropy> == cu::detail::loss_start::skip_last);
+static_assert(start_of<mnist_net, tf::categorical_cross_entropy> == cu::detail::loss_start::skip_last);
+static_assert(start_of<mnist_net, tf::mse> == cu::detail::loss_start::output);
+static_assert(start_of<odd_bce_net, tf::binary_cross_entropy> == cu::detail::loss_start::preactivation);
+static_assert(start_of<probability_net, tf::binary_cross_entropy> == cu::detail::loss_start::skip_last);
+static_assert(start_of<odd_mse_net, tf::binary_cross_entropy> == cu::detail::loss_start::output);
 
 constexpr double float_tolerance = 1e-4;
 constexpr double double_tolerance = 1e-9;
@@ -121,19 +144,19 @@ agreement compare(const T* gpu, const T* cpu, std::size_t n) {
 #define CHECK_AGREES(what, cmp, tolerance) CHECK_AGREES_IMPL(what, cmp, tolerance, true)
 
 // Compares two flat parameter (or gradient) buffers stage by stage, so that a small layer's error is not hidden
-// by a large layer's scale. Offsets come from the CPU model's stage types.
+// by a large layer's scale. Offsets come from the layout engine (the CPU model's root stage).
 template <class HostModel, class T, std::size_t... S>
 void check_by_stage_impl(const char* what, const T* gpu, const T* cpu, double tolerance, bool element_bound,
                          std::index_sequence<S...>) {
-  std::size_t offset = 0;
+  using root = typename HostModel::root_type;
   (
       [&] {
-        constexpr std::size_t n = HostModel::template stage_t<S>::param_count;
+        constexpr std::size_t offset = root::child_param_offsets[S];
+        constexpr std::size_t n = root::child_param_offsets[S + 1] - offset;
         if constexpr (n > 0) {
           const std::string label = std::string(what) + " of stage " + std::to_string(S);
           CHECK_AGREES_IMPL(label, compare(gpu + offset, cpu + offset, n), tolerance, element_bound);
         }
-        offset += n;
       }(),
       ...);
 }
@@ -155,7 +178,6 @@ template <class HostModel, class T>
 bool relus_clear_of_zero(const HostModel& m, const T* x) {
   std::vector<double> h(x, x + HostModel::input_size), next;
   bool clear = true;
-  std::size_t offset = 0;
   const auto walk = [&]<std::size_t... S>(std::index_sequence<S...>) {
     (
         [&] {
@@ -163,9 +185,9 @@ bool relus_clear_of_zero(const HostModel& m, const T* x) {
           constexpr std::size_t n = St::output_shape::size;
           next.assign(n, 0.0);
           if constexpr (requires { typename St::activation; }) {  // a dense stage and its fused activation
-            constexpr std::size_t k = St::input_shape::size;
-            constexpr bool bias = St::param_count > k * n;
-            const T* w = m.params() + offset;
+            constexpr std::size_t k = St::in_width;
+            constexpr bool bias = St::has_bias;
+            const T* w = m.params() + HostModel::root_type::child_param_offsets[S];
             for (std::size_t j = 0; j < n; ++j) {
               double z = bias ? double(w[k * n + j]) : 0.0, scale = std::fabs(z);
               for (std::size_t i = 0; i < k; ++i) {
@@ -184,7 +206,6 @@ bool relus_clear_of_zero(const HostModel& m, const T* x) {
             next = h;
           }
           h.swap(next);
-          offset += St::param_count;
         }(),
         ...);
   };
@@ -211,8 +232,12 @@ template <class Loss, class T>
 std::vector<T> random_targets(tf::rng& g, std::size_t rows, std::size_t width) {
   if constexpr (std::is_same_v<Loss, tf::sparse_categorical_cross_entropy>) {
     return test_support::labels<T>(g, rows, width);
-  } else if constexpr (std::is_same_v<Loss, tf::binary_cross_entropy>) {
+  } else if constexpr (std::is_same_v<Loss, tf::binary_cross_entropy> ||
+                       std::is_same_v<Loss, tf::binary_cross_entropy_with_logits>) {
     return test_support::labels<T>(g, rows * width, 2);  // 0 or 1
+  } else if constexpr (std::is_same_v<Loss, tf::categorical_cross_entropy>) {
+    // Soft rows that do not sum to 1: the fused gradient is p·Σt − t, not p − t.
+    return test_support::uniform<T>(g, rows * width, 0, 1);
   } else {
     return test_support::uniform<T>(g, rows * width, -1, 1);
   }
@@ -414,6 +439,70 @@ TEST_CASE("training steps agree with the CPU model: gelu stage, softmax under ms
   check_training_agrees<mixed_net, 41, cu::execution::automatic, float>(seed, tf::mse{}, tf::adam{}, rows);
 }
 
+TEST_CASE("training steps agree with the CPU model: categorical cross-entropy, mae, binary cross-entropy on logits") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  const auto rows = varying_rows(g, 20, 4);
+  const tf::adam opt{};
+  SUBCASE("categorical cross-entropy with soft targets, per stage") {
+    check_training_agrees<small_classifier, 20, per_stage, float>(seed, tf::categorical_cross_entropy{}, opt, rows);
+  }
+  SUBCASE("categorical cross-entropy with soft targets, fused") {
+    check_training_agrees<small_classifier, 20, fused, float>(seed, tf::categorical_cross_entropy{}, opt, rows);
+  }
+  SUBCASE("mse after a softmax: the softmax's own backward, in double") {
+    check_training_agrees<small_classifier, 20, per_stage, double>(seed, tf::mse{}, opt, rows);
+  }
+  SUBCASE("mae, per stage") { check_training_agrees<odd_mse_net, 20, per_stage, float>(seed, tf::mae{}, opt, rows); }
+  SUBCASE("mae, fused") { check_training_agrees<odd_mse_net, 20, fused, float>(seed, tf::mae{}, opt, rows); }
+  SUBCASE("logits, per stage") {
+    check_training_agrees<odd_mse_net, 20, per_stage, float>(seed, tf::binary_cross_entropy_with_logits{}, opt, rows);
+  }
+  SUBCASE("logits, fused") {
+    check_training_agrees<odd_mse_net, 20, fused, float>(seed, tf::binary_cross_entropy_with_logits{}, opt, rows);
+  }
+  SUBCASE("a sigmoid stage of its own under binary cross-entropy: skipped, as on the CPU") {
+    check_training_agrees<probability_net, 20, per_stage, double>(seed, tf::binary_cross_entropy{}, opt, rows);
+  }
+}
+
+// A single output is predicted positive when it is strictly above the loss's threshold (metrics/decision.hpp),
+// on the GPU as on the CPU.
+template <class Net, class Loss>
+void check_binary_accuracy(std::uint64_t seed, const Loss& loss, double threshold) {
+  constexpr std::size_t n = 37, capacity = 16;
+  tf::rng g(seed);
+  tf::dataset<float> data(test_support::uniform<float>(g, n * 6, -1, 1), test_support::labels<float>(g, n, 2), 6, 1);
+  using host_model = tf::model<Net, capacity>;
+  auto cpu = std::make_unique<host_model>(seed);
+  cu::device_model<Net, capacity> gpu(seed);
+  // Random weights: the two sides count the same samples (only an output within rounding of the threshold
+  // could be counted differently).
+  const double on_cpu = tf::evaluate(*cpu, data, loss, tf::metric::accuracy).metric;
+  CHECK(std::fabs(cu::evaluate_accuracy(gpu, data, loss) - on_cpu) <= 1.0 / n);
+  CHECK(std::fabs(cu::evaluate_accuracy(gpu, data, threshold) - on_cpu) <= 1.0 / n);
+  if (threshold == 0.5) CHECK(std::fabs(cu::evaluate_accuracy(gpu, data) - on_cpu) <= 1.0 / n);
+  // Zero weights: every output is exactly the threshold, which is not above it: every sample is predicted
+  // negative, and the accuracy is the fraction of zero labels.
+  for (std::size_t i = 0; i < host_model::param_count; ++i) cpu->params()[i] = 0;
+  gpu.copy_parameters_from(*cpu);
+  std::size_t negatives = 0;
+  for (std::size_t i = 0; i < n; ++i) negatives += data.targets(i)[0] == 0 ? 1 : 0;
+  const double expected = static_cast<double>(negatives) / n;
+  CHECK(tf::evaluate(*cpu, data, loss, tf::metric::accuracy).metric == doctest::Approx(expected));
+  CHECK(cu::evaluate_accuracy(gpu, data, loss) == doctest::Approx(expected));
+}
+
+TEST_CASE("evaluate_accuracy decides a single output as the CPU does: strictly above the loss's threshold") {
+  TENFOLD_SEEDED(seed);
+  SUBCASE("logits, threshold 0") {
+    check_binary_accuracy<logit_net>(seed, tf::binary_cross_entropy_with_logits{}, 0.0);
+  }
+  SUBCASE("probabilities, threshold 0.5") {
+    check_binary_accuracy<probability_net>(seed, tf::binary_cross_entropy{}, 0.5);
+  }
+}
+
 TEST_CASE("32 -> 5 x 64 -> 16 without bias: the fused step, each block taking several tiles") {
   TENFOLD_SEEDED(seed);
   tf::rng g(seed);
@@ -486,8 +575,8 @@ TEST_CASE("MNIST: an epoch on the GPU reaches the CPU's accuracy, and evaluate_a
     stage_gpu.train_step(device.x.data(), device.y.data(), rows, loss, opt, stage_state);
   }
   const double cpu_accuracy = tf::evaluate(*cpu, data->test, loss, tf::metric::accuracy).metric;
-  const double fused_accuracy = cu::evaluate_accuracy(fused_gpu, data->test);
-  const double stage_accuracy = cu::evaluate_accuracy(stage_gpu, data->test);
+  const double fused_accuracy = cu::evaluate_accuracy(fused_gpu, data->test, loss);
+  const double stage_accuracy = cu::evaluate_accuracy(stage_gpu, data->test, loss);
   INFO("test accuracy after one epoch: CPU ", cpu_accuracy, ", GPU fused ", fused_accuracy, ", GPU per stage ",
        stage_accuracy);
   CHECK(cpu_accuracy > 0.85);

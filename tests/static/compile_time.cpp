@@ -166,12 +166,12 @@ static_assert(same<shape_of<decltype(relu(matmul(a, w) + bias))>, shape<2, 5>>);
 static_assert(same<shape_of<decltype(matmul(matmul(a, w), transpose(w)))>, shape<2, 3>>);
 
 // reshape keeps the element count; a reshaped view is still a view (a plain pointer for GEMM and CUDA).
-static_assert(same<shape_of<decltype(reshape<shape<6>>(a))>, shape<6>>);
-static_assert(is_view<decltype(reshape<shape<3, 2>>(a))>::value);
-static_assert(!is_view<decltype(reshape<shape<6>>(a + b))>::value);
-static_assert(same<shape_of<decltype(reshape<shape<6>>(a + b))>, shape<6>>);
-static_assert(same<shape_of<decltype(flatten(cube))>, shape<24>> && same<value_of<decltype(flatten(cube))>, double>);
-static_assert(same<shape_of<decltype(flatten(a * 2.f))>, shape<6>>);
+static_assert(same<shape_of<decltype(reshaped<shape<6>>(a))>, shape<6>>);
+static_assert(is_view<decltype(reshaped<shape<3, 2>>(a))>::value);
+static_assert(!is_view<decltype(reshaped<shape<6>>(a + b))>::value);
+static_assert(same<shape_of<decltype(reshaped<shape<6>>(a + b))>, shape<6>>);
+static_assert(same<shape_of<decltype(flattened(cube))>, shape<24>> && same<value_of<decltype(flattened(cube))>, double>);
+static_assert(same<shape_of<decltype(flattened(a * 2.f))>, shape<6>>);
 
 // Views: slicing drops the first axis; a view of T converts to a view of const T, never back.
 static_assert(same<decltype(a.slice(0)), view<float, shape<3>>>);
@@ -233,7 +233,7 @@ concept transposes = requires(A x) { transpose(x); };
 template <class A>
 concept sums = requires(A x) { tenfold::sum(x); };
 template <class A>
-concept flattens = requires(A x) { flatten(x); };
+concept flattens = requires(A x) { flattened(x); };
 template <class A>
 concept rectifies = requires(A x) { relu(x); };
 template <class C, class A, class B>

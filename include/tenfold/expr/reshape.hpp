@@ -1,4 +1,5 @@
-// reshape<shape<...>>(e) and flatten(e): the same coefficients in the same row-major order, another shape.
+// reshaped<shape<...>>(e) and flattened(e): the same coefficients in the same row-major order, another shape.
+// (The layers that do this inside a network are tenfold::reshape<...> and tenfold::flatten, layers/reshape.hpp.)
 #pragma once
 #include "../core/internal.hpp"
 
@@ -17,10 +18,10 @@ struct reshape_node {
 };
 
 template <Shape To, Expression E>
-constexpr auto reshape(E&& e) {
+constexpr auto reshaped(E&& e) {
   TENFOLD_REFUSE_RVALUE_TENSOR(E);
   static_assert(check::same_size<shape_t<E>, To>::value,
-                "tenfold: reshape<To>(e) needs a target shape with as many elements as e's shape");
+                "tenfold: reshaped<To>(e) needs a target shape with as many elements as e's shape");
   using N = detail::node_t<E>;
   if constexpr (is_view<N>::value) {
     // A view reshapes to a view: still a plain leaf, so GEMM packing and CUDA see a pointer.
@@ -31,8 +32,8 @@ constexpr auto reshape(E&& e) {
 }
 
 template <Expression E>
-constexpr auto flatten(E&& e) {
-  return reshape<shape<shape_t<E>::size>>(static_cast<E&&>(e));
+constexpr auto flattened(E&& e) {
+  return reshaped<shape<shape_t<E>::size>>(static_cast<E&&>(e));
 }
 
 }  // namespace tenfold

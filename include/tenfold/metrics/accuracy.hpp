@@ -56,7 +56,7 @@ double binary_accuracy(const S* scores, const L* truth, std::size_t n, double th
   if (n == 0) return detail::nan;
   std::size_t correct = 0;
   for (std::size_t i = 0; i < n; ++i)
-    correct += (static_cast<double>(scores[i]) > threshold) == detail::is_positive(truth[i]) ? 1 : 0;
+    correct += predicted_positive(scores[i], threshold) == label_positive(truth[i]) ? 1 : 0;
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 

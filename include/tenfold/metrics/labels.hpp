@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "../core/error.hpp"
+#include "decision.hpp"
 
 namespace tenfold::metrics {
 
@@ -49,7 +50,7 @@ std::size_t class_index(L label, std::size_t classes, const char* metric, const 
 
 template <class L>
 bool is_positive(L label) {
-  return label != L(0);
+  return label_positive(label);
 }
 
 }  // namespace detail

@@ -1,13 +1,17 @@
-// Every header of tenfold/nn/, for the umbrella header.
+// Every header of tenfold/nn/ (the machinery) and tenfold/layers/ (the layers), for the umbrella header.
 #pragma once
 #include "../core/internal.hpp"
 
-#include "activation.hpp"
-#include "dense.hpp"
-#include "dropout.hpp"
+#include "../layers/all.hpp"
+#include "chain.hpp"
+#include "check.hpp"
 #include "gradient_check.hpp"
 #include "init.hpp"
-#include "layer.hpp"
+#include "layout.hpp"
 #include "model.hpp"
+#include "parallel.hpp"
+#include "parameters.hpp"
+#include "repeat.hpp"
+#include "residual.hpp"
 #include "sequential.hpp"
-#include "softmax.hpp"
+#include "stage.hpp"

@@ -36,10 +36,7 @@ gradient_check_result check_gradients(Model& m, const typename Model::value_type
   auto evaluate = [&]() -> double {
     m.generator() = saved_generator;
     m.forward(input.data(), rows, mode::training);
-    double v = loss.evaluate(m.output(), target, rows, Model::output_size, static_cast<T*>(nullptr));
-    if constexpr (requires { loss.penalty(m.params(), m.grads(), Model::param_count); })
-      v += loss.penalty(m.params(), static_cast<T*>(nullptr), Model::param_count);
-    return v;
+    return static_cast<double>(m.loss_of_output(target, rows, loss));
   };
 
   m.generator() = saved_generator;

@@ -9,8 +9,8 @@
 
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
-#include "../loss/binary_cross_entropy.hpp"
-#include "../nn/layer.hpp"
+#include "../metrics/decision.hpp"
+#include "../nn/stage.hpp"
 #include "options.hpp"
 
 namespace tenfold {
@@ -32,7 +32,8 @@ inline const char* metric_name(metric m) {
   return "metric";
 }
 
-// Sums a metric over batches: accuracy counts hits, mse and mae sum errors.
+// Sums a metric over batches: accuracy counts hits, mse and mae sum errors. `rows` are rows along the last
+// axis of the output (each position of a sequence is one).
 template <class L>
 struct metric_accumulator {
   metric kind;
@@ -47,9 +48,7 @@ struct metric_accumulator {
         const T* o = out + r * width;
         const T* t = target + r * target_width;
         if (width == 1) {
-          // Logits are compared with 0, probabilities with 0.5.
-          const T threshold = std::is_same_v<L, binary_cross_entropy_with_logits> ? T(0) : T(0.5);
-          total += ((o[0] >= threshold) == (t[0] >= T(0.5)));
+          total += metrics::predicted_positive(o[0], metrics::decision_threshold<L>()) == metrics::label_positive(t[0]);
         } else {
           std::size_t best = 0;
           for (std::size_t j = 1; j < width; ++j) best = o[j] > o[best] ? j : best;
@@ -91,7 +90,7 @@ template <class Model, class L>
 evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, const L& loss,
                     metric kind = metric::none) {
   using T = typename Model::value_type;
-  const std::size_t tw = L::target_width(Model::output_size);
+  const std::size_t tw = Model::template target_size<L>();
   detail::check_dataset_fits<Model>(data, tw, "evaluate");
   detail::metric_accumulator<L> acc{kind};
   double total = 0;
@@ -100,13 +99,13 @@ evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, c
     const T* x = data.features(start);
     const T* y = data.targets(start);
     const T* out = m.forward(x, rows, mode::evaluation);
-    total += double(loss.evaluate(out, y, rows, Model::output_size, static_cast<T*>(nullptr))) * double(rows);
-    acc.add(out, y, rows, Model::output_size, tw);
+    const std::size_t vectors = rows * Model::output_rows;
+    total += double(loss.evaluate(out, y, vectors, Model::output_width, static_cast<T*>(nullptr))) * double(rows);
+    acc.add(out, y, vectors, Model::output_width, L::target_width(Model::output_width));
   }
   evaluation e;
   e.loss = data.size() ? total / double(data.size()) : NAN;
-  if constexpr (requires { loss.penalty(m.params(), m.grads(), Model::param_count); })
-    e.loss += double(loss.penalty(m.params(), static_cast<T*>(nullptr), Model::param_count));
+  e.loss += double(m.penalty(loss));
   e.metric = acc.value();
   return e;
 }

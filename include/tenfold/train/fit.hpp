@@ -32,7 +32,7 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
                             const dataset<typename Model::value_type>& validation_part, const L& loss,
                             const Opt& opt, const fit_options& options = {}, Schedule sched = {}) {
   using T = typename Model::value_type;
-  const std::size_t tw = L::target_width(Model::output_size);
+  const std::size_t tw = Model::template target_size<L>();
   detail::check_dataset_fits<Model>(train, tw, "fit");
   const flush_denormals denormals_as_zero(options.flush_denormals);
   const std::size_t batch = options.batch_size ? options.batch_size : Model::capacity;
@@ -88,7 +88,7 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
       } else {
         value = m.train_step(x.data(), y.data(), rows, loss, opt, state);
       }
-      acc.add(m.output(), y.data(), rows, Model::output_size, tw);
+      acc.add(m.output(), y.data(), rows * Model::output_rows, Model::output_width, L::target_width(Model::output_width));
       loss_sum += double(value) * double(rows);
       seen += rows;
       printer.batch_done(b, seen, loss_sum / double(seen), acc.value());

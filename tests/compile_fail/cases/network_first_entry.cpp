@@ -1,5 +1,6 @@
-// A network must start with input<...>: the shape of one sample.
-// expect: tenfold::sequential: the first entry must be input<...>
+// A model's network must start with input<...>: the shape of one sample. (Without it, sequential<...> is a
+// block, for use inside residual, parallel or repeat.)
+// expect: tenfold::model: the network must be sequential<input<...>, Layers...>
 // expect: first_entry_is_input<tenfold::dense<4>
 #include <tenfold/tenfold.hpp>
 

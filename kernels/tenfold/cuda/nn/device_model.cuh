@@ -1,12 +1,16 @@
 // device_model<Net, Capacity, T, Execution>: the network type of a CPU model, trained on the GPU.
 //
-// The same `sequential<...>` type binds to the same stages, and its parameters, gradients and workspace live in
-// device memory with the CPU model's layout (nn/model.hpp): one flat parameter buffer (stage after stage, a
-// dense stage's weights [in, out] row-major followed by its bias), a gradient buffer of that layout, and one
-// workspace holding every stage's output for `Capacity` samples and two gradient buffers for backward. Each is
-// one allocation, made on construction; a training step allocates nothing and does not wait for the GPU.
-// `copy_parameters_from(model)` and `copy_parameters_to(model)` are one cudaMemcpy each, and the same seed
-// gives the same initial weights as model<Net, Capacity, T>(seed).
+// The same `sequential<...>` type binds to the same root stage (`Net::root<T>`, whose top-level children are the
+// CPU model's stages), and the parameters and gradients live in device memory with the CPU model's layout: the
+// layout engine's offsets (nn/layout.hpp), each dense stage's weights [in, out] row-major followed by its bias.
+// The device's own workspace holds every stage's output for `Capacity` samples and two gradient buffers for
+// backward. Each buffer is one allocation, made on construction; a training step allocates nothing and does not
+// wait for the GPU. `copy_parameters_from(model)` and `copy_parameters_to(model)` are one cudaMemcpy each, and the
+// same seed gives the same initial weights as model<Net, Capacity, T>(seed) (the same walk over the arrays'
+// initialisers, with the same generator).
+//
+// The GPU runs dense, activation and softmax stages on samples of rank 1; a network with any other top-level
+// stage (a composite block, dropout, reshape) is refused at compile time (stage_traits.cuh).
 //
 // Two ways to run, chosen by the Execution policy (a type, like the CPU's storage policies):
 // - execution::per_stage: one kernel per stage, generated from the stage types (stage_kernels.cuh), in the
@@ -63,28 +67,30 @@ class device_model {
   using network = Net;
   using value_type = T;
   using execution_policy = Execution;
-  using stage_list = typename Net::template stages<T>;
-  using stages_type = typename ::tenfold::detail::stage_tuple<stage_list>::type;
+  // The CPU model's root stage: its top-level children are the stages the device runs.
+  using root_type = typename Net::template root<T>;
+  using stages_type = typename root_type::stages_type;
   using input_shape = typename Net::input_shape;
-  static constexpr std::size_t stage_count = stage_list::size;
+  static constexpr std::size_t stage_count = root_type::count;
   static constexpr std::size_t capacity = Capacity;
   static constexpr std::size_t input_size = input_shape::size;
   template <std::size_t I>
-  using stage_t = std::tuple_element_t<I, stages_type>;
-  using output_shape = typename stage_t<stage_count - 1>::output_shape;
+  using stage_t = typename root_type::template stage_t<I>;
+  using output_shape = typename root_type::output_shape;
   static constexpr std::size_t output_size = output_shape::size;
 
  private:
-  using layout = detail::parameter_layout<stages_type>;
-  using plan = detail::fused_plan<stages_type, T>;
+  using layout = detail::root_layout<root_type>;
+  using plan = detail::fused_plan<root_type, T>;
 
+  // Each top-level stage is checked on its own, so that a refusal names the stage.
   template <std::size_t... I>
   static constexpr bool all_stages_have_kernels(std::index_sequence<I...>) {
-    return (detail::has_device_kernels_v<stage_t<I>> && ...);
+    return (detail::device_stage_check<stage_t<I>, I>::value && ...);
   }
   static_assert(all_stages_have_kernels(std::make_index_sequence<stage_count>{}),
-                "tenfold::cuda::device_model: the GPU runs dense, activation and softmax stages; this network has "
-                "another kind (dropout draws its masks on the host): train it with tenfold::model");
+                "tenfold::cuda::device_model: a stage of this network has no device kernels; the instantiation of "
+                "device_stage_check<Stage, Position> above names it");
   static_assert(!std::is_same_v<Execution, execution::fused> || plan::eligible,
                 "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take a chain of dense layers "
                 "(any fused activation, with or without bias), each at most 128 wide, optionally ending in a "
@@ -145,9 +151,16 @@ class device_model {
   device_model& operator=(device_model&&) noexcept = default;
 
   void initialize(std::uint64_t seed) {
+    // The CPU model's walk (model::initialize): every array's initialiser, in layout order, one generator.
+    // (The device's stages keep no buffers; any would be drawn too, so that the draws stay in step.)
     rng generator(seed);
-    std::vector<T> host(param_count);
-    for_each_stage([&](auto& stage, auto idx) { stage.init(host.data() + layout::param_offset[idx], generator); });
+    std::vector<T> host(param_count > 0 ? param_count : 1);
+    std::vector<T> kept(root_type::buffer_count > 0 ? root_type::buffer_count : 1);
+    visit_arrays<root_type>([&](auto p, std::size_t offset, bool trained) {
+      using P = typename decltype(p)::type;
+      T* to = trained ? host.data() + offset : kept.data() + offset;
+      typename P::initializer{}(to, P::size, P::fan_in, P::fan_out, generator);
+    });
     synchronize_stream();
     params_.copy_from_host(host.data(), param_count);
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
@@ -343,7 +356,8 @@ class device_model {
   }
 
   // Backward through stage S and every stage before it; `g` is the gradient with respect to S's output (or,
-  // as the loss decided, S's input or its pre-activation). The same walk as model::backward_from.
+  // as the loss decided, S's input or its pre-activation). The same walk as chain_stage::backward_at and
+  // backward_from_preactivation (nn/chain.hpp).
   template <std::size_t S, detail::loss_start Start>
   void backward_from(const T* x, T* g, std::size_t rows) {
     using St = stage_t<S>;

@@ -1,9 +1,12 @@
-// cuda::evaluate_accuracy(device_model, host dataset): the fraction of samples a device model classifies right.
+// cuda::evaluate_accuracy(device_model, host dataset[, loss]): the fraction of samples a device model classifies
+// right.
 //
 // The counterpart of evaluate(model, data, loss, metric::accuracy) (train/evaluate.hpp), with the same rules:
 // with several outputs, the first largest output against the class index (one target per sample) or against
-// the first largest target (one-hot rows); with one output, output >= threshold (0.5 for probabilities)
-// against target >= 0.5. The data set stays on the host; batches of the model's capacity are copied to the
+// the first largest target (one-hot rows); with one output, the one rule for binary decisions of
+// metrics/decision.hpp: predicted positive when the output is strictly above the threshold, against a label
+// that is not zero. The threshold is the loss's `decision_threshold` (0 for logits, 0.5 for probabilities, the
+// default without a loss). The data set stays on the host; batches of the model's capacity are copied to the
 // device one after the other, run forward, and counted there, and only the count comes back.
 #pragma once
 #include <tenfold/core/internal.hpp>
@@ -18,6 +21,9 @@
 #include <tenfold/cuda/device_buffer.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/data/dataset.hpp>
+#include <tenfold/loss/binary_cross_entropy.hpp>
+#include <tenfold/loss/loss.hpp>
+#include <tenfold/metrics/decision.hpp>
 
 namespace tenfold::cuda {
 
@@ -28,14 +34,14 @@ inline constexpr unsigned accuracy_block = 256;
 template <class T>
 __global__ void __launch_bounds__(accuracy_block)
     count_hits_kernel(const T* out, const T* target, std::size_t rows, std::size_t width, std::size_t target_width,
-                      T threshold, unsigned long long* hits) {
+                      double threshold, unsigned long long* hits) {
   const std::size_t r = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r >= rows) return;
   const T* o = out + r * width;
   const T* t = target + r * target_width;
   bool hit;
   if (width == 1) {
-    hit = (o[0] >= threshold) == (t[0] >= T(0.5));
+    hit = ::tenfold::metrics::predicted_positive(o[0], threshold) == ::tenfold::metrics::label_positive(t[0]);
   } else {
     std::size_t best = 0;
     for (std::size_t j = 1; j < width; ++j) best = o[j] > o[best] ? j : best;
@@ -52,10 +58,10 @@ __global__ void __launch_bounds__(accuracy_block)
 
 }  // namespace detail
 
-// The accuracy of `m` on every sample of `data` (NaN for an empty data set). Waits for the GPU.
+// The accuracy of `m` on every sample of `data` (NaN for an empty data set), deciding a single output against
+// `threshold`. Waits for the GPU.
 template <class DeviceModel>
-double evaluate_accuracy(DeviceModel& m, const dataset<typename DeviceModel::value_type>& data,
-                         typename DeviceModel::value_type threshold = typename DeviceModel::value_type(0.5)) {
+double evaluate_accuracy(DeviceModel& m, const dataset<typename DeviceModel::value_type>& data, double threshold) {
   using T = typename DeviceModel::value_type;
   constexpr std::size_t capacity = DeviceModel::capacity, in = DeviceModel::input_size,
                         width = DeviceModel::output_size;
@@ -90,6 +96,19 @@ double evaluate_accuracy(DeviceModel& m, const dataset<typename DeviceModel::val
         "cudaMemcpyAsync of the accuracy count");
   check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after evaluate_accuracy");
   return static_cast<double>(count) / static_cast<double>(data.size());
+}
+
+// The same, with the threshold of the loss the model was trained with (metrics::decision_threshold<L>): 0 for
+// binary_cross_entropy_with_logits, 0.5 otherwise.
+template <class DeviceModel, Loss L>
+double evaluate_accuracy(DeviceModel& m, const dataset<typename DeviceModel::value_type>& data, const L&) {
+  return evaluate_accuracy(m, data, metrics::decision_threshold<L>());
+}
+
+// The same, for probabilities (the threshold of a loss on probabilities: 0.5).
+template <class DeviceModel>
+double evaluate_accuracy(DeviceModel& m, const dataset<typename DeviceModel::value_type>& data) {
+  return evaluate_accuracy(m, data, metrics::decision_threshold<binary_cross_entropy>());
 }
 
 }  // namespace tenfold::cuda

@@ -4,8 +4,9 @@
 // Which networks: a chain of dense stages (each with its fused, stateless activation, with or without bias),
 // optionally ending in a softmax after a dense stage without activation, every layer at most `fused_max_width`
 // (128) wide, such that one tile of rows, with every layer's activations, fits the shared-memory budget.
-// `fused_plan` reads all of it from the stage types: the widths, the parameter offsets and the tile height are
-// compile-time constants, so every loop below has constant bounds.
+// `fused_plan` reads all of it from the network's root stage: the widths, the parameter offsets (the layout
+// engine's, as the CPU model uses them) and the tile height are compile-time constants, so every loop below has
+// constant bounds.
 //
 // Step kernel (`fused_mlp_kernel`). Each block takes tiles of `tile_rows` samples (tile t, t + grid, ...):
 // 1. it copies the tile's inputs into shared memory, and runs every layer there: layer l reads slot l and
@@ -120,11 +121,12 @@ __device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogu
 
 // ---- the plan: what the fused kernel knows about a network, at compile time -------------------------------------
 
-template <class Stages, class T>
+// Root is the network's root stage (a chain_stage); its top-level children are the layers.
+template <class Root, class T, class Stages = typename Root::stages_type>
 struct fused_plan;
 
-template <class T, class... S>
-struct fused_plan<std::tuple<S...>, T> {
+template <class Root, class T, class... S>
+struct fused_plan<Root, T, std::tuple<S...>> {
   using stages = std::tuple<S...>;
   static constexpr std::size_t stage_count = sizeof...(S);
   using last_stage = std::tuple_element_t<stage_count - 1, stages>;
@@ -189,7 +191,8 @@ struct fused_plan<std::tuple<S...>, T> {
   static constexpr std::size_t shared_bytes = tile_rows * row_values * sizeof(T);
   static constexpr bool eligible = chain_of_dense && stateless_activations && softmax_ok && widths_ok && tile_rows > 0;
 
-  using layout = parameter_layout<stages>;
+  // The layout engine's offsets: the CPU model's flat buffer.
+  using layout = root_layout<Root>;
   static constexpr std::size_t param_count = layout::param_count;
   template <std::size_t L>
   static constexpr std::size_t param_offset = layout::param_offset[L];

@@ -1,12 +1,13 @@
 // The losses on the device: each sample's gradient and loss, one warp per sample, and the batch mean on demand.
 //
-// `device_loss<L>` restates, for one row, the arithmetic of the host loss L (loss/*.hpp): the same formulas,
-// the same clamps (log p floored at 1e-30 for cross-entropy, logarithms at -100 for binary cross-entropy), the
-// same scaling of the gradient (1/rows for cross-entropies, 1/(rows·width) for the element means). `Fused`
-// selects `evaluate_fused`, the gradient at the input of a final softmax or sigmoid (p - t, scaled), as the
-// CPU model picks it. The per-stage kernels and the fused MLP kernel both call `row`, so the GPU has one
-// version of each loss. Losses without a device version (mae, regularized<...>, logits) are refused at compile
-// time.
+// The formulas are the host losses' own (loss/*.hpp): each loss keeps its per-element (or per-row) value and
+// gradient in TENFOLD_HD static functions, which its host `evaluate` and `evaluate_fused` call and which
+// `device_loss<L>::row` calls here, so each formula is written once, clamps included. What this file adds is the
+// walk over a row by a warp and the scaling the host applies to the whole batch (1/rows for cross-entropies,
+// 1/(rows·width) for element means). `Fused` selects the gradient of `evaluate_fused`, taken at the input of a
+// final softmax or sigmoid, as the CPU model picks it. The per-stage kernels and the fused MLP kernel both call
+// `row`, so the GPU has one version of each loss. Losses without a device version (regularized<...>, whose
+// penalty runs over the parameters) are refused at compile time.
 //
 // A training step does not wait for its loss: each sample's loss goes to a buffer of `rows` values and
 // `launch_mean_loss` reduces it when the caller asks. A class label that is not an index in 0..width-1 cannot
@@ -43,19 +44,126 @@ struct device_loss {
   static constexpr bool supported = false;
 };
 
+// Every `row` is called by all lanes of one warp for one sample: `out` is the sample's output row, `target` its
+// targets, and the gradient row goes to `grad`, which may be `out` itself (each lane writes only the columns it
+// has read). `finish(g, y)` turns the loss's gradient at output y into what backward needs. Returns the sample's
+// loss before the batch's scaling.
+
+template <>
+struct device_loss<mse> {
+  static constexpr bool supported = true;
+  static constexpr bool mean_over_elements = true;
+
+  template <bool Fused, std::size_t Width, class T, class Finish>
+  __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t /*sample*/,
+                          unsigned lane, unsigned long long* /*bad_row*/, const Finish& finish) {
+    const T scale = mse::gradient_scale<T>(rows * Width);
+    T total = T(0);
+    for (std::size_t j = lane; j < Width; j += warp_width) {
+      const T y = out[j], t = target[j];
+      total += mse::squared_error(y, t);
+      grad[j] = finish(mse::gradient(y, t, scale), y);
+    }
+    return warp_sum(total);
+  }
+};
+
+template <>
+struct device_loss<mae> {
+  static constexpr bool supported = true;
+  static constexpr bool mean_over_elements = true;
+
+  template <bool Fused, std::size_t Width, class T, class Finish>
+  __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t /*sample*/,
+                          unsigned lane, unsigned long long* /*bad_row*/, const Finish& finish) {
+    const T scale = mae::gradient_scale<T>(rows * Width);
+    T total = T(0);
+    for (std::size_t j = lane; j < Width; j += warp_width) {
+      const T y = out[j], t = target[j];
+      total += mae::absolute_error(y, t);
+      grad[j] = finish(mae::gradient(y, t, scale), y);
+    }
+    return warp_sum(total);
+  }
+};
+
+template <>
+struct device_loss<binary_cross_entropy> {
+  static constexpr bool supported = true;
+  static constexpr bool mean_over_elements = true;
+
+  template <bool Fused, std::size_t Width, class T, class Finish>
+  __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t /*sample*/,
+                          unsigned lane, unsigned long long* /*bad_row*/, const Finish& finish) {
+    using L = binary_cross_entropy;
+    const T n = T(rows * Width);
+    T total = T(0);
+    for (std::size_t j = lane; j < Width; j += warp_width) {
+      const T p = out[j], t = target[j];
+      total -= L::log_likelihood(p, t);
+      grad[j] = finish(Fused ? L::fused_gradient(p, t, n) : L::gradient(p, t, n), p);
+    }
+    return warp_sum(total);
+  }
+};
+
+template <>
+struct device_loss<binary_cross_entropy_with_logits> {
+  static constexpr bool supported = true;
+  static constexpr bool mean_over_elements = true;
+
+  template <bool Fused, std::size_t Width, class T, class Finish>
+  __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t /*sample*/,
+                          unsigned lane, unsigned long long* /*bad_row*/, const Finish& finish) {
+    using L = binary_cross_entropy_with_logits;
+    const T n = T(rows * Width);
+    T total = T(0);
+    for (std::size_t j = lane; j < Width; j += warp_width) {
+      const T z = out[j], t = target[j];
+      total += L::loss_term(z, t);
+      grad[j] = finish(L::gradient(z, t, n), z);
+    }
+    return warp_sum(total);
+  }
+};
+
+template <>
+struct device_loss<categorical_cross_entropy> {
+  static constexpr bool supported = true;
+  static constexpr bool mean_over_elements = false;  // averaged over samples
+
+  template <bool Fused, std::size_t Width, class T, class Finish>
+  __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t /*sample*/,
+                          unsigned lane, unsigned long long* /*bad_row*/, const Finish& finish) {
+    using L = categorical_cross_entropy;
+    const T inv_rows = T(1) / T(rows);
+    T mass = T(0);
+    if constexpr (Fused) {
+      for (std::size_t j = lane; j < Width; j += warp_width) mass += target[j];
+      mass = warp_sum(mass);
+    }
+    T total = T(0);
+    for (std::size_t j = lane; j < Width; j += warp_width) {
+      const T p = out[j], t = target[j];
+      total -= L::log_likelihood(p, t);
+      grad[j] = finish(Fused ? L::fused_gradient(p, t, mass, inv_rows) : L::gradient(p, t, inv_rows), p);
+    }
+    return warp_sum(total);
+  }
+};
+
 template <>
 struct device_loss<sparse_categorical_cross_entropy> {
   static constexpr bool supported = true;
   static constexpr bool mean_over_elements = false;  // averaged over samples
 
-  // One sample, by one warp (every lane calls it). `out` is the sample's output row (probabilities), `target`
-  // its class index; the gradient row goes to `grad`, which may be `out` itself. Returns the sample's loss.
+  // `target` is the sample's class index.
   template <bool Fused, std::size_t Width, class T, class Finish>
   __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t sample, unsigned lane,
                           unsigned long long* bad_row, const Finish& finish) {
+    using L = sparse_categorical_cross_entropy;
     const T v = target[0];
-    const bool valid = v >= T(0) && v < T(Width) && T(static_cast<std::size_t>(v)) == v;
-    if (!valid) {
+    if (!L::is_label(v, Width)) {
       if (lane == 0) atomicMin(bad_row, static_cast<unsigned long long>(sample));
       for (std::size_t j = lane; j < Width; j += warp_width) grad[j] = T(0);
       return T(0);
@@ -67,78 +175,22 @@ struct device_loss<sparse_categorical_cross_entropy> {
     for (std::size_t j = lane; j < Width; j += warp_width) {
       const T y = out[j];
       T g;
-      if constexpr (Fused) {
-        g = y * inv_rows;
-        if (j == label) g -= inv_rows;
-      } else {
-        g = j == label ? (pk > T(0) ? -inv_rows / pk : T(0)) : T(0);
-      }
+      if constexpr (Fused)
+        g = L::fused_gradient(y, j == label, inv_rows);
+      else
+        g = j == label ? L::label_gradient(pk, inv_rows) : T(0);
       grad[j] = finish(g, y);
     }
-    using std::log;
-    const T tiny = T(1e-30);
-    return -log(pk > tiny ? pk : tiny);
-  }
-};
-
-template <>
-struct device_loss<mse> {
-  static constexpr bool supported = true;
-  static constexpr bool mean_over_elements = true;
-
-  template <bool Fused, std::size_t Width, class T, class Finish>
-  __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t /*sample*/,
-                          unsigned lane, unsigned long long* /*bad_row*/, const Finish& finish) {
-    const T scale = T(2) / T(rows * Width);
-    T total = T(0);
-    for (std::size_t j = lane; j < Width; j += warp_width) {
-      const T y = out[j];
-      const T d = y - target[j];
-      total += d * d;
-      grad[j] = finish(scale * d, y);
-    }
-    return warp_sum(total);
-  }
-};
-
-template <>
-struct device_loss<binary_cross_entropy> {
-  static constexpr bool supported = true;
-  static constexpr bool mean_over_elements = true;
-
-  template <class T>
-  __device__ static T clamped_log(T x) {
-    using std::log;
-    return x > T(0) ? (log(x) > T(-100) ? log(x) : T(-100)) : T(-100);
-  }
-
-  template <bool Fused, std::size_t Width, class T, class Finish>
-  __device__ static T row(const T* out, const T* target, T* grad, std::size_t rows, std::size_t /*sample*/,
-                          unsigned lane, unsigned long long* /*bad_row*/, const Finish& finish) {
-    const T n = T(rows * Width);
-    T total = T(0);
-    for (std::size_t j = lane; j < Width; j += warp_width) {
-      const T p = out[j], t = target[j];
-      total -= t * clamped_log(p) + (T(1) - t) * clamped_log(T(1) - p);
-      T g;
-      if constexpr (Fused) {
-        g = (p - t) / n;
-      } else {
-        const T eps = T(1e-12);  // keeps the chained gradient finite where p is exactly 0 or 1
-        const T denom = p * (T(1) - p);
-        g = (p - t) / ((denom > eps ? denom : eps) * n);
-      }
-      grad[j] = finish(g, p);
-    }
-    return warp_sum(total);
+    return -L::log_likelihood(pk);
   }
 };
 
 template <class L>
 constexpr void require_device_loss() {
   static_assert(device_loss<L>::supported,
-                "tenfold::cuda: this loss has no device version; the GPU trains with "
-                "sparse_categorical_cross_entropy, mse and binary_cross_entropy");
+                "tenfold::cuda: this loss has no device version; the GPU trains with mse, mae, "
+                "binary_cross_entropy, binary_cross_entropy_with_logits, categorical_cross_entropy and "
+                "sparse_categorical_cross_entropy (a penalty such as regularized<...> runs on the host only)");
 }
 
 inline constexpr unsigned loss_block = 256;

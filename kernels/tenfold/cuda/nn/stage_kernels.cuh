@@ -1,7 +1,9 @@
 // The per-stage device kernels: forward and backward of a dense stage, an elementwise activation and a softmax.
 //
-// These mirror the stages' CPU code (nn/dense.hpp, nn/activation.hpp, nn/softmax.hpp) one for one, so that a
-// device_model runs the same computation as the CPU model, stage by stage, over buffers of the same layout:
+// These mirror the stages' CPU code (layers/dense.hpp, layers/activation.hpp, layers/softmax.hpp) one for one, on
+// samples of rank 1, so that a device_model runs the same computation as the CPU model, stage by stage, with
+// parameters in the same layout. Each activation's function and derivative are the descriptor's own TENFOLD_HD
+// members, called here as on the host:
 // - dense forward is one tiled GEMM whose epilogue adds the bias and applies the fused activation;
 // - dense backward reads dz = dy ⊙ act'(y) inside the GEMMs' staging (never stored), and computes the weight
 //   and bias gradients as ONE product: the bias is the last row of the parameter slice, so the bias gradient is

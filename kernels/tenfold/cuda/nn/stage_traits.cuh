@@ -1,13 +1,23 @@
-// What the device side knows about a network's stages, read from their types: kind, widths, parameter layout.
+// What the device side knows about a network's stages, read from their types: kind, widths, where each stage's
+// parameters are, and where the loss starts backward.
 //
-// The CPU model (nn/model.hpp) calls each stage's own forward and backward; on the GPU every kind of stage has
-// kernels, so the stage types are classified here: a dense stage (with its bias flag and fused activation), a
-// standalone elementwise activation, or a softmax. A stage of any other kind (dropout, which draws its mask
-// from the host generator) has no kernels yet and is refused at compile time. The parameter offsets are
-// recomputed from each stage's param_count exactly as the CPU model lays out its flat buffer (stage after
-// stage; a dense stage's weights [in, out] row-major, then its bias), so the two buffers are interchangeable
-// byte for byte. The loss's starting point follows the CPU model's rule too: a loss that fuses with a final
-// softmax or sigmoid starts from the gradient at that stage's input.
+// The device model walks the top-level children of the network's root stage (`Net::root<T>`, a chain_stage: the
+// same stage types the CPU model's `root_type` holds). The CPU model calls each stage's own forward and backward;
+// on the GPU every kind of stage needs kernels, so the stage types are classified here: a dense stage (with its
+// bias flag and fused activation), a standalone elementwise activation, or a softmax, each on samples of rank 1.
+// Anything else (a composite: residual, parallel, repeat, a nested block; dropout, whose masks come from the host
+// generator; reshape and flatten, which only make sense for samples of higher rank) has no kernels and is refused
+// at compile time, with the stage named in the note.
+//
+// Parameter offsets are not recomputed: they are the layout engine's (`root_type::child_param_offsets`,
+// nn/layout.hpp), so the device's flat buffer is the CPU model's byte for byte. Within a dense stage's slice the
+// weights are [in, out] row-major, then the bias (the stage's `parameters` list, in that order).
+//
+// The loss's starting point follows the CPU model's rule (nn/model.hpp, backward_impl): when the last stage
+// declares an `output_activation` (softmax, sigmoid) and the loss fuses with that activation, the loss gives the
+// gradient at the activation's input. A stage whose activation input gradient passes straight through
+// (`preactivation_passes_through`: a softmax or activation stage) is then skipped; a dense stage with a fused
+// sigmoid continues from that gradient as its dz.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -16,10 +26,11 @@
 #include <tuple>
 #include <type_traits>
 
-#include <tenfold/nn/activation.hpp>
-#include <tenfold/nn/dense.hpp>
+#include <tenfold/layers/activation.hpp>
+#include <tenfold/layers/dense.hpp>
+#include <tenfold/layers/softmax.hpp>
 #include <tenfold/nn/model.hpp>
-#include <tenfold/nn/softmax.hpp>
+#include <tenfold/nn/stage.hpp>
 
 namespace tenfold::cuda::detail {
 
@@ -27,10 +38,11 @@ template <class S>
 struct dense_info : std::false_type {};
 template <std::size_t N, bool B, class W, class BI, class In, class T, class Act>
 struct dense_info<::tenfold::detail::dense_stage<N, B, W, BI, In, T, Act>> : std::true_type {
-  static constexpr std::size_t in_width = In::size;
+  using stage = ::tenfold::detail::dense_stage<N, B, W, BI, In, T, Act>;
+  static constexpr std::size_t in_width = stage::in_width;
   static constexpr std::size_t out_width = N;
   static constexpr bool has_bias = B;
-  static constexpr std::size_t weight_count = In::size * N;
+  static constexpr std::size_t weight_count = stage::weight_count;
   using activation = Act;
 };
 
@@ -43,49 +55,82 @@ struct activation_info<::tenfold::detail::activation_stage<Act, In, T>> : std::t
 };
 
 template <class S>
-inline constexpr bool is_softmax_v = ::tenfold::detail::is_softmax_stage<S>::value;
+struct is_softmax : std::false_type {};
+template <class In, class T>
+struct is_softmax<::tenfold::detail::softmax_stage<In, T>> : std::true_type {};
+template <class S>
+inline constexpr bool is_softmax_v = is_softmax<S>::value;
 
 template <class S>
-inline constexpr bool has_device_kernels_v = dense_info<S>::value || activation_info<S>::value || is_softmax_v<S>;
+inline constexpr bool is_device_kind_v = dense_info<S>::value || activation_info<S>::value || is_softmax_v<S>;
 
-// The flat parameter layout of a stage tuple: stage s owns [param_offset[s], param_offset[s + 1]).
-template <class Stages>
-struct parameter_layout;
-template <class... S>
-struct parameter_layout<std::tuple<S...>> {
-  static constexpr std::size_t stage_count = sizeof...(S);
-  static constexpr std::array<std::size_t, stage_count + 1> param_offset = [] {
-    const std::array<std::size_t, stage_count> counts{S::param_count...};
-    std::array<std::size_t, stage_count + 1> offsets{};
-    for (std::size_t s = 0; s < stage_count; ++s) offsets[s + 1] = offsets[s] + counts[s];
-    return offsets;
-  }();
-  static constexpr std::array<std::size_t, stage_count> width{S::output_shape::size...};
+// Samples of rank 1 in and out: the kernels take rows of one width.
+template <class S>
+inline constexpr bool is_rank_one_v = S::input_shape::rank == 1 && S::output_shape::rank == 1;
+
+template <class S>
+inline constexpr bool has_device_kernels_v = is_device_kind_v<S> && is_rank_one_v<S>;
+
+// One top-level stage checked for the device; the compiler's note names the stage's type and position.
+template <class S, std::size_t Position>
+struct device_stage_check {
+  static_assert(is_device_kind_v<S>,
+                "tenfold::cuda::device_model: the GPU runs dense, activation and softmax stages; this stage is of "
+                "another kind (a composite block such as residual, parallel, repeat or a nested sequential; dropout, "
+                "whose masks come from the host generator; reshape or flatten): train this network with "
+                "tenfold::model");
+  static_assert(!is_device_kind_v<S> || is_rank_one_v<S>,
+                "tenfold::cuda::device_model: the GPU takes samples of rank 1 (input<N>); this stage's input or "
+                "output has more axes: train this network with tenfold::model");
+  static constexpr bool value = has_device_kernels_v<S>;
+};
+
+// The top-level stages of a network's root, with the offsets the layout engine gave them.
+template <class Root>
+struct root_layout {
+  using stages_type = typename Root::stages_type;
+  static constexpr std::size_t stage_count = Root::count;
+  template <std::size_t I>
+  using stage_t = typename Root::template stage_t<I>;
+  // Stage s owns [param_offset[s], param_offset[s + 1]) of the flat parameter buffer.
+  static constexpr auto param_offset = Root::child_param_offsets;
+  static constexpr std::size_t param_count = Root::param_count;
+
+ private:
+  template <std::size_t... I>
+  static constexpr std::array<std::size_t, stage_count> widths(std::index_sequence<I...>) {
+    return {stage_t<I>::output_shape::size...};
+  }
+
+ public:
+  // The output width of every stage.
+  static constexpr std::array<std::size_t, stage_count> width = widths(std::make_index_sequence<stage_count>{});
   static constexpr std::size_t max_width = [] {
     std::size_t m = 0;
     for (std::size_t w : width) m = w > m ? w : m;
     return m;
   }();
-  static constexpr std::size_t param_count = param_offset[stage_count];
 };
 
-// Where backward starts for loss L after stage Last, exactly as model::backward decides:
+// Where backward starts for loss L after the last stage Last, exactly as model::backward_impl decides:
 //   output         the loss's gradient with respect to the network's output;
-//   skip_last      a fused softmax or sigmoid stage: the loss gives the gradient at its input, the stage is skipped;
-//   preactivation  a dense stage with a fused sigmoid: the loss gives dz directly.
+//   skip_last      the loss fuses with Last's output activation, which passes the gradient at its input
+//                  through (a softmax or activation stage): Last is skipped;
+//   preactivation  the loss fuses with the activation inside Last (a dense stage with a fused sigmoid): the
+//                  loss gives Last's dz directly.
 enum class loss_start { output, skip_last, preactivation };
 
 template <class Last, class L>
 constexpr loss_start loss_start_for() {
-  constexpr bool fuse_softmax = is_softmax_v<Last> && requires { L::fuses_with_softmax; };
-  constexpr bool fuse_sigmoid = requires { L::fuses_with_sigmoid; }
-  &&(::tenfold::detail::ends_in_sigmoid<Last>::value || ::tenfold::detail::is_dense_with_sigmoid<Last>::value);
-  if constexpr (fuse_sigmoid && ::tenfold::detail::is_dense_with_sigmoid<Last>::value)
-    return loss_start::preactivation;
-  else if constexpr (fuse_softmax || fuse_sigmoid)
+  using kind = output_activation_t<Last>;
+  constexpr bool fuse_softmax = std::is_same_v<kind, activation_kind::softmax> && requires { L::fuses_with_softmax; };
+  constexpr bool fuse_sigmoid = std::is_same_v<kind, activation_kind::sigmoid> && requires { L::fuses_with_sigmoid; };
+  if constexpr (!(fuse_softmax || fuse_sigmoid))
+    return loss_start::output;
+  else if constexpr (requires { Last::preactivation_passes_through; })
     return loss_start::skip_last;
   else
-    return loss_start::output;
+    return loss_start::preactivation;
 }
 
 }  // namespace tenfold::cuda::detail

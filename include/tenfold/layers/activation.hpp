@@ -2,8 +2,9 @@
 //
 // Each is a descriptor with its function and its derivative next to each other. Those whose derivative is a
 // function of the output (relu, leaky_relu, sigmoid, tanh, identity) say grad_from_output; a dense layer
-// directly before one of them absorbs it (forward in the GEMM epilogue, derivative inside the backward GEMMs'
-// packing), so the pair is one stage. gelu needs its input for the derivative and stays a stage of its own.
+// directly before one of them absorbs it (dense.hpp), so the pair is one stage. gelu needs its input for the
+// derivative and stays a stage of its own. A sigmoid stage declares itself the output activation, so that
+// binary cross-entropy can start backward from its input.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -13,37 +14,47 @@
 #include <ratio>
 
 #include "../core/shape.hpp"
-#include "layer.hpp"
+#include "../nn/stage.hpp"
 
 namespace tenfold {
 
+struct sigmoid;
+
 namespace detail {
 
-// The stage of an elementwise activation that is not fused into a dense layer.
+template <class Act>
+using activation_output_kind =
+    std::conditional_t<std::is_same_v<Act, sigmoid>, activation_kind::sigmoid, activation_kind::none>;
+
+// The stage of an elementwise activation that is not absorbed by a dense layer.
 template <class Act, class In, class T>
-struct activation_stage {
-  using input_shape = In;
-  using output_shape = In;
+struct activation_stage : parameterless_stage<T, In, In> {
   using descriptor = Act;
-  static constexpr std::size_t param_count = 0;
-  static constexpr std::size_t saved_count = 0;
+  using output_activation = activation_output_kind<Act>;
+  // A loss fused with this activation gives the gradient at its input, which passes through unchanged.
+  static constexpr bool preactivation_passes_through = true;
   Act act{};
 
-  void init(T*, rng&) const {}
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "%s", Act::name); }
-  void forward(const T*, const T* TENFOLD_RESTRICT in, T* TENFOLD_RESTRICT out, T*, std::size_t rows,
-               run_context&) const {
-    const std::size_t n = rows * In::size;
+  void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, In> y) const {
+    const T* TENFOLD_RESTRICT in = x.data;
+    T* TENFOLD_RESTRICT out = y.data;
+    const std::size_t n = x.size();
     for (std::size_t i = 0; i < n; ++i) out[i] = act.f(in[i]);
   }
-  void backward(const T*, T*, const T* TENFOLD_RESTRICT in, const T* TENFOLD_RESTRICT out, const T*,
-                const T* TENFOLD_RESTRICT dout, T* TENFOLD_RESTRICT din, std::size_t rows, run_context&) const {
-    if (!din) return;
-    const std::size_t n = rows * In::size;
+  template <class Ready>
+  void backward(const pass<T>&, const T*, T*, batch<const T, In> x, batch<const T, In> y, batch<const T, In> dy,
+                batch<T, In> dx, Ready&&) const {
+    if (!dx) return;
+    const T* TENFOLD_RESTRICT in = x.data;
+    const T* TENFOLD_RESTRICT out = y.data;
+    const T* TENFOLD_RESTRICT g = dy.data;
+    T* TENFOLD_RESTRICT din = dx.data;
+    const std::size_t n = x.size();
     if constexpr (Act::grad_from_output) {
-      for (std::size_t i = 0; i < n; ++i) din[i] = dout[i] * act.df_from_output(out[i]);
+      for (std::size_t i = 0; i < n; ++i) din[i] = g[i] * act.df_from_output(out[i]);
     } else {
-      for (std::size_t i = 0; i < n; ++i) din[i] = dout[i] * act.df_from_input(in[i]);
+      for (std::size_t i = 0; i < n; ++i) din[i] = g[i] * act.df_from_input(in[i]);
     }
   }
 };
@@ -64,19 +75,27 @@ struct identity : detail::activation_base<identity> {
   static constexpr const char* name = "identity";
   static constexpr bool grad_from_output = true;
   template <class T>
-  TENFOLD_HD T f(T x) const { return x; }
+  TENFOLD_HD T f(T x) const {
+    return x;
+  }
   template <class T>
-  TENFOLD_HD T df_from_output(T) const { return T(1); }
+  TENFOLD_HD T df_from_output(T) const {
+    return T(1);
+  }
 };
 
 struct relu : detail::activation_base<relu> {
   static constexpr const char* name = "relu";
   static constexpr bool grad_from_output = true;
   template <class T>
-  TENFOLD_HD T f(T x) const { return x > T(0) ? x : T(0); }
+  TENFOLD_HD T f(T x) const {
+    return x > T(0) ? x : T(0);
+  }
   // The derivative at 0 is taken as 0, as PyTorch does.
   template <class T>
-  TENFOLD_HD T df_from_output(T y) const { return y > T(0) ? T(1) : T(0); }
+  TENFOLD_HD T df_from_output(T y) const {
+    return y > T(0) ? T(1) : T(0);
+  }
 };
 
 // leaky_relu<std::ratio<1, 100>>: the slope for negative inputs as a ratio (PyTorch's default, 0.01).
@@ -88,9 +107,13 @@ struct leaky_relu : detail::activation_base<leaky_relu<SlopeRatio>> {
   static constexpr const char* name = "leaky_relu";
   static constexpr bool grad_from_output = true;
   template <class T>
-  TENFOLD_HD T f(T x) const { return x > T(0) ? x : T(Slope) * x; }
+  TENFOLD_HD T f(T x) const {
+    return x > T(0) ? x : T(Slope) * x;
+  }
   template <class T>
-  TENFOLD_HD T df_from_output(T y) const { return y > T(0) ? T(1) : T(Slope); }
+  TENFOLD_HD T df_from_output(T y) const {
+    return y > T(0) ? T(1) : T(Slope);
+  }
 };
 
 struct sigmoid : detail::activation_base<sigmoid> {
@@ -102,7 +125,9 @@ struct sigmoid : detail::activation_base<sigmoid> {
     return x >= T(0) ? T(1) / (T(1) + exp(-x)) : exp(x) / (T(1) + exp(x));
   }
   template <class T>
-  TENFOLD_HD T df_from_output(T y) const { return y * (T(1) - y); }
+  TENFOLD_HD T df_from_output(T y) const {
+    return y * (T(1) - y);
+  }
 };
 
 struct tanh : detail::activation_base<tanh> {
@@ -114,7 +139,9 @@ struct tanh : detail::activation_base<tanh> {
     return tanh(x);
   }
   template <class T>
-  TENFOLD_HD T df_from_output(T y) const { return T(1) - y * y; }
+  TENFOLD_HD T df_from_output(T y) const {
+    return T(1) - y * y;
+  }
 };
 
 // The exact GELU, x·Φ(x), as PyTorch's default (approximate='none').

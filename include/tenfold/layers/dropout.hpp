@@ -1,6 +1,6 @@
-// dropout<std::ratio<1, 2>>: in training, zeroes each value with probability Rate and scales the rest by 1/(1−Rate)
-// (inverted dropout, as PyTorch), so evaluation is the identity. The mask is drawn from the model's seeded
-// generator and kept per sample for backward.
+// dropout<std::ratio<1, 2>>: in training, zeroes each value with probability Rate and scales the rest by
+// 1/(1−Rate) (inverted dropout, as PyTorch), so evaluation is the identity. The mask is drawn from the
+// model's seeded generator and saved per sample for backward.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -8,39 +8,37 @@
 #include <cstdio>
 #include <ratio>
 
-#include "layer.hpp"
+#include "../nn/stage.hpp"
 
 namespace tenfold {
 
 namespace detail {
 template <class RateRatio, class In, class T>
-struct dropout_stage {
+struct dropout_stage : parameterless_stage<T, In, In> {
   static constexpr double Rate = static_cast<double>(RateRatio::num) / static_cast<double>(RateRatio::den);
-  using input_shape = In;
-  using output_shape = In;
-  static constexpr std::size_t param_count = 0;
-  static constexpr std::size_t saved_count = In::size;  // the scaled mask: 0 or 1/(1−Rate)
+  static constexpr std::size_t saved_per_sample = In::size;  // the scaled mask: 0 or 1/(1−Rate)
 
-  void init(T*, rng&) const {}
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "dropout<%g>", Rate); }
-  void forward(const T*, const T* in, T* out, T* mask, std::size_t rows, run_context& ctx) const {
-    const std::size_t n = rows * In::size;
-    if (!ctx.training() || Rate == 0.0) {
-      for (std::size_t i = 0; i < n; ++i) out[i] = in[i];
+  void forward(const pass<T>& p, const T*, batch<const T, In> x, batch<T, In> y) const {
+    const std::size_t n = x.size();
+    T* mask = p.saved;
+    if (!p.training() || Rate == 0.0) {
+      for (std::size_t i = 0; i < n; ++i) y.data[i] = x.data[i];
       for (std::size_t i = 0; i < n; ++i) mask[i] = T(1);
       return;
     }
     const T keep_scale = T(1.0 / (1.0 - Rate));
     for (std::size_t i = 0; i < n; ++i) {
-      mask[i] = ctx.generator->uniform() >= Rate ? keep_scale : T(0);
-      out[i] = in[i] * mask[i];
+      mask[i] = p.generator->uniform() >= Rate ? keep_scale : T(0);
+      y.data[i] = x.data[i] * mask[i];
     }
   }
-  void backward(const T*, T*, const T*, const T*, const T* mask, const T* dout, T* din, std::size_t rows,
-                run_context&) const {
-    if (!din) return;
-    const std::size_t n = rows * In::size;
-    for (std::size_t i = 0; i < n; ++i) din[i] = dout[i] * mask[i];
+  template <class Ready>
+  void backward(const pass<T>& p, const T*, T*, batch<const T, In>, batch<const T, In>, batch<const T, In> dy,
+                batch<T, In> dx, Ready&&) const {
+    if (!dx) return;
+    const std::size_t n = dy.size();
+    for (std::size_t i = 0; i < n; ++i) dx.data[i] = dy.data[i] * p.saved[i];
   }
 };
 }  // namespace detail

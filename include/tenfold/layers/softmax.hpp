@@ -1,0 +1,63 @@
+// softmax: normalises the last axis of each sample to probabilities (every row of a [T, C] sample on its own).
+//
+// Forward subtracts each row's maximum before exponentiating, so large logits do not overflow. Backward is
+// dx = y ⊙ (dy − Σ dy⊙y). The stage declares itself the output activation: when a cross-entropy loss follows,
+// the model skips this backward and starts from the fused gradient at its input (loss/cross_entropy.hpp).
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+
+#include "../nn/stage.hpp"
+
+namespace tenfold {
+
+namespace detail {
+template <class In, class T>
+struct softmax_stage : parameterless_stage<T, In, In> {
+  static constexpr std::size_t width = last_extent_v<In>;
+  using output_activation = activation_kind::softmax;
+  static constexpr bool preactivation_passes_through = true;
+
+  static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "softmax"); }
+  void forward(const pass<T>&, const T*, batch<const T, In> in, batch<T, In> out) const {
+    using std::exp;
+    const std::size_t rows = in.vectors();
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* x = in.data + r * width;
+      T* y = out.data + r * width;
+      T m = x[0];
+      for (std::size_t j = 1; j < width; ++j) m = x[j] > m ? x[j] : m;
+      T s = 0;
+      for (std::size_t j = 0; j < width; ++j) s += (y[j] = exp(x[j] - m));
+      const T inv = T(1) / s;
+      for (std::size_t j = 0; j < width; ++j) y[j] *= inv;
+    }
+  }
+  template <class Ready>
+  void backward(const pass<T>&, const T*, T*, batch<const T, In>, batch<const T, In> out, batch<const T, In> dout,
+                batch<T, In> din, Ready&&) const {
+    if (!din) return;
+    const std::size_t rows = out.vectors();
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* y = out.data + r * width;
+      const T* dy = dout.data + r * width;
+      T dot = 0;
+      for (std::size_t j = 0; j < width; ++j) dot += dy[j] * y[j];
+      for (std::size_t j = 0; j < width; ++j) din.data[r * width + j] = y[j] * (dy[j] - dot);
+    }
+  }
+};
+}  // namespace detail
+
+struct softmax {
+  static constexpr const char* name = "softmax";
+  template <class In>
+  static constexpr bool accepts = In::rank >= 1;
+  template <class In, class T>
+  using bind = detail::softmax_stage<In, T>;
+};
+
+}  // namespace tenfold

@@ -1,0 +1,103 @@
+// residual<Layers...>: y = x + f(x), where f is the block of Layers (which must give back x's shape).
+//
+// f's output is kept (its last stage may need it in backward, as a dense layer with a fused activation does),
+// and y is written beside it. Backward runs f's backward and adds the gradient that goes around it.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cstddef>
+#include <cstdio>
+#include <type_traits>
+
+#include "chain.hpp"
+#include "check.hpp"
+#include "layout.hpp"
+#include "stage.hpp"
+
+namespace tenfold {
+
+namespace detail {
+
+template <class T, class In, class Body>
+struct residual_stage {
+  using value_type = T;
+  using input_shape = In;
+  using output_shape = In;
+  using children = type_list<child<Body, segment_none>>;
+
+ private:
+  using layout = children_layout<In::size, 0, Body>;
+
+ public:
+  using parameters = type_list<>;
+  using buffers = type_list<>;
+  static constexpr std::size_t param_count = layout::param_count;
+  static constexpr std::size_t buffer_count = layout::buffer_count;
+  static constexpr std::size_t saved_per_sample = layout::saved_per_sample;
+  static constexpr std::size_t scratch_per_sample = layout::scratch_per_sample;
+  static constexpr std::size_t scratch_per_batch = layout::scratch_per_batch;
+  static constexpr auto child_param_offsets = layout::param_offset;
+  static constexpr auto child_buffer_offsets = layout::buffer_offset;
+
+  Body body{};
+
+  static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "residual (%zu stages)", Body::count); }
+
+  void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
+    T* fx = p.saved;
+    body.forward(layout::template child_pass<0>(p), params, x, batch<T, In>{fx, p.rows});
+    const std::size_t n = x.size();
+    for (std::size_t i = 0; i < n; ++i) y.data[i] = fx[i] + x.data[i];
+  }
+
+  template <class Ready>
+  void backward(const pass<T>& p, const T* params, T* grads, batch<const T, In> x, batch<const T, In>,
+                batch<const T, In> dy, batch<T, In> dx, Ready&& ready) const {
+    body.backward(layout::template child_pass<0>(p), params, grads, x, batch<const T, In>{p.saved, p.rows}, dy, dx,
+                  ready);
+    if (dx)
+      for (std::size_t i = 0; i < dx.size(); ++i) dx.data[i] += dy.data[i];
+  }
+};
+
+template <class T, class In, class... Layers>
+using residual_binding = chain_binding<check::at, T, In, Layers...>;
+
+}  // namespace detail
+
+namespace check {
+// residual<...>: its layers must give back the shape they were given (x + f(x)).
+template <class In, class Out>
+struct residual_keeps_shape {};
+}  // namespace check
+
+template <class... Layers>
+struct residual {
+  static_assert(sizeof...(Layers) > 0, "tenfold::residual: a residual block needs at least one layer");
+  static constexpr const char* name = "residual";
+  template <class In>
+  static constexpr bool binds = detail::residual_binding<float, In, Layers...>::failure::ok;
+  template <class In>
+  static constexpr bool keeps_shape = [] {
+    if constexpr (binds<In>)
+      return std::is_same_v<typename detail::residual_binding<float, In, Layers...>::output_shape, In>;
+    else
+      return false;
+  }();
+  template <class In>
+  static constexpr bool accepts = binds<In>&& keeps_shape<In>;
+  template <class In, class T>
+  using bind =
+      detail::residual_stage<T, In, chain_stage<T, In, typename detail::residual_binding<T, In, Layers...>::children>>;
+  // Inside the block, the failing layer; otherwise the block itself, whose output does not match its input.
+  template <class In>
+  using failure = std::conditional_t<
+      binds<In>,
+      detail::binding_failure<
+          check::path<check::in_residual>,
+          check::residual_keeps_shape<In, typename detail::residual_binding<float, In, Layers...>::output_shape>, In>,
+      typename detail::prepend_step<check::in_residual,
+                                    typename detail::residual_binding<float, In, Layers...>::failure>::type>;
+};
+
+}  // namespace tenfold
