@@ -11,6 +11,7 @@
 #include "../data/dataset.hpp"
 #include "../loss/binary_cross_entropy.hpp"
 #include "../nn/layer.hpp"
+#include "class_labels.hpp"
 #include "options.hpp"
 
 namespace tenfold {
@@ -93,6 +94,8 @@ evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, c
   using T = typename Model::value_type;
   const std::size_t tw = L::target_width(Model::output_size);
   detail::check_dataset_fits<Model>(data, tw, "evaluate");
+  TENFOLD_EXPECT(!data.empty(), errc::invalid_argument, "evaluate: the data set holds no samples");
+  detail::check_class_labels<L>(data, Model::output_size, "evaluate");
   detail::metric_accumulator<L> acc{kind};
   double total = 0;
   for (std::size_t start = 0; start < data.size(); start += Model::capacity) {
@@ -104,7 +107,7 @@ evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, c
     acc.add(out, y, rows, Model::output_size, tw);
   }
   evaluation e;
-  e.loss = data.size() ? total / double(data.size()) : NAN;
+  e.loss = total / double(data.size());
   if constexpr (requires { loss.penalty(m.params(), m.grads(), Model::param_count); })
     e.loss += double(loss.penalty(m.params(), static_cast<T*>(nullptr), Model::param_count));
   e.metric = acc.value();
