@@ -8,3 +8,4 @@
 #include "history.hpp"
 #include "options.hpp"
 #include "progress_printer.hpp"
+#include "tensorboard.hpp"

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <type_traits>
+#include <vector>
 
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
