@@ -58,7 +58,9 @@ TEST_CASE("csv strict: the header option says yes, no or detect") {
 TEST_CASE("csv strict: a UTF-8 byte order mark is skipped, with or without a header") {
   const auto headed = parse_csv("\xEF\xBB\xBFx,y\n1,2\n3,4\n");
   CHECK(headed.size() == 2);
-  const auto bare = parse_csv("\xEF\xBB\xBF" "1,2\n3,4\n");
+  const auto bare = parse_csv(
+      "\xEF\xBB\xBF"
+      "1,2\n3,4\n");
   REQUIRE(bare.size() == 2);
   CHECK(bare.features(0)[0] == 1.0f);
   csv_options by_name;
@@ -156,6 +158,7 @@ TEST_CASE("csv strict: a .gz file with a bad checksum gives zlib's reason") {
   test_files::write_bytes(path, bytes);
   auto r = try_load_csv(path);
   REQUIRE_FALSE(r.ok());
-  CHECK(std::string(r.error().message) == "CSV file '" + path + "' could not be read to its end (incorrect data check)");
+  CHECK(std::string(r.error().message) ==
+        "CSV file '" + path + "' could not be read to its end (incorrect data check)");
 }
 #endif

@@ -61,10 +61,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.header = static_cast<tenfold::csv_header>(choice % 3);
   options.separator = (choice >> 2) % 2 ? ';' : ',';
   switch ((choice >> 3) % 4) {
-    case 0: options.target_columns = {-1}; break;
-    case 1: options.target_columns = {}; break;
-    case 2: options.target_columns = {0, -1}; break;
-    default: options.target_names = {"y"}; break;
+    case 0:
+      options.target_columns = {-1};
+      break;
+    case 1:
+      options.target_columns = {};
+      break;
+    case 2:
+      options.target_columns = {0, -1};
+      break;
+    default:
+      options.target_names = {"y"};
+      break;
   }
   const bool allow = (choice >> 5) % 2;
   options.non_finite = allow ? tenfold::non_finite_values::allowed : tenfold::non_finite_values::refused;
@@ -90,7 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   again.non_finite = options.non_finite;
   auto back = tenfold::try_parse_csv<float>(as_csv(*f, options.separator), again);
   fuzz::check(back.ok(), "written data reads back");
-  fuzz::check(same_values(back->feature_data(), f->feature_data()) && same_values(back->target_data(), f->target_data()),
-              "written data reads back to the same values");
+  fuzz::check(
+      same_values(back->feature_data(), f->feature_data()) && same_values(back->target_data(), f->target_data()),
+      "written data reads back to the same values");
   return 0;
 }

@@ -2,11 +2,11 @@
 // a file first. The name holds the process id, so parallel fuzzing jobs do not share one.
 #pragma once
 
+#include <unistd.h>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <unistd.h>
 
 namespace fuzz {
 

@@ -114,8 +114,7 @@ TEST_CASE("history: write_csv gives the system's reason when the file cannot be 
   history h;
   h.epochs.push_back(epoch_record{});
   const std::string dir = std::filesystem::temp_directory_path().string();
-  const std::string expected =
-      "history::write_csv: cannot open '" + dir + "' for writing: " + std::strerror(EISDIR);
+  const std::string expected = "history::write_csv: cannot open '" + dir + "' for writing: " + std::strerror(EISDIR);
   const auto written = h.write_csv(dir.c_str());
   REQUIRE_FALSE(written.ok());
   CHECK(std::string(written.error().message) == expected);

@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   o.validation_split = 0.25;
   o.progress = progress::silent;
   o.callbacks.push_back(tensorboard_logger(dir + "/run", "accuracy"));
-  const history h = fit(m, train_test::random_data(256, 6, 2, 3), sparse_categorical_cross_entropy{},
-                        adam{.lr = 1e-2}, o, schedule::step_decay{.step_size = 2, .gamma = 0.5});
+  const history h = fit(m, train_test::random_data(256, 6, 2, 3), sparse_categorical_cross_entropy{}, adam{.lr = 1e-2},
+                        o, schedule::step_decay{.step_size = 2, .gamma = 0.5});
   h.write_csv((dir + "/history.csv").c_str()).value();
   return 0;
 }

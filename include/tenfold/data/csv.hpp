@@ -99,8 +99,8 @@ inline long csv_leading_exponent(std::string_view field) {
   }
   long exponent = 0;
   if (i + 1 < field.size()) {
-    const auto [end, ec] = std::from_chars(field.data() + i + 1 + (field[i + 1] == '+'), field.data() + field.size(),
-                                           exponent);
+    const auto [end, ec] =
+        std::from_chars(field.data() + i + 1 + (field[i + 1] == '+'), field.data() + field.size(), exponent);
     if (ec != std::errc()) exponent = field[i + 1] == '-' ? -1000000 : 1000000;  // beyond any type's range
     (void)end;
   }

@@ -26,9 +26,10 @@ void check_class_labels(const dataset<T>& data, std::size_t classes, const char*
     const std::vector<T>& labels = data.target_data();
     for (std::size_t i = 0; i < labels.size(); ++i) {
       const double v = static_cast<double>(labels[i]);
-      TENFOLD_EXPECT(v >= 0 && v < static_cast<double>(classes) && static_cast<double>(static_cast<std::size_t>(v)) == v,
-                     errc::out_of_range, "%s: label %g of sample %zu is not a class index in 0..%zu", what, v,
-                     first_index + i, classes - 1);
+      TENFOLD_EXPECT(
+          v >= 0 && v < static_cast<double>(classes) && static_cast<double>(static_cast<std::size_t>(v)) == v,
+          errc::out_of_range, "%s: label %g of sample %zu is not a class index in 0..%zu", what, v, first_index + i,
+          classes - 1);
     }
   }
 }

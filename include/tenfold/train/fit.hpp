@@ -23,8 +23,8 @@
 #include "../data/shuffle.hpp"
 #include "../optim/schedules/constant.hpp"
 #include "../optim/schedules/schedule.hpp"
-#include "evaluate.hpp"
 #include "class_labels.hpp"
+#include "evaluate.hpp"
 #include "history.hpp"
 #include "non_finite.hpp"
 #include "options.hpp"
@@ -248,8 +248,7 @@ history fit(Model& m, const dataset<typename Model::value_type>& data, const L& 
   TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
                  "fit: validation_split must be in [0, 1), got %g", options.validation_split);
   if (options.validation_split == 0)
-    return detail::fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options,
-                               sched);
+    return detail::fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options, sched);
   const auto [train, validation] = data.split(options.validation_split);
   return detail::fit_checked(m, train, validation, loss, opt, options, sched);
 }

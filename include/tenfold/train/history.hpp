@@ -50,6 +50,10 @@ struct history {
     return epochs.back();
   }
 
+  // Draws the loss and the metric, training and validation, per epoch, as a dependency-free SVG file that
+  // any browser shows (see history_svg.hpp).
+  result<bool> write_svg(const char* path) const;
+
   // Writes one header line and one line per epoch; empty fields for values that were not computed.
   result<bool> write_csv(const char* path) const {
     std::FILE* f = std::fopen(path, "w");
@@ -87,3 +91,5 @@ struct history {
 };
 
 }  // namespace tenfold
+
+#include "history_svg.hpp"
