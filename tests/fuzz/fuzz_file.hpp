@@ -18,6 +18,16 @@ inline std::string scratch_path(const char* suffix) {
   return folder + "/tenfold-fuzz-" + std::to_string(getpid()) + suffix;
 }
 
+// A scratch file removed when the process ends (libFuzzer exits through exit(), which runs destructors of
+// statics), so that runs leave nothing behind in /dev/shm.
+struct scratch_file {
+  std::string path;
+  explicit scratch_file(const char* suffix) : path(scratch_path(suffix)) {}
+  ~scratch_file() { std::remove(path.c_str()); }
+  scratch_file(const scratch_file&) = delete;
+  scratch_file& operator=(const scratch_file&) = delete;
+};
+
 inline void write_file(const std::string& path, const void* data, std::size_t size) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) std::abort();

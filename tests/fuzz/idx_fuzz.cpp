@@ -33,8 +33,9 @@ std::vector<unsigned char> gzip(const std::uint8_t* data, std::size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string raw_path = fuzz::scratch_path(".idx");
-  static const std::string gz_path = fuzz::scratch_path(".idx.gz");
+  static const fuzz::scratch_file raw(".idx"), gz(".idx.gz");
+  const std::string& raw_path = raw.path;
+  const std::string& gz_path = gz.path;
   fuzz::write_file(raw_path, data, size);
   auto any = tenfold::try_load_idx(raw_path);
   if (any) {
