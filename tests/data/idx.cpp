@@ -355,3 +355,42 @@ TEST_CASE("idx: load_mnist finds the original file names and reports missing fil
   REQUIRE(m.test.size() == test_n);
   for (std::size_t i = 0; i < test_n; ++i) CHECK(m.test.targets(i)[0] == static_cast<double>(test_labels[i]));
 }
+
+TEST_CASE("idx: a directory is named as one") {
+  scratch_dir dir;
+  auto r = try_load_idx_images(dir.path());
+  REQUIRE_FALSE(r.ok());
+  CHECK(std::string(r.error().message) == "cannot open IDX image file '" + dir.path() + "': it is a directory");
+}
+
+#if defined(TENFOLD_HAS_ZLIB) && TENFOLD_HAS_ZLIB
+TEST_CASE("idx: a small .gz file with a bad checksum or corrupt data gives zlib's reason, not 'truncated'") {
+  scratch_dir dir;
+  const std::string path = dir.file("labels.gz");
+  write_gzip(path, idx_bytes(0x00000801, {3}, {1, 2, 3}));
+  std::vector<unsigned char> good(std::filesystem::file_size(path));
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    REQUIRE(f != nullptr);
+    REQUIRE(std::fread(good.data(), 1, good.size(), f) == good.size());
+    std::fclose(f);
+  }
+  std::vector<unsigned char> bad_crc = good;
+  bad_crc[bad_crc.size() - 8] ^= 0xff;  // the CRC-32 in the gzip trailer
+  write_bytes(path, bad_crc);
+  auto r = try_load_idx_labels(path, 10);
+  REQUIRE_FALSE(r.ok());
+  CHECK(std::string(r.error().message) ==
+        "IDX label file '" + path + "' cannot be read: incorrect data check (the compressed data is corrupt)");
+  CHECK(r.error().code == errc::bad_format);
+
+  // A deflate block type 3 does not exist: the byte after the 10-byte gzip header starts the first block.
+  std::vector<unsigned char> bad_block = good;
+  bad_block[10] = 0x07;  // final block, type 3
+  write_bytes(path, bad_block);
+  r = try_load_idx_labels(path, 10);
+  REQUIRE_FALSE(r.ok());
+  CHECK(std::string(r.error().message) ==
+        "IDX label file '" + path + "' cannot be read: invalid block type (the compressed data is corrupt)");
+}
+#endif

@@ -59,3 +59,18 @@ TEST_CASE("regression metrics: constant targets and empty input") {
   CHECK(std::isnan(mean_absolute_error(off, y, 0)));
   CHECK(std::isnan(r2_score(off, y, 0)));
 }
+
+TEST_CASE("regression metrics: multi-output R² is the mean of each output's R², as scikit-learn's default") {
+  // Output 0 is predicted exactly (R² = 1); output 1 is predicted at its mean (R² = 0): the mean is 0.5.
+  // Pooled, the wide range of output 1 would dominate: 1 - Σ residual² / Σ (y - pooled mean)².
+  const double y[] = {1, 100, 2, 300, 3, 200};  // rows of (output 0, output 1)
+  const double p[] = {1, 200, 2, 200, 3, 200};
+  CHECK(r2_score(p, y, 3, 2) == doctest::Approx(0.5));
+  const double pooled_mean = (1 + 100 + 2 + 300 + 3 + 200) / 6.0;
+  double total = 0;
+  for (const double v : y) total += (v - pooled_mean) * (v - pooled_mean);
+  CHECK(r2_score(p, y, 6) == doctest::Approx(1 - 20000 / total));
+  // One output: both forms agree.
+  CHECK(r2_score(p, y, 6, 1) == r2_score(p, y, 6));
+  CHECK(std::isnan(r2_score(p, y, 0, 2)));
+}

@@ -120,3 +120,15 @@ TEST_CASE("weight penalties apply only to parameters that declare decay, and are
   CHECK(m.penalty(regularized<mse, l2>(mse{}, l2{lambda})) == doctest::Approx(expected).epsilon(1e-14));
   CHECK(m.penalty(mse{}) == 0.0);
 }
+
+TEST_CASE("the names of the user guide's composite network") {
+  using block = residual<dense<64>, relu, dense<64>>;
+  using net = sequential<input<32>, dense<64>, relu, parallel<add, dense<64>, sequential<dense<16>, tenfold::tanh, dense<64>>>,
+                         repeat<3, block>, parallel<concat<0>, dense<8>, named<"aux", dense<4>>>, dense<10>, softmax>;
+  auto m = std::make_unique<model<net, 1>>();
+  CHECK(m->parameter("0.weight").size() == 32 * 64);
+  CHECK(m->parameter("2.1.2.bias").size() == 64);
+  CHECK(m->parameter("3.1.0.weight").size() == 64 * 64);
+  CHECK(m->parameter("4.aux.weight").size() == 64 * 4);
+  CHECK(m->parameter("5.weight").size() == 12 * 10);
+}

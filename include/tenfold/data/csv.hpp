@@ -1,13 +1,19 @@
 // Reading numeric CSV files into a dataset: one sample per line, some columns chosen as targets.
 //
-// The format read is the plain one numeric tables are written in: one record per line (\n or \r\n), fields
-// separated by a comma (or `csv_options::separator`), spaces around a field ignored, an optional header line
-// of column names, blank lines skipped. Every field must be a finite number; numbers are parsed without
-// regard to the C locale. Quoted fields are not supported and are refused with a sentence saying so, like
-// every other problem, with the file name and the line and column (both counted from 1, as editors do).
-// The target columns are chosen by index (counted from 0; a negative index counts from the end) or by name;
-// the remaining columns, in file order, are the features. A gzip-compressed file is read like a plain one
-// when zlib is available.
+// The format read is the plain one numeric tables are written in: one record per line (\n, \r\n or a lone
+// \r), fields separated by a comma (or `csv_options::separator`), spaces around a field ignored, an optional
+// header line of column names, blank lines skipped, a UTF-8 byte order mark at the start ignored. Every
+// field must be a finite number (an optional sign, digits, a decimal point, an exponent); numbers are parsed
+// without regard to the C locale. Quoted fields are not supported and are refused with a sentence saying so,
+// like every other problem, with the file name and the line and column (both counted from 1, as editors
+// do). The target columns are chosen by index (counted from 0; a negative index counts from the end) or by
+// name; the remaining columns, in file order, are the features. A gzip-compressed file is read like a plain
+// one when zlib is available.
+//
+// Values too large for the element type are refused. So are values too close to zero for it: a nonzero
+// number that would round to 0 (1e-50 as a float, 1e-400 as a double) is refused with its line and column,
+// whatever its magnitude, rather than silently becoming 0; write 0 where zero is meant. Subnormal results
+// (1e-40 as a float) are kept.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -31,7 +37,8 @@
 namespace tenfold {
 
 enum class csv_header {
-  detect,   // the first line is a header when one of its fields is not a number
+  detect,   // the first line is a header when none of its fields is a number; when only some are not, the
+            // first of those is reported as a bad field
   present,  // the first line is a header
   absent,   // every line is data
 };
@@ -44,6 +51,9 @@ struct csv_options {
   std::vector<long> target_columns{-1};
   // Names of the target columns in the header line; when not empty, used instead of target_columns.
   std::vector<std::string> target_names{};
+  // Whether "nan", "inf" and "infinity" fields are read (into a dataset built with
+  // non_finite_values::allowed) instead of refused.
+  non_finite_values non_finite = non_finite_values::refused;
 };
 
 namespace detail {
@@ -65,16 +75,50 @@ inline void split_csv_line(std::string_view line, char separator, std::vector<st
   }
 }
 
-enum class csv_number { ok, not_a_number, out_of_range };
+enum class csv_number { ok, not_a_number, too_large, too_small };
 
-// Parses a whole field as a double.
+// The power of ten of the first nonzero digit of a decimal number ("0.05e-3" -> -5), for telling an
+// overflow from an underflow when a number is out of range. Only called on text that parsed as a number.
+inline long csv_leading_exponent(std::string_view field) {
+  long position = 0;  // digits before the point, minus leading zeros
+  bool seen_point = false, seen_nonzero = false;
+  std::size_t i = 0;
+  if (i < field.size() && (field[i] == '-' || field[i] == '+')) ++i;
+  for (; i < field.size() && field[i] != 'e' && field[i] != 'E'; ++i) {
+    const char c = field[i];
+    if (c == '.') {
+      seen_point = true;
+    } else if (!seen_nonzero && c == '0') {
+      if (seen_point) --position;
+    } else if (!seen_nonzero) {
+      seen_nonzero = true;
+      if (seen_point) --position;
+    } else if (!seen_point) {
+      ++position;
+    }
+  }
+  long exponent = 0;
+  if (i + 1 < field.size()) {
+    const auto [end, ec] =
+        std::from_chars(field.data() + i + 1 + (field[i + 1] == '+'), field.data() + field.size(), exponent);
+    if (ec != std::errc()) exponent = field[i + 1] == '-' ? -1000000 : 1000000;  // beyond any type's range
+    (void)end;
+  }
+  return position + exponent;
+}
+
+// Parses a whole field as a double. A leading '+' is allowed once; "+-1" is not a number.
 inline csv_number parse_csv_number(std::string_view field, double& out) {
-  if (!field.empty() && field.front() == '+') field.remove_prefix(1);
+  if (!field.empty() && field.front() == '+') {
+    field.remove_prefix(1);
+    if (!field.empty() && (field.front() == '-' || field.front() == '+')) return csv_number::not_a_number;
+  }
   if (field.empty()) return csv_number::not_a_number;
 #if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
   const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), out);
   if (end != field.data() + field.size()) return csv_number::not_a_number;
-  if (ec == std::errc::result_out_of_range) return csv_number::out_of_range;
+  if (ec == std::errc::result_out_of_range)
+    return csv_leading_exponent(field) < 0 ? csv_number::too_small : csv_number::too_large;
   return ec == std::errc() ? csv_number::ok : csv_number::not_a_number;
 #else
   // Fallback for standard libraries without floating-point from_chars (strtod follows the C locale).
@@ -83,7 +127,8 @@ inline csv_number parse_csv_number(std::string_view field, double& out) {
   errno = 0;
   out = std::strtod(copy.c_str(), &end);
   if (end != copy.c_str() + copy.size()) return csv_number::not_a_number;
-  return errno == ERANGE ? csv_number::out_of_range : csv_number::ok;
+  if (errno == ERANGE) return std::fabs(out) < 1 ? csv_number::too_small : csv_number::too_large;
+  return csv_number::ok;
 #endif
 }
 
@@ -143,9 +188,14 @@ inline error quoted_field_error(const char* name, std::size_t line, std::size_t 
                      name, line, column + 1);
 }
 
-// One data field as a finite value of T; `column` counts from 0.
+inline const char* csv_type_name(bool is_float) { return is_float ? "float" : "double"; }
+
+// One data field as a finite value of T (or any value of T when non-finite values are allowed); `column`
+// counts from 0.
 template <class T>
-result<T> parse_csv_field(std::string_view field, const char* name, std::size_t line, std::size_t column) {
+result<T> parse_csv_field(std::string_view field, const char* name, std::size_t line, std::size_t column,
+                          bool allow_non_finite = false) {
+  constexpr bool is_float = std::is_same_v<T, float>;
   const int shown = field.size() > 40 ? 40 : static_cast<int>(field.size());
   if (field.empty())
     return error::make(errc::bad_format, "CSV file '%s': line %zu, column %zu is empty", name, line, column + 1);
@@ -155,17 +205,24 @@ result<T> parse_csv_field(std::string_view field, const char* name, std::size_t 
   if (parsed == csv_number::not_a_number)
     return error::make(errc::bad_format, "CSV file '%s': line %zu, column %zu: '%.*s' is not a number", name, line,
                        column + 1, shown, field.data());
-  if (parsed == csv_number::out_of_range)
+  if (parsed == csv_number::too_large)
     return error::make(errc::bad_format, "CSV file '%s': line %zu, column %zu: '%.*s' is outside the range of double",
                        name, line, column + 1, shown, field.data());
-  if (!std::isfinite(value))
+  if (!std::isfinite(value)) {
+    if (allow_non_finite) return static_cast<T>(value);
     return error::make(errc::bad_format, "CSV file '%s': line %zu, column %zu: '%.*s' is not a finite number", name,
                        line, column + 1, shown, field.data());
+  }
   // Checked before converting: a double outside the range of T has no defined conversion.
   if (std::fabs(value) > static_cast<double>(std::numeric_limits<T>::max()))
     return error::make(errc::bad_format, "CSV file '%s': line %zu, column %zu: '%.*s' is outside the range of %s", name,
-                       line, column + 1, shown, field.data(), std::is_same_v<T, float> ? "float" : "the type");
+                       line, column + 1, shown, field.data(), csv_type_name(is_float));
   const T converted = static_cast<T>(value);
+  if (parsed == csv_number::too_small || (converted == T(0) && value != 0.0))
+    return error::make(errc::bad_format,
+                       "CSV file '%s': line %zu, column %zu: '%.*s' is too close to zero for %s and would become 0 "
+                       "(write 0 if zero is meant)",
+                       name, line, column + 1, shown, field.data(), csv_type_name(is_float));
   return converted;
 }
 
@@ -181,22 +238,32 @@ result<dataset<T>> try_parse_csv(std::string_view text, const csv_options& optio
   std::vector<std::size_t> targets;
   std::vector<T> x, y, row;
   std::size_t columns = 0, first_line = 0, rows = 0, line_number = 0;
+  bool has_header = false;
+  const bool allow_non_finite = options.non_finite == non_finite_values::allowed;
 
+  // A UTF-8 byte order mark (spreadsheet programs write one) is not part of the first field.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   while (!text.empty()) {
-    const std::size_t end = text.find('\n');
+    // A line ends at \n, \r\n or a lone \r (old Mac files).
+    const std::size_t end = text.find_first_of("\r\n");
     std::string_view line = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    std::size_t skip = end == std::string_view::npos ? text.size() : end + 1;
+    if (end != std::string_view::npos && text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') ++skip;
+    text.remove_prefix(skip);
     ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (detail::trim_csv_field(line).empty()) continue;
     detail::split_csv_line(line, options.separator, fields);
 
     if (columns == 0) {  // the first line fixes the number of columns, and may be the header
       columns = fields.size();
       first_line = line_number;
-      bool has_header = options.header == csv_header::present;
-      if (options.header == csv_header::detect)
-        for (const std::string_view f : fields) has_header = has_header || !detail::is_csv_number(f);
+      has_header = options.header == csv_header::present;
+      // Only a line with no number at all is taken for a header: a line with one bad cell among numbers is
+      // data, and its bad cell is reported below instead of the line being silently dropped.
+      if (options.header == csv_header::detect) {
+        has_header = true;
+        for (const std::string_view f : fields) has_header = has_header && !detail::is_csv_number(f);
+      }
       if (has_header) {
         for (std::size_t c = 0; c < columns; ++c)
           if (detail::is_quoted(fields[c])) return detail::quoted_field_error(name, line_number, c);
@@ -212,7 +279,7 @@ result<dataset<T>> try_parse_csv(std::string_view text, const csv_options& optio
     }
 
     for (std::size_t c = 0; c < columns; ++c) {
-      auto value = detail::parse_csv_field<T>(fields[c], name, line_number, c);
+      auto value = detail::parse_csv_field<T>(fields[c], name, line_number, c, allow_non_finite);
       if (!value) return value.error();
       row[c] = *value;
     }
@@ -221,8 +288,13 @@ result<dataset<T>> try_parse_csv(std::string_view text, const csv_options& optio
     for (const std::size_t c : targets) y.push_back(row[c]);
     ++rows;
   }
+  if (rows == 0 && has_header)
+    return error::make(errc::bad_format,
+                       "CSV file '%s' holds no data lines: its only line, line %zu, was read as a header (set "
+                       "csv_options::header to csv_header::absent if it is data)",
+                       name, first_line);
   if (rows == 0) return error::make(errc::bad_format, "CSV file '%s' holds no data lines", name);
-  return dataset<T>(std::move(x), std::move(y), columns - targets.size(), targets.size());
+  return dataset<T>(std::move(x), std::move(y), columns - targets.size(), targets.size(), options.non_finite);
 }
 
 // Reads and parses a CSV file (plain, or gzip-compressed when zlib is available).

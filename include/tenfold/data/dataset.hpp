@@ -5,6 +5,10 @@
 // the rows a batch names into the network's input buffers without allocating. For classification with
 // integer labels there is one target per sample holding the class index; `one_hot` expands it when a loss
 // wants a probability row instead.
+//
+// A NaN or an infinity in the data poisons every loss and gradient it touches while the printed losses can
+// still look normal, so a dataset refuses them (naming the first one) unless it is built with
+// non_finite_values::allowed.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -18,6 +22,9 @@
 #include "../core/error.hpp"
 
 namespace tenfold {
+
+// Whether a dataset accepts NaN and infinite feature and target values.
+enum class non_finite_values { refused, allowed };
 
 template <class T>
 class dataset {
@@ -33,11 +40,13 @@ class dataset {
       raise(error::make(errc::invalid_argument, "dataset: a sample must have at least one feature"));
   }
   // Takes `features` (n rows of feature_size) and `targets` (n rows of target_size), both row-major.
-  dataset(std::vector<T> features, std::vector<T> targets, std::size_t feature_size, std::size_t target_size)
+  dataset(std::vector<T> features, std::vector<T> targets, std::size_t feature_size, std::size_t target_size,
+          non_finite_values non_finite = non_finite_values::refused)
       : features_(std::move(features)),
         targets_(std::move(targets)),
         feature_size_(feature_size),
-        target_size_(target_size) {
+        target_size_(target_size),
+        non_finite_(non_finite) {
     if (feature_size_ == 0)
       raise(error::make(errc::invalid_argument, "dataset: a sample must have at least one feature"));
     if (features_.size() % feature_size_ != 0)
@@ -48,6 +57,8 @@ class dataset {
       raise(error::make(errc::invalid_argument,
                         "dataset: %zu samples of %zu targets need %zu target values, but %zu were given", size_,
                         target_size_, size_ * target_size_, targets_.size()));
+    check_finite(features_.data(), size_, feature_size_, 0, "feature");
+    check_finite(targets_.data(), size_, target_size_, 0, "target");
   }
 
   std::size_t size() const { return size_; }
@@ -67,6 +78,8 @@ class dataset {
 
   // Adds one sample. Meant for building a dataset; it may reallocate, so never call it inside a training step.
   void append(const T* features, const T* targets) {
+    check_finite(features, 1, feature_size_, size_, "feature");
+    check_finite(targets, 1, target_size_, size_, "target");
     features_.insert(features_.end(), features, features + feature_size_);
     targets_.insert(targets_.end(), targets, targets + target_size_);
     ++size_;
@@ -127,10 +140,25 @@ class dataset {
                           num_classes - 1));
       encoded[i * num_classes + static_cast<std::size_t>(label)] = T(1);
     }
-    return dataset(features_, std::move(encoded), feature_size_, num_classes);
+    return dataset(features_, std::move(encoded), feature_size_, num_classes, non_finite_);
   }
 
  private:
+  // Raises for the first NaN or infinity among `rows` rows of `width` values, unless they are allowed;
+  // `first_row` is the dataset index of the first of these rows.
+  void check_finite(const T* values, std::size_t rows, std::size_t width, std::size_t first_row,
+                    const char* what) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (non_finite_ == non_finite_values::allowed) return;
+      for (std::size_t i = 0; i < rows * width; ++i)
+        if (!std::isfinite(values[i]))
+          raise(error::make(errc::invalid_argument,
+                            "dataset: %s %zu of sample %zu is %s (build the dataset with "
+                            "non_finite_values::allowed to keep such values)",
+                            what, i % width, first_row + i / width, std::isnan(values[i]) ? "NaN" : "infinite"));
+    }
+  }
+
   std::size_t checked(std::size_t i) const {
     TENFOLD_EXPECT(i < size_, errc::out_of_range, "dataset: sample %zu is past the %zu samples", i, size_);
     return i;
@@ -141,6 +169,7 @@ class dataset {
     dataset out;
     out.feature_size_ = feature_size_;
     out.target_size_ = target_size_;
+    out.non_finite_ = non_finite_;
     return out;
   }
   dataset rows(std::size_t first, std::size_t last) const {
@@ -158,6 +187,7 @@ class dataset {
   std::size_t size_ = 0;
   std::size_t feature_size_ = 0;
   std::size_t target_size_ = 0;
+  non_finite_values non_finite_ = non_finite_values::refused;
 };
 
 }  // namespace tenfold

@@ -78,8 +78,15 @@ inline result<idx_array> read_idx(const std::string& path, std::uint32_t expecte
   input_file& file = *opened;
   const char* name = path.c_str();
 
+  // A read that stops inside the header may be a cut file, or corrupt compressed data (zlib verifies a
+  // small file's checksum on its first read): the second is reported with zlib's (or the system's) reason.
+  auto read_failure = [&](const char* where) -> error {
+    return error::make(file.compressed() ? errc::bad_format : errc::io_error, "%s '%s' cannot be read%s: %s%s", kind,
+                       name, where, file.failure(), file.compressed() ? " (the compressed data is corrupt)" : "");
+  };
   unsigned char word[4];
   std::size_t got = file.read(word, 4);
+  if (got < 4 && file.corrupt()) return read_failure("");
   if (got < 4)
     return error::make(errc::truncated, "%s '%s' is truncated: it ends after %zu bytes, inside its 4-byte magic number",
                        kind, name, got);
@@ -100,6 +107,7 @@ inline result<idx_array> read_idx(const std::string& path, std::uint32_t expecte
   std::size_t elements = 1;
   for (std::size_t d = 0; d < rank; ++d) {
     got = file.read(word, 4);
+    if (got < 4 && file.corrupt()) return read_failure(" past its header");
     if (got < 4)
       return error::make(errc::truncated,
                          "%s '%s' is truncated: it ends inside its header, in the extent of dimension %zu of %zu", kind,
@@ -112,9 +120,11 @@ inline result<idx_array> read_idx(const std::string& path, std::uint32_t expecte
     out.dims.push_back(extent);
   }
 
-  // Read in pieces so that a corrupt header promising gigabytes costs only what the file really holds.
+  // Read in pieces so that a corrupt header promising gigabytes costs only what the file really holds; the
+  // buffer starts at one piece and grows geometrically, because even reserving address space for a lying
+  // header costs time (and, under AddressSanitizer, shadow memory) for every such file.
   constexpr std::size_t piece = std::size_t{1} << 20;
-  out.data.reserve(elements < 64 * piece ? elements : 64 * piece);
+  out.data.reserve(elements < piece ? elements : piece);
   std::size_t filled = 0;
   while (filled < elements) {
     const std::size_t want = elements - filled < piece ? elements - filled : piece;

@@ -14,6 +14,8 @@
 #include <string>
 #include <utility>
 
+#include <sys/stat.h>
+
 #include "../core/error.hpp"
 
 #if defined(TENFOLD_HAS_ZLIB) && TENFOLD_HAS_ZLIB
@@ -35,6 +37,7 @@ class input_file {
   input_file() = default;
   input_file(input_file&& o) noexcept
       : raw_(std::exchange(o.raw_, nullptr)),
+        read_errno_(o.read_errno_),
 #if TENFOLD_DATA_ZLIB
         gz_(std::exchange(o.gz_, nullptr)),
 #endif
@@ -42,6 +45,7 @@ class input_file {
   }
   input_file& operator=(input_file&& o) noexcept {
     std::swap(raw_, o.raw_);
+    std::swap(read_errno_, o.read_errno_);
 #if TENFOLD_DATA_ZLIB
     std::swap(gz_, o.gz_);
 #endif
@@ -60,6 +64,10 @@ class input_file {
     if (!f.raw_)
       return error::make(errno == ENOENT ? errc::file_not_found : errc::io_error, "cannot open %s '%s': %s", kind,
                          path.c_str(), std::strerror(errno));
+    // fopen succeeds on a directory on Linux, and the reads that follow fail as if the file were empty.
+    struct stat info;
+    if (fstat(fileno(f.raw_), &info) == 0 && S_ISDIR(info.st_mode))
+      return error::make(errc::invalid_argument, "cannot open %s '%s': it is a directory", kind, path.c_str());
     unsigned char head[2] = {0, 0};
     const std::size_t got = std::fread(head, 1, 2, f.raw_);
     const bool gzip = got == 2 && head[0] == 0x1f && head[1] == 0x8b;
@@ -106,7 +114,11 @@ class input_file {
       return total;
     }
 #endif
-    if (raw_) total = std::fread(out, 1, n, raw_);
+    if (raw_) {
+      errno = 0;
+      total = std::fread(out, 1, n, raw_);
+      if (total < n && std::ferror(raw_)) read_errno_ = errno;
+    }
     return total;
   }
 
@@ -116,12 +128,20 @@ class input_file {
     if (gz_) {
       int code = Z_OK;
       const char* message = gzerror(gz_, &code);
-      return code == Z_OK ? nullptr : message;
+      if (code == Z_OK) return nullptr;
+      // zlib puts the path in front of its reason; the error sentences name the file already.
+      if (std::strncmp(message, path_.c_str(), path_.size()) == 0 && std::strncmp(message + path_.size(), ": ", 2) == 0)
+        message += path_.size() + 2;
+      return message;
     }
 #endif
-    if (raw_ && std::ferror(raw_)) return "read error";
+    if (raw_ && std::ferror(raw_)) return read_errno_ ? std::strerror(read_errno_) : "read error";
     return nullptr;
   }
+
+  // Whether the last short read stopped on corrupt compressed data (a bad checksum, an invalid block),
+  // which is not a cut stream and not the plain end of the data.
+  bool corrupt() const { return failure() != nullptr && !stream_cut_short(); }
 
   // Whether that failure is a compressed stream that stops before its end (a cut download), rather than
   // corrupt data or a device error.
@@ -147,6 +167,7 @@ class input_file {
   }
 
   std::FILE* raw_ = nullptr;
+  int read_errno_ = 0;
 #if TENFOLD_DATA_ZLIB
   gzFile gz_ = nullptr;
 #endif

@@ -49,7 +49,10 @@ struct dense_stage : leaf_stage<T, In, replace_last_t<In, N>> {
     const T* b = params + weight_count;
     cpu::gemm<T>(x.vectors(), N, in_width, cpu::strided_operand<T>{x.data, in_width, 1},
                  cpu::strided_operand<T>{w, N, 1}, y.data, N, [b, a = act](std::size_t, std::size_t j, T acc) {
-                   if constexpr (Bias) acc += b[j];
+                   if constexpr (Bias)
+                     acc += b[j];
+                   else
+                     (void)b;  // captured for the layers with a bias
                    return a.f(acc);
                  });
   }

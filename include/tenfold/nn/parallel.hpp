@@ -13,6 +13,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "chain.hpp"
 #include "check.hpp"
 #include "layout.hpp"
 #include "stage.hpp"
@@ -85,8 +86,9 @@ struct parallel_impl : parallel_stage<T, In, Branches...> {
   static constexpr std::size_t count = base::count;
   using combination = combined_shape<Combine, typename Branches::template bind<In, T>::output_shape...>;
   using output_shape = typename combination::type;
+  // A branch is named by its position, or by named<...>.
   using children = decltype([]<std::size_t... I>(std::index_sequence<I...>) {
-    return type_list<child<stage_t<I>, segment_index<I>>...>{};
+    return type_list<child<stage_t<I>, typename segment_of<std::tuple_element_t<I, std::tuple<Branches...>>, I + 1>::type>...>{};
   }(std::make_index_sequence<count>{}));
 
  private:

@@ -6,5 +6,7 @@
 #include "evaluate.hpp"
 #include "fit.hpp"
 #include "history.hpp"
+#include "history_svg.hpp"
 #include "options.hpp"
 #include "progress_printer.hpp"
+#include "tensorboard.hpp"

@@ -11,6 +11,7 @@
 #include "../data/dataset.hpp"
 #include "../metrics/decision.hpp"
 #include "../nn/stage.hpp"
+#include "class_labels.hpp"
 #include "options.hpp"
 
 namespace tenfold {
@@ -92,6 +93,8 @@ evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, c
   using T = typename Model::value_type;
   const std::size_t tw = Model::template target_size<L>();
   detail::check_dataset_fits<Model>(data, tw, "evaluate");
+  TENFOLD_EXPECT(!data.empty(), errc::invalid_argument, "evaluate: the data set holds no samples");
+  detail::check_class_labels<L>(data, Model::output_width, Model::output_rows, "evaluate");
   detail::metric_accumulator<L> acc{kind};
   double total = 0;
   for (std::size_t start = 0; start < data.size(); start += Model::capacity) {
@@ -104,7 +107,7 @@ evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, c
     acc.add(out, y, vectors, Model::output_width, L::target_width(Model::output_width));
   }
   evaluation e;
-  e.loss = data.size() ? total / double(data.size()) : NAN;
+  e.loss = total / double(data.size());
   e.loss += double(m.penalty(loss));
   e.metric = acc.value();
   return e;

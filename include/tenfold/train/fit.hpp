@@ -4,6 +4,10 @@
 // Everything fit() needs is allocated before the first epoch (the batch buffers, the shuffled order, a copy
 // of the best weights); the loop itself allocates nothing. Optimizers that want the whole data set per
 // update (gd) get the gradient of the mean loss over every sample, accumulated batch by batch.
+//
+// A run that diverges must not finish normally: after every step fit() checks the loss, the network's
+// outputs (a clamped log keeps a cross-entropy finite even on NaN outputs) and the parameters, and stops
+// with an error naming the epoch and the batch, or undoes that step (fit_options::on_non_finite).
 #pragma once
 #include "../core/internal.hpp"
 
@@ -19,21 +23,46 @@
 #include "../data/shuffle.hpp"
 #include "../optim/schedules/constant.hpp"
 #include "../optim/schedules/schedule.hpp"
+#include "class_labels.hpp"
 #include "evaluate.hpp"
 #include "history.hpp"
+#include "non_finite.hpp"
 #include "options.hpp"
 #include "progress_printer.hpp"
 
 namespace tenfold {
 
-// Trains on `train`, validating on `validation` after every epoch when it is not empty.
-template <class Model, class L, class Opt, class Schedule = schedule::constant>
-history fit_with_validation(Model& m, const dataset<typename Model::value_type>& train,
-                            const dataset<typename Model::value_type>& validation_part, const L& loss,
-                            const Opt& opt, const fit_options& options = {}, Schedule sched = {}) {
+namespace detail {
+
+// What went non-finite in a step, as the end of a sentence into `out`, or false when everything is finite.
+template <class T>
+bool describe_non_finite(T loss_value, const T* outputs, std::size_t rows, std::size_t width, const T* values,
+                         std::size_t count, const char* values_name, char* out, std::size_t n) {
+  if (!is_finite_bits(loss_value)) {
+    std::snprintf(out, n, "the loss is %s", non_finite_name(loss_value));
+    return true;
+  }
+  if (!all_finite(outputs, rows * width)) {
+    const std::size_t i = first_non_finite(outputs, rows * width);
+    std::snprintf(out, n, "output %zu of batch row %zu is %s", i % width, i / width, non_finite_name(outputs[i]));
+    return true;
+  }
+  if (!all_finite(values, count)) {
+    const std::size_t i = first_non_finite(values, count);
+    std::snprintf(out, n, "%s %zu is %s", values_name, i, non_finite_name(values[i]));
+    return true;
+  }
+  return false;
+}
+
+template <class Model, class L, class Opt, class Schedule>
+history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
+                    const dataset<typename Model::value_type>& validation_part, const L& loss, const Opt& opt,
+                    const fit_options& options, Schedule sched) {
   using T = typename Model::value_type;
+  using state_type = typename Model::template optimizer_state_for<Opt>;
   const std::size_t tw = Model::template target_size<L>();
-  detail::check_dataset_fits<Model>(train, tw, "fit");
+  TENFOLD_EXPECT(options.epochs > 0, errc::invalid_argument, "fit: epochs is 0; train for at least one epoch");
   const flush_denormals denormals_as_zero(options.flush_denormals);
   const std::size_t batch = options.batch_size ? options.batch_size : Model::capacity;
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
@@ -46,8 +75,13 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
   std::vector<std::size_t> order(train.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   shuffle_engine shuffler(options.seed);
-  typename Model::template optimizer_state_for<Opt> state(opt);
+  state_type state(opt);
   std::vector<T> full_batch_gradient(Opt::full_batch ? Model::param_count : 0);
+  // Skipping a batch means undoing its step, so the parameters and the optimizer state are saved before it.
+  const bool skip_bad = options.on_non_finite == on_non_finite::skip_batch;
+  std::vector<T> saved_params(skip_bad && !Opt::full_batch ? Model::param_count : 0);
+  std::vector<T> saved_slots(skip_bad && !Opt::full_batch ? state_type::slot_count : 0);
+  char what[160];
 
   early_stopping stop = options.early_stopping;
   if (stop.enabled && !has_validation &&
@@ -67,36 +101,81 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
   detail::progress_printer printer(options.progress, options.output, options.epochs, batches,
                                    detail::metric_name(options.metric));
   history h;
+  // Raises the divergence error for `batch_text` of `epoch` (both 1-based), restoring the best weights first.
+  auto diverged = [&](std::size_t epoch, const char* batch_text) {
+    const bool restore = !best_weights.empty() && h.best_epoch != 0;
+    if (restore) std::copy(best_weights.begin(), best_weights.end(), m.params());
+    char restored[96] = "";
+    if (restore) std::snprintf(restored, sizeof restored, "; the weights of epoch %zu were restored", h.best_epoch);
+    raise(error::make(errc::invalid_argument,
+                      "fit: training diverged in epoch %zu, %s: %s (lower the learning rate, or check the data)%s",
+                      epoch, batch_text, what, restored));
+  };
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (options.shuffle) shuffle_indices(order.data(), order.size(), shuffler);
     printer.start_epoch(epoch + 1);
     detail::metric_accumulator<L> acc{options.metric};
     double loss_sum = 0;
-    std::size_t seen = 0;
+    std::size_t seen = 0, skipped = 0;
     if constexpr (Opt::full_batch) std::fill(full_batch_gradient.begin(), full_batch_gradient.end(), T(0));
     for (std::size_t b = 0; b < batches; ++b) {
       const std::size_t start = b * batch;
       const std::size_t rows = std::min(batch, train.size() - start);
       train.gather(order.data() + start, rows, x.data(), y.data());
       T value;
+      bool bad = false;
       if constexpr (Opt::full_batch) {
         m.forward(x.data(), rows, mode::training);
         value = m.backward(x.data(), y.data(), rows, loss);
-        const T weight = T(rows) / T(train.size());
-        for (std::size_t i = 0; i < Model::param_count; ++i) full_batch_gradient[i] += weight * m.grads()[i];
+        bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.grads(), Model::param_count,
+                                  "gradient", what, sizeof what);
+        if (!bad) {
+          const T weight = T(rows) / T(train.size());
+          for (std::size_t i = 0; i < Model::param_count; ++i) full_batch_gradient[i] += weight * m.grads()[i];
+        }
       } else {
+        const long step_before = state.step;
+        if (skip_bad) {
+          std::copy(m.params(), m.params() + Model::param_count, saved_params.begin());
+          std::copy(state.slots.data(), state.slots.data() + state_type::slot_count, saved_slots.begin());
+        }
         value = m.train_step(x.data(), y.data(), rows, loss, opt, state);
+        bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.params(), Model::param_count,
+                                  "parameter", what, sizeof what);
+        if (bad && skip_bad) {
+          std::copy(saved_params.begin(), saved_params.end(), m.params());
+          std::copy(saved_slots.begin(), saved_slots.end(), state.slots.data());
+          state.step = step_before;
+        }
+      }
+      if (bad) {
+        if (!skip_bad) {
+          char batch_text[48];
+          std::snprintf(batch_text, sizeof batch_text, "batch %zu of %zu", b + 1, batches);
+          diverged(epoch + 1, batch_text);
+        }
+        ++skipped;
+        continue;
       }
       acc.add(m.output(), y.data(), rows * Model::output_rows, Model::output_width, L::target_width(Model::output_width));
       loss_sum += double(value) * double(rows);
       seen += rows;
       printer.batch_done(b, seen, loss_sum / double(seen), acc.value());
     }
+    TENFOLD_EXPECT(seen > 0, errc::invalid_argument,
+                   "fit: all %zu batches of epoch %zu were skipped because something in them was not finite", batches,
+                   epoch + 1);
     if constexpr (Opt::full_batch) {
+      // Skipped batches leave out their samples: the gradient is the mean over the samples that remain.
+      if (seen != train.size())
+        for (T& g : full_batch_gradient) g *= T(train.size()) / T(seen);
       std::copy(full_batch_gradient.begin(), full_batch_gradient.end(), m.grads());
       ++state.step;
       opt.update(m.params(), m.grads(), state.slots.data(), Model::param_count, state.step, state.lr);
+      if (describe_non_finite(T(0), m.output(), 0, Model::output_size, m.params(), Model::param_count, "parameter",
+                              what, sizeof what))
+        diverged(epoch + 1, "the full-batch update at its end");
     }
 
     epoch_record r;
@@ -104,6 +183,7 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
     r.loss = loss_sum / double(seen);
     r.metric = acc.value();
     r.learning_rate = state.lr;
+    r.skipped_batches = skipped;
     if (has_validation) {
       const evaluation v = evaluate(m, validation_part, loss, options.metric);
       r.validation_loss = v.loss;
@@ -138,6 +218,22 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
   return h;
 }
 
+}  // namespace detail
+
+// Trains on `train`, validating on `validation` after every epoch when it is not empty.
+template <class Model, class L, class Opt, class Schedule = schedule::constant>
+history fit_with_validation(Model& m, const dataset<typename Model::value_type>& train,
+                            const dataset<typename Model::value_type>& validation, const L& loss, const Opt& opt,
+                            const fit_options& options = {}, Schedule sched = {}) {
+  detail::check_dataset_fits<Model>(train, Model::template target_size<L>(), "fit");
+  detail::check_class_labels<L>(train, Model::output_width, Model::output_rows, "fit");
+  if (!validation.empty()) {
+    detail::check_dataset_fits<Model>(validation, Model::template target_size<L>(), "fit (validation set)");
+    detail::check_class_labels<L>(validation, Model::output_width, Model::output_rows, "fit (validation set)");
+  }
+  return detail::fit_checked(m, train, validation, loss, opt, options, sched);
+}
+
 }  // namespace tenfold
 
 namespace tenfold {
@@ -146,13 +242,15 @@ namespace tenfold {
 template <class Model, class L, class Opt, class Schedule = schedule::constant>
 history fit(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
             const fit_options& options = {}, Schedule sched = {}) {
+  using T = typename Model::value_type;
+  detail::check_dataset_fits<Model>(data, Model::template target_size<L>(), "fit");
+  detail::check_class_labels<L>(data, Model::output_width, Model::output_rows, "fit");
   TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
                  "fit: validation_split must be in [0, 1), got %g", options.validation_split);
   if (options.validation_split == 0)
-    return fit_with_validation(m, data, dataset<typename Model::value_type>(data.feature_size(), data.target_size()),
-                               loss, opt, options, sched);
+    return detail::fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options, sched);
   const auto [train, validation] = data.split(options.validation_split);
-  return fit_with_validation(m, train, validation, loss, opt, options, sched);
+  return detail::fit_checked(m, train, validation, loss, opt, options, sched);
 }
 
 }  // namespace tenfold

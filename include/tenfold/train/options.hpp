@@ -29,6 +29,15 @@ enum class progress {
   silent,
 };
 
+// What fit() does when a batch's loss, the network's outputs or the parameters after the batch's step are
+// NaN or infinite (a learning rate far too large, or non-finite values in the data).
+enum class on_non_finite {
+  stop,        // raise an error naming the epoch, the batch and the value (after restoring the best weights
+               // early stopping kept, if any)
+  skip_batch,  // undo the batch's step and go on; epoch_record::skipped_batches counts them. Costs a copy of
+               // the parameters and the optimizer state per batch.
+};
+
 // Stops training when the monitored value has not improved by more than min_delta for `patience` epochs.
 struct early_stopping {
   bool enabled = false;
@@ -51,6 +60,7 @@ struct fit_options {
   // Treat subnormal floats as zero while training (see core/denormals.hpp): without it, steps slow down
   // twofold once optimizer state for never-active inputs decays below 1e-38.
   bool flush_denormals = true;
+  tenfold::on_non_finite on_non_finite = tenfold::on_non_finite::stop;
   // Called after every epoch with its record; returning false stops training.
   std::vector<std::function<bool(const epoch_record&)>> callbacks{};
 };

@@ -1,0 +1,49 @@
+// Spotting a diverging run: whether a buffer holds a NaN or an infinity.
+//
+// fit() checks the parameters after every step, so the check reads the exponent bits with integer
+// operations: the loop vectorises without -ffast-math (a floating-point reduction would not), costs a small
+// fraction of a step, and is not optimised away under -ffinite-math-only, where std::isfinite may be.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace tenfold::detail {
+
+template <class T>
+bool is_finite_bits(T v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return (std::bit_cast<std::uint32_t>(v) & 0x7f800000u) != 0x7f800000u;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return (std::bit_cast<std::uint64_t>(v) & 0x7ff0000000000000ull) != 0x7ff0000000000000ull;
+  } else {
+    return std::isfinite(static_cast<double>(v));
+  }
+}
+
+// Whether every one of the n values at p is finite.
+template <class T>
+bool all_finite(const T* p, std::size_t n) {
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < n; ++i) bad |= static_cast<unsigned>(!is_finite_bits(p[i]));
+  return bad == 0;
+}
+
+// The index of the first value that is not finite, or n when all are.
+template <class T>
+std::size_t first_non_finite(const T* p, std::size_t n) {
+  std::size_t i = 0;
+  while (i < n && is_finite_bits(p[i])) ++i;
+  return i;
+}
+
+template <class T>
+const char* non_finite_name(T v) {
+  return v != v ? "NaN" : (v > T(0) ? "+infinity" : "-infinity");
+}
+
+}  // namespace tenfold::detail
