@@ -67,6 +67,7 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
   detail::progress_printer printer(options.progress, options.output, options.epochs, batches,
                                    detail::metric_name(options.metric));
   history h;
+  h.epochs.reserve(options.epochs);  // one record per epoch, so that the loop never grows the vector
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (options.shuffle) shuffle_indices(order.data(), order.size(), shuffler);
