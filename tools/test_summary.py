@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Counts test results over meson build directories and prints one closing line: N passed, N failed, N skipped.
 
-Usage: test_summary.py [--since STAMP] [--manifest FILE] DIR[=STATUS[,TAG...]] ...
+Usage: test_summary.py [--since STAMP] [--manifest FILE] DIR[=STATUS[,TAG...][,only:SUITE:SUITE...]] ...
 
 - STATUS is what tools/test.sh saw for that configuration: `ok`, or why it stopped (`setup-failed`,
   `build-failed`); anything but `ok` counts as one failure, and that directory's test log is not read.
@@ -11,6 +11,8 @@ Usage: test_summary.py [--since STAMP] [--manifest FILE] DIR[=STATUS[,TAG...]] .
   report (see tests/manifest.txt). A test it names that did not run, or that reports fewer test cases, is a
   failure, so the suite cannot shrink without notice. A line may carry a tag (`[cuda]`); such tests are
   required only in configurations given that tag, and are counted as skipped elsewhere, with a line saying so.
+  A configuration that runs only some suites says which (`only:core:nn`); the manifest's other suites are
+  not expected of it.
 
 The exit code is 1 exactly when the closing line counts a failure, 0 otherwise.
 """
@@ -63,6 +65,7 @@ def main(argv):
     for spec in args.configs:
         build, _, rest = spec.partition("=")
         status, *tags = (rest or "ok").split(",")
+        only = next((t.split(":")[1:] for t in tags if t.startswith("only:")), None)
         if status != "ok":
             print(f"{build}: {status}")
             failed += 1
@@ -93,6 +96,8 @@ def main(argv):
                     failed += 1
                     print(f"{build}: {name}: {result}")
         for name, minimum, tag in manifest:
+            if only is not None and name.split("/")[0] not in only:
+                continue
             if name not in seen:
                 if tag is not None and tag not in tags:
                     skipped += 1
