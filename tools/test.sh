@@ -1,34 +1,79 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then builds and runs three configurations:
-#   build-test   release build, warnings as errors: unit tests, compile-fail tests, examples (smoke runs),
-#                embedded (-fno-exceptions -fno-rtti) tests, CUDA tests when nvcc exists (they skip without a GPU)
-#   build-asan   the same tests under AddressSanitizer and UndefinedBehaviorSanitizer
-# Ends with one line: "N passed, N failed, N skipped" over all configurations.
+# The whole test suite: installs what is missing, then builds two configurations, each from an empty folder,
+# and runs their tests:
+#   build-test   release build, warnings as errors: unit tests, training-loop tests, compile-fail tests, header
+#                checks, examples (smoke runs with their accuracy floors), embedded (-fno-exceptions -fno-rtti)
+#                tests, the CUDA emulation test, and the CUDA tests when nvcc exists (skipped, exit 77, on a
+#                machine without a GPU)
+#   build-asan   a representative subset under AddressSanitizer and UndefinedBehaviorSanitizer: every unit,
+#                training-loop, embedded and CUDA-emulation test (the compile-only checks, the examples and the
+#                consumer projects run in build-test; the fuzz targets carry their own sanitizers)
+#   build-clang  clang 14 (where installed), warnings as errors: the core, nn and example tests
+# Tests are required (-Dtests=enabled): a missing doctest or python3 stops the configuration, and it counts as
+# a failure. tests/manifest.txt lists every test each configuration must run; a missing one is a failure.
+# Ends with one line, "N passed, N failed, N skipped" over all configurations, counted from this run's results
+# only; the exit code is 0 exactly when N failed is 0.
+#
+# TENFOLD_TEST_JOBS sets the parallelism (default: the number of cores). TENFOLD_TEST_KEEP_BUILD=1 reuses
+# existing build folders (faster, for local runs; their old test logs are still discarded).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=${TENFOLD_TEST_JOBS:-$(nproc)}
 
-summary() { python3 tools/test_summary.py "$@"; }
-trap 'echo "0 passed, 1 failed (the test script stopped early)"; exit 1' ERR
+trap 'echo "the test script stopped early: installing dependencies failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1' ERR
 set -e
 tools/install-deps.sh
 set +e
 trap - ERR
 
-status=0
+stamp=$(mktemp)  # results older than this file are not this run's
+trap 'rm -f "$stamp"' EXIT
+configs=()
 run_config() {
-  local dir=$1; shift
+  local dir=$1 tags=$2 suites=$3; shift 3
   echo "== configuration $dir: $*"
+  [ "${TENFOLD_TEST_KEEP_BUILD:-0}" = 1 ] || rm -rf "$dir"
+  rm -f "$dir/meson-logs/testlog.json"
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; echo "$dir: configuration failed"; return 1; }
+    mkdir -p "$dir"
+    meson setup "$dir" -Dwerror=true -Dtests=enabled -Dexamples=enabled "$@" >"$dir.setup.log" 2>&1 ||
+      { cat "$dir.setup.log"; configs+=("$dir=setup-failed"); return; }
   fi
-  ninja -C "$dir" -j "$jobs" || { echo "$dir: build failed"; return 1; }
-  meson test -C "$dir" --num-processes "$jobs" --print-errorlogs || true
+  local targets=() suite_args=()
+  if [ -n "$suites" ]; then
+    # Only the executables of these suites are built, and only their tests run.
+    mapfile -t targets < <(meson introspect "$dir" --tests | python3 -c '
+import json, os, sys
+dir, suites = os.path.abspath(sys.argv[1]), sys.argv[2].split(":")
+for t in json.load(sys.stdin):
+    if any(s.split(":")[-1] in suites for s in t["suite"]) and t["cmd"][0].startswith(dir + os.sep):
+        print(os.path.relpath(t["cmd"][0], dir))' "$dir" "$suites")
+    for s in ${suites//:/ }; do suite_args+=(--suite "$s"); done
+    tags="$tags,only:$suites"
+  fi
+  ninja -C "$dir" -j "$jobs" "${targets[@]}" || { configs+=("$dir=build-failed"); return; }
+  meson test -C "$dir" --no-rebuild --num-processes "$jobs" --print-errorlogs "${suite_args[@]}"
+  configs+=("$dir=ok$tags")
 }
-mkdir -p build-logs
-run_config build-test -Dbuildtype=release || status=1
-run_config build-asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled || status=1
-summary build-test build-asan
-rc=$?
-[ $status -eq 0 ] || rc=1
-exit $rc
+
+# Tags name the manifest's machine-dependent tests that a configuration must run (see tests/manifest.txt).
+# Where the compiler targets AVX-512 on this machine (-march=native) the GEMM test has an AVX2 build; elsewhere
+# an AVX-512 build, which runs where the CPU has AVX-512 and skips where it does not.
+tags=",no_avx512"
+echo | c++ -march=native -dM -E - 2>/dev/null | grep -q __AVX512F__ && tags=",avx512"
+# The CUDA tests are built wherever nvcc is found, and then they must be (-Dcuda=enabled).
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
+if command -v nvcc >/dev/null 2>&1; then
+  run_config build-test "$tags,cuda" "" -Dbuildtype=release -Dcuda=enabled
+else
+  run_config build-test "$tags" "" -Dbuildtype=release -Dcuda=disabled
+fi
+run_config build-asan "$tags" core:cpu:nn:loss:optim:metrics:data:train:embedded:cuda -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled
+if command -v clang++-14 >/dev/null 2>&1; then
+  CXX=clang++-14 run_config build-clang "$tags" core:nn:examples -Dbuildtype=release -Dcuda=disabled
+else
+  echo "build-clang: clang++-14 is not installed"
+  configs+=("build-clang=clang-missing")
+fi
+
+python3 tools/test_summary.py --since "$stamp" --manifest tests/manifest.txt "${configs[@]}"

@@ -6,7 +6,9 @@
 // a noisy function of that projection, partly linear and partly quadratic, so the classes are learnable but
 // not linearly separable, and about 5% of labels are flipped, so no model reaches 100%.
 //
-//   binary_classifier [epochs] [samples]
+//   binary_classifier [epochs] [samples] [--require-accuracy A] [--require-auc B]
+//
+// With the --require flags it exits with 1 when the test accuracy or AUC-ROC is lower (see common/floors.hpp).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include <tenfold/tenfold.hpp>
 #include <vector>
 
+#include "../common/floors.hpp"
 #include "../common/hidden_factors.hpp"
 
 using namespace tenfold;
@@ -34,8 +37,10 @@ dataset<float> make_data(std::size_t n, std::uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::size_t epochs = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 10;
-  const std::size_t samples = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 8000;
+  const char* epochs_arg = example::positional(argc, argv, 1);
+  const char* samples_arg = example::positional(argc, argv, 2);
+  const std::size_t epochs = epochs_arg ? std::strtoul(epochs_arg, nullptr, 10) : 10;
+  const std::size_t samples = samples_arg ? std::strtoul(samples_arg, nullptr, 10) : 8000;
   const auto train = make_data(samples, 1);
   const auto test = make_data(samples / 4, 2);
 
@@ -50,8 +55,11 @@ int main(int argc, char** argv) {
 
   const auto p = predict(*net, test);
   const auto& y = test.target_data();
-  std::printf("test: accuracy %.4f  F1 %.4f  AUC-ROC %.4f  (%zu samples)\n",
-              metrics::binary_accuracy(p.data(), y.data(), y.size()), metrics::f1_score(metrics::count_binary_scores(p.data(), y.data(), y.size())),
-              metrics::roc_auc(p.data(), y.data(), y.size()), y.size());
-  return 0;
+  const double accuracy = metrics::binary_accuracy(p.data(), y.data(), y.size());
+  const double auc = metrics::roc_auc(p.data(), y.data(), y.size());
+  std::printf("test: accuracy %.4f  F1 %.4f  AUC-ROC %.4f  (%zu samples)\n", accuracy,
+              metrics::f1_score(metrics::count_binary_scores(p.data(), y.data(), y.size())), auc, y.size());
+  const bool accurate = example::meets("test accuracy", accuracy, example::floor_for(argc, argv, "accuracy"));
+  const bool ranks = example::meets("test AUC-ROC", auc, example::floor_for(argc, argv, "auc"));
+  return accurate && ranks ? 0 : 1;
 }

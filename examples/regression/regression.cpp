@@ -4,7 +4,9 @@
 // The data: 1000 features mixing 12 hidden factors with noise (as in binary_classifier); the target is a
 // smooth non-linear function of four factors plus noise, so the best possible R² is about 0.95.
 //
-//   regression [epochs] [samples]
+//   regression [epochs] [samples] [--require-r2 R]
+//
+// With --require-r2 it exits with 1 when the test R² is lower (see common/floors.hpp).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <tenfold/tenfold.hpp>
 #include <vector>
 
+#include "../common/floors.hpp"
 #include "../common/hidden_factors.hpp"
 
 using namespace tenfold;
@@ -30,8 +33,10 @@ dataset<float> make_data(std::size_t n, std::uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::size_t epochs = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 10;
-  const std::size_t samples = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 8000;
+  const char* epochs_arg = example::positional(argc, argv, 1);
+  const char* samples_arg = example::positional(argc, argv, 2);
+  const std::size_t epochs = epochs_arg ? std::strtoul(epochs_arg, nullptr, 10) : 10;
+  const std::size_t samples = samples_arg ? std::strtoul(samples_arg, nullptr, 10) : 8000;
   const auto train = make_data(samples, 1);
   const auto test = make_data(samples / 4, 2);
 
@@ -46,8 +51,8 @@ int main(int argc, char** argv) {
 
   const auto p = predict(*net, test);
   const auto& y = test.target_data();
+  const double r2 = metrics::r2_score(p.data(), y.data(), y.size());
   std::printf("test: MSE %.4f  MAE %.4f  R2 %.4f  (%zu samples)\n", metrics::mean_squared_error(p.data(), y.data(), y.size()),
-              metrics::mean_absolute_error(p.data(), y.data(), y.size()), metrics::r2_score(p.data(), y.data(), y.size()),
-              y.size());
-  return 0;
+              metrics::mean_absolute_error(p.data(), y.data(), y.size()), r2, y.size());
+  return example::meets("test R2", r2, example::floor_for(argc, argv, "r2")) ? 0 : 1;
 }

@@ -31,20 +31,9 @@
 #define TENFOLD_TEST_GUARD_PAGES 0
 #endif
 
-// Counts the allocations of this thread, to check that gemm makes none. (Not inlined: g++ would otherwise
-// see malloc and free meet across inlined new and delete, and warn about a mismatch that is not one.)
-namespace {
-thread_local long allocations_here = 0;
-std::atomic<long> allocations_anywhere{0};
-}  // namespace
-__attribute__((noinline)) void* operator new(std::size_t n) {
-  ++allocations_here;
-  allocations_anywhere.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// Counts every form of operator new (plain, aligned, nothrow, arrays), per thread and over all threads, to
+// check that gemm makes no allocation.
+#include "counting_allocator.hpp"
 
 namespace {
 
@@ -433,12 +422,12 @@ TEST_CASE("gemm: no allocation, and separate scratch on each thread") {
     reference(130, 70, 300, a.strided(), b.strided(), sum, scale);
     *bad = 0;
     for (int rep = 0; rep < 20; ++rep) {
-      const long before = allocations_here;
+      const long before = thread_heap_allocations;
       gemm<float>(130, 70, 300, a.strided(), b.strided(), c.data(), 70);
       gemm<float>(130, 70, 300, a.lazy(), b.strided(), c.data(), 70, no_epilogue{}, true);
       gemm<float>(1, 70, 300, a.strided(), b.strided(), c.data(), 70);
       gemm<float>(130, 70, 300, a.strided(), b.strided(), c.data(), 70);
-      *allocated += allocations_here - before;
+      *allocated += thread_heap_allocations - before;
       for (std::size_t e = 0; e < c.size(); ++e)
         if (std::fabs(double(c[e]) - sum[e]) > tolerance<float>(300, scale[e])) ++*bad;
     }
@@ -509,10 +498,10 @@ TEST_CASE("gemm: two threads, when asked for") {
     return acc;
   };
   gemm<float>(64, 256, 300, a.strided(), b.strided(), c.data(), 256, record);
-  const long before = allocations_anywhere.load();
+  const long before = heap_allocations.load();
   for (int rep = 0; rep < 2000 && (rep < 10 || on_helper.load() == 0); ++rep)
     gemm<float>(64, 256, 300, a.strided(), b.strided(), c.data(), 256, record);
-  CHECK(allocations_anywhere.load() == before);
+  CHECK(heap_allocations.load() == before);
   if (tenfold::cpu::simd<float>::available)
     CHECK(on_helper.load() > 0);
   else

@@ -1,7 +1,8 @@
 // Replaces the global operator new and delete, in every form (plain, array, nothrow, aligned, sized), with
 // versions that count. Include it in exactly ONE translation unit of a test program (the replacements are
-// definitions); read heap_allocations before and after the code under watch. Works with and without
-// exceptions.
+// definitions); read heap_allocations (or thread_heap_allocations) before and after the code under watch.
+// Works with and without exceptions. The library allocates its buffers with the aligned forms, so a counter
+// that replaced only the plain operator new would see none of them.
 #pragma once
 
 #include <atomic>
@@ -11,11 +12,16 @@
 
 namespace {
 
-// Every allocation through operator new since the program started.
+// Every allocation through operator new since the program started, on any thread.
 std::atomic<long> heap_allocations{0};
+// The same count for the calling thread only (for code under watch while other threads allocate).
+thread_local long thread_heap_allocations = 0;
 
-void* counted_allocate(std::size_t n, std::size_t alignment) noexcept {
+// Not inlined: g++ would otherwise see malloc and free meet across an inlined new and delete and warn about a
+// mismatch that is not one.
+__attribute__((noinline)) void* counted_allocate(std::size_t n, std::size_t alignment) noexcept {
   heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  ++thread_heap_allocations;
   if (n == 0) n = 1;
   if (alignment <= alignof(std::max_align_t)) return std::malloc(n);
   return std::aligned_alloc(alignment, (n + alignment - 1) / alignment * alignment);  // size: a multiple

@@ -101,6 +101,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   detail::progress_printer printer(options.progress, options.output, options.epochs, batches,
                                    detail::metric_name(options.metric));
   history h;
+  h.epochs.reserve(options.epochs);  // one record per epoch, so that the loop never grows the vector
   // Raises the divergence error for `batch_text` of `epoch` (both 1-based), restoring the best weights first.
   auto diverged = [&](std::size_t epoch, const char* batch_text) {
     const bool restore = !best_weights.empty() && h.best_epoch != 0;

@@ -1,0 +1,36 @@
+// Command-line floors for the examples: `--require-NAME VALUE` after the positional arguments makes the
+// program exit with 1 when its result NAME falls below VALUE (the test suite runs every example that way, so
+// that an example that stops learning fails instead of printing a worse number).
+#pragma once
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace example {
+
+// The number after the flag `flag` ("--seeds 3"), or `fallback` when the flag is not given.
+inline double flag_value(int argc, char** argv, const std::string& flag, double fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (flag == argv[i]) return std::atof(argv[i + 1]);
+  return fallback;
+}
+
+// The value after "--require-<name>", or no floor at all when it is not given.
+inline double floor_for(int argc, char** argv, const char* name) {
+  return flag_value(argc, argv, std::string("--require-") + name, -1e300);
+}
+
+// The positional argument at `index` (1-based), or null when absent or a flag.
+inline const char* positional(int argc, char** argv, int index) {
+  return index < argc && std::strncmp(argv[index], "--", 2) != 0 ? argv[index] : nullptr;
+}
+
+// Whether `value` reaches `floor`; says so on stderr when it does not.
+inline bool meets(const char* name, double value, double floor) {
+  if (value >= floor) return true;
+  std::fprintf(stderr, "%s %.4f is below the required %.4f\n", name, value, floor);
+  return false;
+}
+
+}  // namespace example
