@@ -1,5 +1,9 @@
 // tenfold::rng: a small, fast, seeded generator (xoshiro256**) whose output is the same on every platform
-// and standard library, so the same seed gives bit-identical initial weights and dropout masks everywhere.
+// and standard library. next(), uniform() and below() use only integer and exactly rounded arithmetic, so
+// the same seed gives bit-identical uniform initial weights (unless the compiler fuses uniform(lo, hi)'s
+// multiply-add into an FMA) and dropout masks everywhere. normal() goes
+// through the C library's log, sin and cos, which need not be correctly rounded: its values can differ in
+// the last bits between C libraries (docs/ARCHITECTURE.md, "Training").
 // (std::normal_distribution and friends are implementation-defined; tenfold draws its own.)
 #pragma once
 #include "internal.hpp"
