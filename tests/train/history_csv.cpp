@@ -54,12 +54,12 @@ void check_round_trip(const history& h, const char* name) {
   std::filesystem::remove(path);
   REQUIRE(rows.size() == h.epochs.size() + 1);
   CHECK(rows[0] == std::vector<std::string>{"epoch", "loss", "metric", "validation_loss", "validation_metric",
-                                            "learning_rate", "seconds", "samples_per_second"});
+                                            "learning_rate", "seconds", "samples_per_second", "skipped_batches"});
   for (std::size_t e = 0; e < h.epochs.size(); ++e) {
     INFO("epoch " << e + 1);
     const auto& f = rows[e + 1];
     const auto& r = h.epochs[e];
-    REQUIRE(f.size() == 8);
+    REQUIRE(f.size() == 9);
     CHECK(f[0] == std::to_string(r.epoch));
     check_field(f[1], r.loss);
     check_field(f[2], r.metric);
@@ -68,6 +68,7 @@ void check_round_trip(const history& h, const char* name) {
     check_field(f[5], r.learning_rate);
     check_field(f[6], r.seconds);
     check_field(f[7], r.samples_per_second);
+    CHECK(f[8] == std::to_string(r.skipped_batches));
   }
 }
 

@@ -111,31 +111,21 @@ struct bind_chain<Step, T, In, Pos, Children, Pending, L, Rest...>
 template <class T, class In, class Children>
 struct chain_stage;
 
-template <class T, class In, class... C>
-struct chain_stage<T, In, type_list<C...>> {
-  static_assert(sizeof...(C) > 0, "tenfold: a block needs at least one layer");
-  static constexpr std::size_t count = sizeof...(C);
-  using value_type = T;
-  using input_shape = In;
-  using children = type_list<C...>;
-  using stages_type = std::tuple<typename C::stage...>;
-  template <std::size_t I>
-  using stage_t = std::tuple_element_t<I, stages_type>;
-  using output_shape = typename stage_t<count - 1>::output_shape;
-  using output_activation = output_activation_t<stage_t<count - 1>>;
-
- private:
-  // Each intermediate output is kept per sample; the last is the caller's, and aliasing stages keep none.
-  static constexpr std::array<std::size_t, count> kept_width = {
-      (detail::aliasing_stage<typename C::stage> ? 0 : C::stage::output_shape::size)...};
+namespace detail {
+// Where a chain of stages S... keeps what: each intermediate output per sample (the last is the caller's, and
+// aliasing stages keep none), then the children's saved values; two gradient buffers as its own scratch.
+template <class... S>
+struct chain_plan {
+  static constexpr std::size_t count = sizeof...(S);
+  static constexpr std::array<std::size_t, count> kept_width = {(aliasing_stage<S> ? 0 : S::output_shape::size)...};
   static constexpr std::array<std::size_t, count + 1> out_offset = [] {
     std::array<std::size_t, count> w = kept_width;
     w[count - 1] = 0;
-    return detail::prefix_sums<count>(0, w);
+    return prefix_sums<count>(0, w);
   }();
   // The gradient buffers hold gradients of intermediate outputs (of aliasing stages too).
-  static constexpr std::array<std::size_t, count> output_width = {C::stage::output_shape::size...};
-  static constexpr std::array<bool, count> aliasing = {detail::aliasing_stage<typename C::stage>...};
+  static constexpr std::array<std::size_t, count> output_width = {S::output_shape::size...};
+  static constexpr std::array<bool, count> aliasing = {aliasing_stage<S>...};
   // Child I's input gradient goes straight to the chain's dx when every child before it only reshapes.
   template <std::size_t I>
   static constexpr bool reaches_input = [] {
@@ -152,19 +142,29 @@ struct chain_stage<T, In, type_list<C...>> {
     }
     return m;
   }();
-  using layout = children_layout<out_offset[count], 2 * gradient_width, typename C::stage...>;
+  using layout = children_layout<out_offset[count], 2 * gradient_width, S...>;
+};
+}  // namespace detail
+
+template <class T, class In, class... C>
+struct chain_stage<T, In, type_list<C...>>
+    : composite_counts<typename detail::chain_plan<typename C::stage...>::layout> {
+  static_assert(sizeof...(C) > 0, "tenfold: a block needs at least one layer");
+  static constexpr std::size_t count = sizeof...(C);
+  using value_type = T;
+  using input_shape = In;
+  using children = type_list<C...>;
+  using stages_type = std::tuple<typename C::stage...>;
+  template <std::size_t I>
+  using stage_t = std::tuple_element_t<I, stages_type>;
+  using output_shape = typename stage_t<count - 1>::output_shape;
+  using output_activation = output_activation_t<stage_t<count - 1>>;
+
+ private:
+  using plan = detail::chain_plan<typename C::stage...>;
+  using layout = typename plan::layout;
 
  public:
-  using parameters = type_list<>;
-  using buffers = type_list<>;
-  static constexpr std::size_t param_count = layout::param_count;
-  static constexpr std::size_t buffer_count = layout::buffer_count;
-  static constexpr std::size_t saved_per_sample = layout::saved_per_sample;
-  static constexpr std::size_t scratch_per_sample = layout::scratch_per_sample;
-  static constexpr std::size_t scratch_per_batch = layout::scratch_per_batch;
-  static constexpr auto child_param_offsets = layout::param_offset;
-  static constexpr auto child_buffer_offsets = layout::buffer_offset;
-
   stages_type stages{};
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "sequential (%zu stages)", count); }
@@ -194,7 +194,7 @@ struct chain_stage<T, In, type_list<C...>> {
         backward_at<last - 1>(p, params, grads, x.data, nullptr, dz.data, dx.data, ready);
       }
     } else {
-      T* din = reaches_input<last> ? dx.data : gradient_buffer(p, 0);
+      T* din = plan::template reaches_input<last> ? dx.data : gradient_buffer(p, 0);
       auto child_ready = [&ready](std::size_t first, std::size_t n) { ready(layout::param_offset[last] + first, n); };
       std::get<last>(stages).backward_from_preactivation(
           layout::template child_pass<last>(p), params + layout::param_offset[last], grads + layout::param_offset[last],
@@ -220,7 +220,7 @@ struct chain_stage<T, In, type_list<C...>> {
     else if constexpr (detail::aliasing_stage<stage_t<I>>)
       return input_of<I>(saved, capacity, x);
     else
-      return saved + capacity * out_offset[I];
+      return saved + capacity * plan::out_offset[I];
   }
 
  private:
@@ -228,14 +228,14 @@ struct chain_stage<T, In, type_list<C...>> {
     for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
   }
   static T* gradient_buffer(const pass<T>& p, int which) {
-    return p.scratch + p.capacity * gradient_width * static_cast<std::size_t>(which);
+    return p.scratch + p.capacity * plan::gradient_width * static_cast<std::size_t>(which);
   }
 
   template <std::size_t I>
   void forward_at(const pass<T>& p, const T* params, const T* x, T* y) const {
     using S = stage_t<I>;
     if constexpr (!detail::aliasing_stage<S> || I == count - 1) {
-      T* out = I == count - 1 ? y : p.saved + p.capacity * out_offset[I];
+      T* out = I == count - 1 ? y : p.saved + p.capacity * plan::out_offset[I];
       std::get<I>(stages).forward(layout::template child_pass<I>(p), params + layout::param_offset[I],
                                   batch<const T, typename S::input_shape>{input_of<I>(p.saved, p.capacity, x), p.rows},
                                   batch<T, typename S::output_shape>{out, p.rows});
@@ -257,7 +257,9 @@ struct chain_stage<T, In, type_list<C...>> {
         backward_at<I - 1>(p, params, grads, x, y, g, dx, ready);
       }
     } else {
-      T* din = reaches_input<I> ? dx : (g == gradient_buffer(p, 0) ? gradient_buffer(p, 1) : gradient_buffer(p, 0));
+      T* din = plan::template reaches_input<I>
+                   ? dx
+                   : (g == gradient_buffer(p, 0) ? gradient_buffer(p, 1) : gradient_buffer(p, 0));
       auto child_ready = [&ready](std::size_t first, std::size_t n) { ready(layout::param_offset[I] + first, n); };
       std::get<I>(stages).backward(
           layout::template child_pass<I>(p), params + layout::param_offset[I], grads + layout::param_offset[I],
@@ -273,6 +275,20 @@ struct chain_stage<T, In, type_list<C...>> {
 namespace detail {
 template <template <std::size_t> class Step, class T, class In, class... Layers>
 using chain_binding = bind_chain<Step, T, In, 1, type_list<>, void, Layers...>;
+
+// The descriptor of a list of layers run one after another (a block, the copies of repeat): it binds to a
+// chain_stage, and where it cannot, reports the layer inside that failed, with Step naming its place.
+template <template <std::size_t> class Step, class... Layers>
+struct chain_descriptor {
+  template <class In, class T>
+  using binding = chain_binding<Step, T, In, Layers...>;
+  template <class In>
+  static constexpr bool accepts = binding<In, float>::failure::ok;
+  template <class In, class T>
+  using bind = chain_stage<T, In, typename binding<In, T>::children>;
+  template <class In>
+  using failure = typename binding<In, float>::failure;
+};
 }  // namespace detail
 
 }  // namespace tenfold

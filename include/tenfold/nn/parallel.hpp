@@ -66,40 +66,45 @@ struct concat_axis : std::integral_constant<std::size_t, 0> {};
 template <std::size_t A>
 struct concat_axis<concat<A>> : std::integral_constant<std::size_t, A> {};
 
-// The stages of the branches bound to In, when all of them bind.
-template <class T, class In, class... Branches>
-struct parallel_stage {
-  using value_type = T;
-  using input_shape = In;
+// The branches bound to In, and where their outputs and the scratch go: each branch's output per sample (then
+// the branches' saved values); as its own scratch, the gathered part of dy (concat) and one branch's input
+// gradient (to be summed).
+template <class Combine, class T, class In, class... Branches>
+struct parallel_plan {
   static constexpr std::size_t count = sizeof...(Branches);
   using stages_type = std::tuple<typename Branches::template bind<In, T>...>;
-  template <std::size_t I>
-  using stage_t = std::tuple_element_t<I, stages_type>;
-};
-
-template <class Combine, class T, class In, class... Branches>
-struct parallel_impl : parallel_stage<T, In, Branches...> {
-  using base = parallel_stage<T, In, Branches...>;
-  using typename base::stages_type;
-  template <std::size_t I>
-  using stage_t = typename base::template stage_t<I>;
-  static constexpr std::size_t count = base::count;
-  using combination = combined_shape<Combine, typename Branches::template bind<In, T>::output_shape...>;
-  using output_shape = typename combination::type;
-  // A branch is named by its position, or by named<...>.
-  using children = decltype([]<std::size_t... I>(std::index_sequence<I...>) {
-    return type_list<child<stage_t<I>, typename segment_of<std::tuple_element_t<I, std::tuple<Branches...>>, I + 1>::type>...>{};
-  }(std::make_index_sequence<count>{}));
-
- private:
   static constexpr std::array<std::size_t, count> out_size = {Branches::template bind<In, T>::output_shape::size...};
   static constexpr std::array<std::size_t, count + 1> out_offset = prefix_sums<count>(0, out_size);
   static constexpr std::size_t max_out = max_of({Branches::template bind<In, T>::output_shape::size...});
   static constexpr bool concatenates = !std::is_same_v<Combine, add>;
-  // Own scratch: the gathered part of dy (concat), then one branch's input gradient (to be summed).
   static constexpr std::size_t gather_width = concatenates ? max_out : 0;
   static constexpr std::size_t own_scratch = gather_width + (count > 1 ? In::size : 0);
   using layout = children_layout<out_offset[count], own_scratch, typename Branches::template bind<In, T>...>;
+};
+
+template <class Combine, class T, class In, class... Branches>
+struct parallel_impl : composite_counts<typename parallel_plan<Combine, T, In, Branches...>::layout> {
+  using value_type = T;
+  using input_shape = In;
+  using plan = parallel_plan<Combine, T, In, Branches...>;
+  using stages_type = typename plan::stages_type;
+  template <std::size_t I>
+  using stage_t = std::tuple_element_t<I, stages_type>;
+  static constexpr std::size_t count = plan::count;
+  using combination = combined_shape<Combine, typename Branches::template bind<In, T>::output_shape...>;
+  using output_shape = typename combination::type;
+  // A branch is named by its position, or by named<...>.
+  using children = decltype([]<std::size_t... I>(std::index_sequence<I...>) {
+    return type_list<
+        child<stage_t<I>, typename segment_of<std::tuple_element_t<I, std::tuple<Branches...>>, I + 1>::type>...>{};
+  }(std::make_index_sequence<count>{}));
+
+ private:
+  using layout = typename plan::layout;
+  static constexpr auto out_size = plan::out_size;
+  static constexpr auto out_offset = plan::out_offset;
+  static constexpr bool concatenates = plan::concatenates;
+  static constexpr std::size_t gather_width = plan::gather_width;
 
   // concat<Axis>: a sample is `outer` blocks; in each, branch b contributes `inner[b]` contiguous values.
   static constexpr std::size_t axis = concat_axis<Combine>::value;
@@ -116,16 +121,6 @@ struct parallel_impl : parallel_stage<T, In, Branches...> {
   }();
 
  public:
-  using parameters = type_list<>;
-  using buffers = type_list<>;
-  static constexpr std::size_t param_count = layout::param_count;
-  static constexpr std::size_t buffer_count = layout::buffer_count;
-  static constexpr std::size_t saved_per_sample = layout::saved_per_sample;
-  static constexpr std::size_t scratch_per_sample = layout::scratch_per_sample;
-  static constexpr std::size_t scratch_per_batch = layout::scratch_per_batch;
-  static constexpr auto child_param_offsets = layout::param_offset;
-  static constexpr auto child_buffer_offsets = layout::buffer_offset;
-
   stages_type stages{};
 
   static void describe(char* buf, std::size_t n) {

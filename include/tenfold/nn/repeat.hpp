@@ -20,23 +20,14 @@ template <class Block, class Indices>
 struct repeated;
 template <class Block, std::size_t... I>
 struct repeated<Block, std::index_sequence<I...>> {
-  template <class T, class In>
-  using binding = chain_binding<check::in_copy_from_one, T, In, copy_of<I, Block>...>;
+  using type = chain_descriptor<check::in_copy_from_one, copy_of<I, Block>...>;
 };
 }  // namespace detail
 
 template <std::size_t N, class Block>
-struct repeat {
+struct repeat : detail::repeated<Block, std::make_index_sequence<N>>::type {
   static_assert(N > 0, "tenfold::repeat<N, Block>: N must be at least 1");
   static constexpr const char* name = "repeat";
-  template <class In, class T>
-  using binding = typename detail::repeated<Block, std::make_index_sequence<N>>::template binding<T, In>;
-  template <class In>
-  static constexpr bool accepts = binding<In, float>::failure::ok;
-  template <class In, class T>
-  using bind = chain_stage<T, In, typename binding<In, T>::children>;
-  template <class In>
-  using failure = typename binding<In, float>::failure;
 };
 
 }  // namespace tenfold

@@ -19,26 +19,17 @@ namespace tenfold {
 namespace detail {
 
 template <class T, class In, class Body>
-struct residual_stage {
+struct residual_stage : composite_counts<children_layout<In::size, 0, Body>> {
   using value_type = T;
   using input_shape = In;
   using output_shape = In;
   using children = type_list<child<Body, segment_none>>;
 
  private:
+  // f(x) is kept per sample, before the block's own saved values.
   using layout = children_layout<In::size, 0, Body>;
 
  public:
-  using parameters = type_list<>;
-  using buffers = type_list<>;
-  static constexpr std::size_t param_count = layout::param_count;
-  static constexpr std::size_t buffer_count = layout::buffer_count;
-  static constexpr std::size_t saved_per_sample = layout::saved_per_sample;
-  static constexpr std::size_t scratch_per_sample = layout::scratch_per_sample;
-  static constexpr std::size_t scratch_per_batch = layout::scratch_per_batch;
-  static constexpr auto child_param_offsets = layout::param_offset;
-  static constexpr auto child_buffer_offsets = layout::buffer_offset;
-
   Body body{};
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "residual (%zu stages)", Body::count); }

@@ -62,18 +62,10 @@ struct first_entry_is_input {
 
 // A block: sequential<Layers...> without input<...>.
 template <class... Layers>
-struct sequential {
+struct sequential : detail::chain_descriptor<check::at, Layers...> {
   static_assert(sizeof...(Layers) > 0, "tenfold::sequential: a block needs at least one layer");
   static constexpr const char* name = "sequential";
   static constexpr bool is_network = false;
-  template <class In, class T>
-  using binding = detail::chain_binding<check::at, T, In, Layers...>;
-  template <class In>
-  static constexpr bool accepts = binding<In, float>::failure::ok;
-  template <class In, class T>
-  using bind = chain_stage<T, In, typename binding<In, T>::children>;
-  template <class In>
-  using failure = typename binding<In, float>::failure;
 };
 
 // A network: sequential<input<...>, Layers...>.
