@@ -3,8 +3,8 @@
 //
 // A path lists where the layer sits: at<2> is the second layer after input<...> (or the second of a block);
 // a composite adds its own step (in_copy<1> inside repeat, in_branch<0> inside parallel, in_residual), e.g.
-//   layer_accepts_input<path<at<3>, in_copy<1>, in_residual, at<2>>, dense<64>, shape<7, 12>>
-// reads "the layer at 3 > copy 1 > residual > position 2, dense<64>, cannot take shape<7, 12>".
+//   layer_accepts_input<path<at<1>, in_copy<0>, in_residual, at<3>>, reshape<5, 5>, shape<16>>
+// reads "the layer at 1 > copy 0 > residual > position 3, reshape<5, 5>, cannot take shape<16>".
 #pragma once
 #include "../core/internal.hpp"
 

@@ -48,8 +48,24 @@ struct segment_none {};
 
 // Offsets of the children S... of a composite whose own saved values take OwnSaved per sample and whose
 // own scratch takes OwnScratch per sample.
+namespace detail {
+// A stage's counts agree with its lists: a leaf's param_count and buffer_count are the sizes of its
+// parameters and buffers (a composite's are its children's).
+template <class S>
+constexpr bool counts_match_lists() {
+  if constexpr (requires { typename S::children; })
+    return true;
+  else
+    return S::param_count == total_size_v<typename S::parameters> &&
+           S::buffer_count == total_size_v<typename S::buffers>;
+}
+}  // namespace detail
+
 template <std::size_t OwnSaved, std::size_t OwnScratch, class... S>
 struct children_layout {
+  static_assert((detail::counts_match_lists<S>() && ...),
+                "tenfold: a stage's param_count (buffer_count) must equal the total size of its parameters "
+                "(buffers) list");
   static constexpr std::size_t count = sizeof...(S);
   static constexpr std::array<std::size_t, count + 1> param_offset = detail::prefix_sums<count>(0, {S::param_count...});
   static constexpr std::array<std::size_t, count + 1> buffer_offset =
@@ -85,9 +101,5 @@ struct composite_counts {
   static constexpr auto child_param_offsets = Layout::param_offset;
   static constexpr auto child_buffer_offsets = Layout::buffer_offset;
 };
-
-// The number of trained values a stage owns itself, without its children.
-template <class S>
-inline constexpr std::size_t own_param_count_v = total_size_v<typename S::parameters>;
 
 }  // namespace tenfold
