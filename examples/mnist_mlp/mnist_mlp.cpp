@@ -19,6 +19,7 @@
 #include <memory>
 #include <string_view>
 #include <tenfold/tenfold.hpp>
+#include <tenfold/train/tensorboard.hpp>  // not part of tenfold.hpp: it brings <filesystem>
 
 #include "../common/floors.hpp"
 

@@ -2,6 +2,7 @@
 // file, so that tensorboard_read.py can compare what TensorBoard reads with what fit() recorded.
 //   tensorboard_writer <folder>
 #include <tenfold/tenfold.hpp>
+#include <tenfold/train/tensorboard.hpp>  // not part of tenfold.hpp: it brings <filesystem>
 
 #include <cstdio>
 #include <string>

@@ -21,6 +21,33 @@ namespace tenfold {
 
 namespace detail {
 
+// The GEMM's operands and epilogue depend only on the element type and the activation (widths are runtime
+// members), so dense layers of different widths share one GEMM instantiation: a network's compile time grows
+// with the number of distinct activations, not with the number of layers.
+
+// bias + activation, applied to each finished element of y = x·W.
+template <class T, bool Bias, class Act>
+struct bias_activation_epilogue {
+  const T* bias;
+  Act act;
+  TENFOLD_INLINE T operator()(std::size_t, std::size_t j, T acc) const {
+    if constexpr (Bias) acc += bias[j];
+    return act.f(acc);
+  }
+};
+
+// dz(i, j) = dy(i, j) · act'(y(i, j)), evaluated where the GEMMs read it, so dz is never stored.
+template <class T, class Act>
+struct activation_gradient_operand {
+  const T* dout;
+  const T* out;
+  std::size_t width;
+  Act act;
+  TENFOLD_INLINE T operator()(std::size_t i, std::size_t j) const {
+    return dout[i * width + j] * act.df_from_output(out[i * width + j]);
+  }
+};
+
 template <std::size_t N, bool Bias, class WInit, class BInit, class In, class T, class Act = identity>
 struct dense_stage : leaf_stage<T, In, replace_last_t<In, N>> {
   static constexpr std::size_t in_width = last_extent_v<In>;
@@ -45,37 +72,20 @@ struct dense_stage : leaf_stage<T, In, replace_last_t<In, N>> {
   using absorb = dense_stage<N, Bias, WInit, BInit, In, T, Next>;
 
   void forward(const pass<T>&, const T* params, batch<const T, In> x, batch<T, output_shape> y) const {
-    const T* w = params;
-    const T* b = params + weight_count;
     cpu::gemm<T>(x.vectors(), N, in_width, cpu::strided_operand<T>{x.data, in_width, 1},
-                 cpu::strided_operand<T>{w, N, 1}, y.data, N, [b, a = act](std::size_t, std::size_t j, T acc) {
-                   if constexpr (Bias)
-                     acc += b[j];
-                   else
-                     (void)b;  // captured for the layers with a bias
-                   return a.f(acc);
-                 });
+                 cpu::strided_operand<T>{params, N, 1}, y.data, N,
+                 bias_activation_epilogue<T, Bias, Act>{params + weight_count, act});
   }
-
-  // dz(i, j) = dy(i, j) · act'(y(i, j)), evaluated where the GEMMs read it.
-  struct dz_operand {
-    const T* dout;
-    const T* out;
-    Act act;
-    TENFOLD_INLINE T operator()(std::size_t i, std::size_t j) const {
-      if constexpr (fused)
-        return dout[i * N + j] * act.df_from_output(out[i * N + j]);
-      else
-        return dout[i * N + j];
-    }
-  };
 
   // The input gradient is computed first, while the weights are still those of the forward pass: `ready`
   // may update them.
   template <class Ready>
   void backward(const pass<T>&, const T* params, T* grads, batch<const T, In> x, batch<const T, output_shape> y,
                 batch<const T, output_shape> dy, batch<T, In> dx, Ready&& ready) const {
-    backward_with(params, grads, x, dz_operand{dy.data, y.data, act}, dx, ready);
+    if constexpr (fused)
+      backward_with(params, grads, x, activation_gradient_operand<T, Act>{dy.data, y.data, N, act}, dx, ready);
+    else
+      backward_with(params, grads, x, cpu::strided_operand<T>{dy.data, N, 1}, dx, ready);
   }
 
   // Backward from a gradient already taken with respect to the pre-activation z (a loss fused with this

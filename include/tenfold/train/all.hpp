@@ -9,4 +9,3 @@
 #include "history_svg.hpp"
 #include "options.hpp"
 #include "progress_printer.hpp"
-#include "tensorboard.hpp"

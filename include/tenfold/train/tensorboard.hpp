@@ -5,6 +5,9 @@
 // The file is written directly, without TensorFlow or protobuf: an event file is a sequence of records
 // (length, masked CRC-32C of the length, the bytes, masked CRC-32C of the bytes), each holding one
 // serialized `Event` message; the few protobuf fields needed are encoded by hand below.
+//
+// Included on its own, not by tenfold.hpp: through <filesystem> it would add about a tenth to the parsing
+// of every program that includes the library.
 #pragma once
 #include "../core/internal.hpp"
 
