@@ -392,3 +392,38 @@ TEST_CASE("a destination that is also an operand") {
       CHECK(a(i, j) == doctest::Approx(s).epsilon(tight));
     }
 }
+
+TEST_CASE("an elementwise tree that reads its destination at other coefficients goes through a temporary") {
+  TENFOLD_SEEDED(seed);
+  rng g(seed);
+  constexpr std::size_t n = 7;
+  tensor<double, shape<n, n>> a, grad;
+  fill(g, a);
+  fill(g, grad);
+  const tensor<double, shape<n, n>> before = a;
+  long made = temporaries_created();
+  a = transpose(a);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) CHECK(a(i, j) == before(j, i));
+  CHECK(temporaries_created() == made + 1);
+  a = before;
+  a = a + transpose(a);  // symmetric: a(i, j) == a(j, i) only if no coefficient was read after its update
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) CHECK(a(i, j) == before(i, j) + before(j, i));
+  // Row 0 of a, broadcast over every row, and each row's sum: both read coefficients written before them.
+  a = before;
+  a = a - a.slice(0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) CHECK(a(i, j) == before(i, j) - before(0, j));
+  a = before;
+  const tensor<double, shape<n>> row_sums = sum<1>(before);
+  a = a / reshaped<shape<n, 1>>(sum<1>(a));
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) CHECK(a(i, j) == doctest::Approx(before(i, j) / row_sums[i]).epsilon(tight));
+  // An update that reads each coefficient only where it writes it stays in place, without a temporary.
+  a = before;
+  made = temporaries_created();
+  a = a - 0.1 * grad;
+  CHECK(temporaries_created() == made);
+  for (std::size_t i = 0; i < n * n; ++i) CHECK(a[i] == before[i] - 0.1 * grad[i]);
+}

@@ -5,8 +5,10 @@
 // - A tree with a matrix product in epilogue position runs that product as a GEMM straight into the
 //   destination, and the rest of the tree in the GEMM's epilogue (see expr/traverse.hpp).
 // - Products that cannot be fused (inside another product's operand, a second product in one tree, or a
-//   product whose destination is also its operand) are evaluated into temporaries first. Those are the only
-//   temporaries tenfold ever makes for an expression, and each is counted by temporaries_created().
+//   product whose destination is also its operand) are evaluated into temporaries first, and so is an
+//   elementwise tree that reads its destination at other coefficients than the one it writes (a = transpose(a),
+//   a shifted view of a). Those are the only temporaries tenfold ever makes for an expression, and each is
+//   counted by temporaries_created().
 #pragma once
 #include "../core/internal.hpp"
 
@@ -108,7 +110,15 @@ void assign_rows(const view<T, S>& dst, const E& expr, std::size_t rows) {
       const T v = static_cast<T>(e.at(0));
       for (std::size_t i = 0; i < n; ++i) dst[i] = v;
     } else if constexpr (!::tenfold::detail::contains_product_v<N>) {
-      detail::elementwise_loop(dst, e, n);
+      if (::tenfold::detail::reads_elsewhere(e, dst.data(), S::size)) {
+        // `a = transpose(a)`: written in place, early coefficients would be read after they changed.
+        detail::temporary_arena arena;
+        T* tmp = arena.allocate<T>(S::size);
+        detail::elementwise_loop(view<T, S>(tmp), e, n);
+        std::memcpy(dst.data(), tmp, n * sizeof(T));
+      } else {
+        detail::elementwise_loop(dst, e, n);
+      }
     } else {
       detail::temporary_arena arena;
       if constexpr (::tenfold::detail::has_product_v<N>) {

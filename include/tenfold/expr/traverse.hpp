@@ -8,6 +8,9 @@
 // - `rebuild(e, f)`: the tree with every product anywhere replaced by f(product); used to materialise the
 //   products that cannot be fused (a product inside another product's operand, or a second product).
 // - `overlaps(e, lo, hi)`: whether any leaf of e reads memory in [lo, hi), to detect aliasing.
+// - `reads_elsewhere(e, lo)`: whether evaluating coefficient i of e may read the destination [lo, lo + size)
+//   at an index other than i, so that a loop writing coefficient i in place would change what a later
+//   coefficient reads.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -157,6 +160,35 @@ bool overlaps(const E& e, const void* lo, const void* hi) {
     return overlaps(e.c, lo, hi) || overlaps(e.a, lo, hi) || overlaps(e.b, lo, hi);
   } else {
     return overlaps(e.e, lo, hi);
+  }
+}
+
+// Elementwise nodes and reshapes read coefficient i of their operands for coefficient i of the result, so a
+// leaf that is the destination itself (same first element) is read exactly where it is written: `w = w - lr
+// * g` runs in place. A leaf that overlaps the destination at an offset, or one reached through a transpose,
+// a broadcast or a reduction, reads other coefficients of it.
+template <class E>
+struct is_reshape_node : std::false_type {};
+template <class E, class S>
+struct is_reshape_node<reshape_node<E, S>> : std::true_type {};
+
+template <class E, class T>
+bool reads_elsewhere(const E& e, const T* lo, std::size_t size) {
+  const void* hi = lo + size;
+  if constexpr (is_matmul_node<E>::value) {
+    return overlaps(e, lo, hi);
+  } else if constexpr (is_view<E>::value) {
+    return overlaps(e, lo, hi) && static_cast<const void*>(e.data()) != static_cast<const void*>(lo);
+  } else if constexpr (requires { e.value; }) {
+    return false;  // scalar
+  } else if constexpr (requires { e.l; e.r; }) {
+    return reads_elsewhere(e.l, lo, size) || reads_elsewhere(e.r, lo, size);
+  } else if constexpr (requires { e.c; e.a; e.b; }) {
+    return reads_elsewhere(e.c, lo, size) || reads_elsewhere(e.a, lo, size) || reads_elsewhere(e.b, lo, size);
+  } else if constexpr (is_reshape_node<E>::value) {
+    return reads_elsewhere(e.e, lo, size);
+  } else {
+    return overlaps(e.e, lo, hi);  // transpose, broadcast, reduction
   }
 }
 

@@ -8,8 +8,9 @@
 // - a tree with a matrix product in epilogue position runs that product as matmul_epilogue_kernel, with the rest
 //   of the tree as its epilogue. A product anywhere else (inside a reduction or another product's operand, or a
 //   second product in the epilogue) is refused at compile time: assign it to a device tensor first.
-// Launches are asynchronous on `stream`; a product whose destination is also one of its leaves is the one case
-// that needs a temporary, and that case waits for the stream before it frees it.
+// Launches are asynchronous on `stream`; a product whose destination is also one of its leaves, and an
+// elementwise tree that reads its destination at other coefficients (a = transpose(a)), need a temporary, and
+// those cases wait for the stream before they free it.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -106,7 +107,17 @@ void assign_rows(const view<T, S>& dst, const E& expr, std::size_t rows, cudaStr
       detail::launch_elementwise(dst.data(), 1, e, stream);
       detail::launch_fill_from_first(dst.data(), n, stream);
     } else if constexpr (!::tenfold::detail::contains_product_v<N>) {
-      detail::launch_elementwise(dst.data(), n, e, stream);
+      if (::tenfold::detail::reads_elsewhere(e, dst.data(), S::size)) {
+        // `a = transpose(a)`: one thread would read a coefficient that another has already overwritten.
+        device_buffer<std::remove_const_t<T>> temporary(n);
+        ::tenfold::detail::temporary_counter().fetch_add(1, std::memory_order_relaxed);
+        detail::launch_elementwise(temporary.data(), n, e, stream);
+        check(cudaMemcpyAsync(dst.data(), temporary.data(), n * sizeof(T), cudaMemcpyDeviceToDevice, stream),
+              "cudaMemcpyAsync from the expression's temporary");
+        check(cudaStreamSynchronize(stream), "cudaStreamSynchronize before freeing the expression's temporary");
+      } else {
+        detail::launch_elementwise(dst.data(), n, e, stream);
+      }
     } else {
       detail::assign_product(dst, e, rows, stream);
     }
