@@ -1,12 +1,12 @@
-// tenfold::rng: a small, fast, seeded generator (xoshiro256**) whose output is the same on every platform
-// and standard library. next(), uniform() and below() use only integer and exactly rounded arithmetic, so
-// the same seed gives bit-identical uniform initial weights (unless the compiler fuses uniform(lo, hi)'s
-// multiply-add into an FMA) and dropout masks everywhere. normal() goes
-// through the C library's log, sin and cos, which need not be correctly rounded: its values can differ in
-// the last bits between C libraries (docs/ARCHITECTURE.md, "Training").
+// tenfold::rng: a small, fast, seeded generator (xoshiro256**) whose draws are the same bits on every
+// platform, standard library and compiler: next(), uniform() and below() use integer arithmetic; uniform(lo,
+// hi) is one fused multiply-add, correctly rounded wherever it runs (a compiler cannot contract it differently);
+// normal() uses only basic operations, fused multiply-adds and tenfold's own logarithm (exact_log.hpp), never
+// the C library's log, sin or cos. So initial weights, dropout masks and shuffles are identical everywhere.
 // (std::normal_distribution and friends are implementation-defined; tenfold draws its own.)
 #pragma once
 #include "internal.hpp"
+#include "exact_log.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -43,7 +43,7 @@ class rng {
 
   // Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  double uniform(double lo, double hi) { return std::fma(hi - lo, uniform(), lo); }
 
   // Uniform integer in [0, n) without modulo bias (Lemire's method with rejection).
   std::uint64_t below(std::uint64_t n) {
@@ -60,19 +60,23 @@ class rng {
     return static_cast<std::uint64_t>(m >> 64);
   }
 
-  // Standard normal (Box–Muller, both values used).
+  // Standard normal: Marsaglia's polar method, both values used. u and v are exact (53-bit uniforms scaled
+  // by 2 and shifted), s = u² + v² is one fused multiply-add, and the logarithm is tenfold's own.
   double normal() {
     if (has_spare_) {
       has_spare_ = false;
       return spare_;
     }
-    double u1 = uniform();
-    while (u1 <= 0.0) u1 = uniform();
-    const double u2 = uniform();
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    spare_ = r * std::sin(6.283185307179586 * u2);
+    double u = 0, v = 0, s = 0;
+    do {
+      u = std::fma(2.0, uniform(), -1.0);
+      v = std::fma(2.0, uniform(), -1.0);
+      s = std::fma(u, u, v * v);
+    } while (s >= 1.0 || s == 0.0);
+    const double factor = std::sqrt(-2.0 * detail::portable_log(s) / s);
+    spare_ = v * factor;
     has_spare_ = true;
-    return r * std::cos(6.283185307179586 * u2);
+    return u * factor;
   }
 
  private:
