@@ -18,8 +18,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string_view>
-#include <tenfold/tenfold.hpp>
-#include <tenfold/train/tensorboard.hpp>  // not part of tenfold.hpp: it brings <filesystem>
+#include <tenfold/tensorboard.hpp>  // tenfold.hpp and tensorboard_logger
 
 #include "../common/floors.hpp"
 

@@ -1,8 +1,7 @@
 // Trains a small classifier for a few epochs with tensorboard_logger and writes the history beside the event
 // file, so that tensorboard_read.py can compare what TensorBoard reads with what fit() recorded.
 //   tensorboard_writer <folder>
-#include <tenfold/tenfold.hpp>
-#include <tenfold/train/tensorboard.hpp>  // not part of tenfold.hpp: it brings <filesystem>
+#include <tenfold/tensorboard.hpp>  // tenfold.hpp and tensorboard_logger
 
 #include <cstdio>
 #include <string>

@@ -6,8 +6,7 @@
 // (length, masked CRC-32C of the length, the bytes, masked CRC-32C of the bytes), each holding one
 // serialized `Event` message; the few protobuf fields needed are encoded by hand below.
 //
-// Included on its own, not by tenfold.hpp: through <filesystem> it would add about a tenth to the parsing
-// of every program that includes the library.
+// Not included by tenfold.hpp (it needs <filesystem>); programs include <tenfold/tensorboard.hpp>.
 #pragma once
 #include "../core/internal.hpp"
 
