@@ -2,7 +2,7 @@
 // its refusals.
 #include <doctest/doctest.h>
 
-#include <tenfold/tenfold.hpp>
+#include <tenfold/tensorboard.hpp>  // tenfold.hpp and tensorboard_logger
 
 #include <cerrno>
 #include <cmath>

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
+#include <exception>
 #include <memory>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../data/shuffle.hpp"
+#include "../dist/communicator.hpp"
 #include "../optim/schedules/constant.hpp"
 #include "../optim/schedules/schedule.hpp"
 #include "class_labels.hpp"
@@ -55,10 +58,40 @@ bool describe_non_finite(T loss_value, const T* outputs, std::size_t rows, std::
   return false;
 }
 
-template <class Model, class L, class Opt, class Schedule>
+// With a distributed communicator, every rank runs this same loop on its shard of each global batch
+// (dist/communicator.hpp): the ranks' batches together are one global batch of ranks × batch_size rows, the
+// gradients are averaged before each step, and every sum the loop reports (loss, metric, skipped batches) is
+// over all ranks, so every rank sees the same history and makes the same decisions.
+// Runs f; with a distributed communicator, an error on this rank ends every rank through the communicator's
+// abort (the others would otherwise wait for this one in their next collective).
+template <class Comm, class F>
+auto on_every_rank(Comm& comm, F&& f) {
+#if !TENFOLD_NO_EXCEPTIONS
+  if constexpr (Comm::distributed) {
+    try {
+      return f();
+    } catch (const std::exception& e) {
+      comm.abort(e.what());
+    }
+  }
+#endif
+  (void)comm;
+  return f();
+}
+
+// Whether `bad` holds on any rank; a rank that was fine learns why from `what`'s replacement.
+template <class Comm>
+bool any_rank(Comm& comm, bool bad, char* what, std::size_t n) {
+  double flag = bad ? 1 : 0;
+  comm.sum(&flag, 1);
+  if (flag > 0 && !bad) std::snprintf(what, n, "a value on another rank is not finite");
+  return flag > 0;
+}
+
+template <class Model, class L, class Opt, class Schedule, class Comm>
 history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                     const dataset<typename Model::value_type>& validation_part, const L& loss, const Opt& opt,
-                    const fit_options& options, Schedule sched) {
+                    const fit_options& options, Schedule sched, Comm& comm) {
   using T = typename Model::value_type;
   using state_type = typename Model::template optimizer_state_for<Opt>;
   const std::size_t tw = Model::template target_size<L>();
@@ -70,6 +103,9 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   TENFOLD_EXPECT(train.size() > 0, errc::invalid_argument, "fit: no training samples (after the validation split)");
   const bool has_validation = !validation_part.empty();
   if (has_validation) detail::check_dataset_fits<Model>(validation_part, tw, "fit (validation set)");
+  constexpr bool distributed = Comm::distributed;
+  const auto ranks = static_cast<std::size_t>(comm.ranks());
+  const std::size_t global_batch = batch * ranks;
 
   std::vector<T> x(Model::capacity * Model::input_size), y(Model::capacity * tw);
   std::vector<std::size_t> order(train.size());
@@ -97,8 +133,28 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   double best_value = NAN;
   std::size_t epochs_without_improvement = 0;
 
-  const std::size_t batches = (train.size() + batch - 1) / batch;
-  detail::progress_printer printer(options.progress, options.output, options.epochs, batches,
+  // Each rank starts from rank 0's weights and buffers, and checks that it holds the same data set.
+  [[maybe_unused]] std::conditional_t<distributed, gradient_exchange<T, Comm>, int> exchange = [&] {
+    if constexpr (distributed) {
+      comm.broadcast(m.params(), Model::param_count);
+      if (Model::buffer_count) comm.broadcast(m.buffers(), Model::buffer_count);
+      double sizes[2] = {double(train.size()), double(train.size()) * double(train.size())};
+      comm.sum(sizes, 2);
+      TENFOLD_EXPECT(sizes[1] * double(ranks) == sizes[0] * sizes[0], errc::invalid_argument,
+                     "fit: the ranks hold training sets of different sizes (rank %d has %zu samples); every rank "
+                     "must load the same data set",
+                     comm.rank(), train.size());
+      // Buckets of at least 4096 values, and few enough to be in flight at once.
+      const std::size_t bucket = std::max<std::size_t>(
+          4096, (Model::param_count + Comm::max_pending - 1) / Comm::max_pending);
+      return gradient_exchange<T, Comm>(comm, Model::param_count, bucket);
+    } else {
+      return 0;
+    }
+  }();
+  const std::size_t batches = (train.size() + global_batch - 1) / global_batch;
+  detail::progress_printer printer(comm.rank() == 0 ? options.progress : progress::silent, options.output,
+                                   options.epochs, batches,
                                    detail::metric_name(options.metric));
   history h;
   h.epochs.reserve(options.epochs);  // one record per epoch, so that the loop never grows the vector
@@ -121,19 +177,55 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
     std::size_t seen = 0, skipped = 0;
     if constexpr (Opt::full_batch) std::fill(full_batch_gradient.begin(), full_batch_gradient.end(), T(0));
     for (std::size_t b = 0; b < batches; ++b) {
-      const std::size_t start = b * batch;
-      const std::size_t rows = std::min(batch, train.size() - start);
+      const std::size_t global_rows = std::min(global_batch, train.size() - b * global_batch);
+      const shard mine = shard_of(global_rows, comm.ranks(), comm.rank());
+      const std::size_t start = b * global_batch + mine.offset;
+      const std::size_t rows = mine.rows;
       train.gather(order.data() + start, rows, x.data(), y.data());
-      T value;
+      T value = 0;
       bool bad = false;
       if constexpr (Opt::full_batch) {
-        m.forward(x.data(), rows, mode::training);
-        value = m.backward(x.data(), y.data(), rows, loss);
-        bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.grads(), Model::param_count,
-                                  "gradient", what, sizeof what);
-        if (!bad) {
+        if (rows > 0) {
+          m.forward(x.data(), rows, mode::training);
+          value = m.backward(x.data(), y.data(), rows, loss);
+          bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.grads(), Model::param_count,
+                                    "gradient", what, sizeof what);
+        }
+        if constexpr (distributed) bad = any_rank(comm, bad, what, sizeof what);
+        if (!bad && rows > 0) {
           const T weight = T(rows) / T(train.size());
           for (std::size_t i = 0; i < Model::param_count; ++i) full_batch_gradient[i] += weight * m.grads()[i];
+        }
+      } else if constexpr (distributed) {
+        // Forward, backward with the exchange of each bucket started as soon as it is final, then one step
+        // on the global batch's gradient, the same on every rank.
+        exchange.begin(m.grads(), T(rows) / T(global_rows));
+        if (rows > 0) {
+          m.forward(x.data(), rows, mode::training);
+          value = m.backward(x.data(), y.data(), rows, loss,
+                             [&](std::size_t first, std::size_t count) { exchange.ready(first, count); });
+          bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.grads(), Model::param_count,
+                                    "gradient", what, sizeof what);
+        } else {
+          exchange.contribute_nothing();
+        }
+        exchange.finish();
+        bad = any_rank(comm, bad, what, sizeof what);
+        if (!bad) {
+          // The parameters are the same on every rank, so this check decides the same everywhere.
+          const long step_before = state.step;
+          if (skip_bad) {
+            std::copy(m.params(), m.params() + Model::param_count, saved_params.begin());
+            std::copy(state.slots.data(), state.slots.data() + state_type::slot_count, saved_slots.begin());
+          }
+          m.apply(opt, state);
+          bad = describe_non_finite(T(0), m.output(), 0, Model::output_size, m.params(), Model::param_count,
+                                    "parameter", what, sizeof what);
+          if (bad && skip_bad) {
+            std::copy(saved_params.begin(), saved_params.end(), m.params());
+            std::copy(saved_slots.begin(), saved_slots.end(), state.slots.data());
+            state.step = step_before;
+          }
         }
       } else {
         const long step_before = state.step;
@@ -152,17 +244,28 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
       }
       if (bad) {
         if (!skip_bad) {
-          char batch_text[48];
+          char batch_text[64];
           std::snprintf(batch_text, sizeof batch_text, "batch %zu of %zu", b + 1, batches);
           diverged(epoch + 1, batch_text);
         }
         ++skipped;
         continue;
       }
-      acc.add(m.output(), y.data(), rows * Model::output_rows, Model::output_width, L::target_width(Model::output_width));
-      loss_sum += double(value) * double(rows);
-      seen += rows;
-      printer.batch_done(b, seen, loss_sum / double(seen), acc.value());
+      if (rows > 0) {
+        acc.add(m.output(), y.data(), rows * Model::output_rows, Model::output_width,
+                L::target_width(Model::output_width));
+        loss_sum += double(value) * double(rows);
+        seen += rows;
+      }
+      if (seen > 0) printer.batch_done(b, seen, loss_sum / double(seen), acc.value());
+    }
+    if constexpr (distributed) {
+      double sums[4] = {loss_sum, double(seen), acc.total, double(acc.count)};
+      comm.sum(sums, 4);
+      loss_sum = sums[0];
+      seen = static_cast<std::size_t>(sums[1]);
+      acc.total = sums[2];
+      acc.count = static_cast<std::size_t>(sums[3]);
     }
     TENFOLD_EXPECT(seen > 0, errc::invalid_argument,
                    "fit: all %zu batches of epoch %zu were skipped because something in them was not finite", batches,
@@ -171,6 +274,10 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
       // Skipped batches leave out their samples: the gradient is the mean over the samples that remain.
       if (seen != train.size())
         for (T& g : full_batch_gradient) g *= T(train.size()) / T(seen);
+      if constexpr (distributed) {
+        comm.start_sum(full_batch_gradient.data(), full_batch_gradient.size());
+        comm.finish();
+      }
       std::copy(full_batch_gradient.begin(), full_batch_gradient.end(), m.grads());
       ++state.step;
       opt.update(m.params(), m.grads(), state.slots.data(), Model::param_count, state.step, state.lr);
@@ -185,6 +292,9 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
     r.metric = acc.value();
     r.learning_rate = state.lr;
     r.skipped_batches = skipped;
+    // Buffers (running statistics) follow each rank's own batches; rank 0's are everyone's from here on.
+    if constexpr (distributed)
+      if (Model::buffer_count) comm.broadcast(m.buffers(), Model::buffer_count);
     if (has_validation) {
       const evaluation v = evaluate(m, validation_part, loss, options.metric);
       r.validation_loss = v.loss;
@@ -221,37 +331,44 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
 
 }  // namespace detail
 
-// Trains on `train`, validating on `validation` after every epoch when it is not empty.
-template <class Model, class L, class Opt, class Schedule = schedule::constant>
+// Trains on `train`, validating on `validation` after every epoch when it is not empty. With a communicator
+// (dist/communicator.hpp), every rank calls this with the same data and options: each trains on its shard of
+// every global batch of ranks × batch_size rows; only rank 0 shows progress; every rank returns the same
+// history. A failure on one rank ends every rank (the communicator's abort) instead of leaving them waiting.
+template <class Model, class L, class Opt, class Schedule = schedule::constant, class Comm = no_communicator>
+  requires Communicator<std::remove_cvref_t<Comm>>
 history fit_with_validation(Model& m, const dataset<typename Model::value_type>& train,
                             const dataset<typename Model::value_type>& validation, const L& loss, const Opt& opt,
-                            const fit_options& options = {}, Schedule sched = {}) {
-  detail::check_dataset_fits<Model>(train, Model::template target_size<L>(), "fit");
-  detail::check_class_labels<L>(train, Model::output_width, Model::output_rows, "fit");
-  if (!validation.empty()) {
-    detail::check_dataset_fits<Model>(validation, Model::template target_size<L>(), "fit (validation set)");
-    detail::check_class_labels<L>(validation, Model::output_width, Model::output_rows, "fit (validation set)");
-  }
-  return detail::fit_checked(m, train, validation, loss, opt, options, sched);
+                            const fit_options& options = {}, Schedule sched = {}, Comm&& comm = {}) {
+  return detail::on_every_rank(comm, [&] {
+    detail::check_dataset_fits<Model>(train, Model::template target_size<L>(), "fit");
+    detail::check_class_labels<L>(train, Model::output_width, Model::output_rows, "fit");
+    if (!validation.empty()) {
+      detail::check_dataset_fits<Model>(validation, Model::template target_size<L>(), "fit (validation set)");
+      detail::check_class_labels<L>(validation, Model::output_width, Model::output_rows, "fit (validation set)");
+    }
+    return detail::fit_checked(m, train, validation, loss, opt, options, sched, comm);
+  });
 }
 
-}  // namespace tenfold
-
-namespace tenfold {
-
-// Trains on `data`, holding out its last `options.validation_split` fraction for validation.
-template <class Model, class L, class Opt, class Schedule = schedule::constant>
+// Trains on `data`, holding out its last `options.validation_split` fraction for validation (the same
+// fraction of the same data set on every rank, with a communicator).
+template <class Model, class L, class Opt, class Schedule = schedule::constant, class Comm = no_communicator>
+  requires Communicator<std::remove_cvref_t<Comm>>
 history fit(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
-            const fit_options& options = {}, Schedule sched = {}) {
+            const fit_options& options = {}, Schedule sched = {}, Comm&& comm = {}) {
   using T = typename Model::value_type;
-  detail::check_dataset_fits<Model>(data, Model::template target_size<L>(), "fit");
-  detail::check_class_labels<L>(data, Model::output_width, Model::output_rows, "fit");
-  TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
-                 "fit: validation_split must be in [0, 1), got %g", options.validation_split);
-  if (options.validation_split == 0)
-    return detail::fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options, sched);
-  const auto [train, validation] = data.split(options.validation_split);
-  return detail::fit_checked(m, train, validation, loss, opt, options, sched);
+  return detail::on_every_rank(comm, [&] {
+    detail::check_dataset_fits<Model>(data, Model::template target_size<L>(), "fit");
+    detail::check_class_labels<L>(data, Model::output_width, Model::output_rows, "fit");
+    TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
+                   "fit: validation_split must be in [0, 1), got %g", options.validation_split);
+    if (options.validation_split == 0)
+      return detail::fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options,
+                                 sched, comm);
+    const auto [train, validation] = data.split(options.validation_split);
+    return detail::fit_checked(m, train, validation, loss, opt, options, sched, comm);
+  });
 }
 
 }  // namespace tenfold
