@@ -10,6 +10,13 @@
 #pragma once
 #include "../core/internal.hpp"
 
+// Only MPI's C interface is used; the deprecated C++ bindings some MPI headers pull in do not compile warning-free.
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 
 #include <chrono>
@@ -91,9 +98,14 @@ class mpi_communicator {
  private:
   template <class T>
   static MPI_Datatype type_of() {
-    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                  "tenfold::mpi_communicator: exchanges float or double values");
-    return std::is_same_v<T, float> ? MPI_FLOAT : MPI_DOUBLE;
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int>,
+                  "tenfold::mpi_communicator: exchanges float, double or int values");
+    if constexpr (std::is_same_v<T, float>)
+      return MPI_FLOAT;
+    else if constexpr (std::is_same_v<T, double>)
+      return MPI_DOUBLE;
+    else
+      return MPI_INT;
   }
   int count_of(std::size_t n) const {
     if (n > static_cast<std::size_t>(INT_MAX)) abort("a collective of more than INT_MAX values");
