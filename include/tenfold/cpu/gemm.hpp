@@ -10,8 +10,9 @@
 // still in cache. gemm never allocates: its panels live in thread-local scratch (scratch.hpp).
 //
 // With TENFOLD_SIMD 2 or 3 and float or double, the work goes to the register-blocked SIMD kernels
-// (gemm_blocked.hpp), or, for a transposed B times one or a few rows (or a single column), to dot products
-// along k that read B in place (gemm_dot.hpp); otherwise to the portable loops (gemm_portable.hpp).
+// (gemm_blocked.hpp); for one or two rows times a B with contiguous rows, to a kernel that streams B in place
+// (gemm_row.hpp); for a transposed B times one or a few rows (or a single column), to dot products along k that
+// read B in place (gemm_dot.hpp); otherwise to the portable loops (gemm_portable.hpp).
 #pragma once
 #include "../core/internal.hpp"
 
@@ -21,6 +22,7 @@
 #include "gemm_dot.hpp"
 #include "gemm_operands.hpp"
 #include "gemm_portable.hpp"
+#include "gemm_row.hpp"
 #include "gemm_threads.hpp"
 #include "simd.hpp"
 
@@ -56,6 +58,12 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const A& a, const B& b, T
       return;
     }
     if (m == 0 || n == 0) return;
+    if constexpr (detail::is_strided_of_v<T, B>) {
+      if (detail::row_product_fits<T>(m, b)) {
+        detail::gemm_row<T>(m, n, k, a, b, c, ldc, ep, accumulate);
+        return;
+      }
+    }
     // The kernel is chosen for the whole product, so both halves of a two-thread run use the same one.
     const auto serial = [&](const detail::gemm_range& r) {
       detail::gemm_simd<T>(r, m, n, k, a, b, c, ldc, ep, accumulate);

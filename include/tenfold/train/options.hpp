@@ -17,7 +17,7 @@ namespace tenfold {
 // The quality measure reported beside the loss each epoch.
 enum class metric {
   none,
-  accuracy,  // argmax against integer labels or one-hot targets; for one output, p >= 0.5 against 0/1
+  accuracy,  // argmax against integer labels or one-hot targets; for one output, score > 0.5 (0 for logits) against 0/1
   mse,
   mae,
 };

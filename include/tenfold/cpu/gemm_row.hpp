@@ -1,0 +1,86 @@
+// The GEMM for one or two rows of A times a B whose rows are contiguous: a layer's forward pass at batch 1,
+// y = x·W with W stored [in, out].
+//
+// The register-tiled kernel packs B into panels before it multiplies; for one row of A that copy is as much
+// work as the product (the MNIST MLP's first layer packs 100,352 weights to use each once). Here B is
+// streamed in place, row by row, and a strip of 8 vectors of C's row (128 floats with AVX-512, 64 with AVX2)
+// stays in registers over the whole k loop: per step of k, one broadcast of A(i, p) and 8 fused multiply-adds
+// that each load their vector of B; each weight is read once per row of A. The last strip loads under masks,
+// so nothing past an operand is read. The epilogue runs on each finished element.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+#include "gemm_operands.hpp"
+#include "simd.hpp"
+
+namespace tenfold::cpu::detail {
+
+// Up to this many rows of A, a product whose B has contiguous rows is done here.
+inline constexpr std::size_t gemm_row_max_rows = 2;
+
+template <class T>
+bool row_product_fits(std::size_t m, const strided_operand<T>& b) {
+  return m <= gemm_row_max_rows && b.col_stride == 1;
+}
+
+// Vectors of C per strip: eight independent accumulators cover the fused multiply-add's latency on two
+// pipes (with fewer, each step of k waits for the previous one).
+inline constexpr int gemm_row_vectors = 8;
+
+// C(i, j0 .. j0 + width) for one row i: a full strip, or (Tail) the last, narrower one with every vector
+// loaded under its own mask (the masks of vectors past `width` are empty: those lanes stay zero).
+template <class T, bool Tail, class A, class Epilogue>
+TENFOLD_INLINE void row_strip(std::size_t i, std::size_t j0, std::size_t width, std::size_t k, const A& a,
+                              const strided_operand<T>& b, T* c, std::size_t ldc, Epilogue& ep, bool accumulate) {
+  using S = simd<T>;
+  constexpr std::size_t L = S::lanes;
+  constexpr int V = gemm_row_vectors;
+  typename S::mask masks[V];
+  if constexpr (Tail)
+    for (int v = 0; v < V; ++v) masks[v] = S::first(width > v * L ? width - v * L : 0);
+  typename S::reg acc[V];
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) acc[v] = S::zero();
+  // A's row is read in place when it is contiguous, through its accessor otherwise.
+  const T* arow = nullptr;
+  if constexpr (is_strided_of_v<T, A>)
+    if (a.col_stride == 1) arow = a.p + i * a.row_stride;
+  const T* brow = b.p + j0;
+  for (std::size_t p = 0; p < k; ++p, brow += b.row_stride) {
+    T ap;
+    if (arow)
+      ap = arow[p];
+    else
+      ap = static_cast<T>(a(i, p));
+    const typename S::reg av = S::broadcast(&ap);
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      if constexpr (Tail)
+        acc[v] = S::fmadd(av, S::load(brow + v * L, masks[v]), acc[v]);
+      else
+        acc[v] = S::fmadd(av, S::load(brow + v * L), acc[v]);
+    }
+  }
+  T out[V * L];
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) S::store(out + v * L, acc[v]);
+  T* crow = c + i * ldc + j0;
+  for (std::size_t j = 0; j < width; ++j)
+    crow[j] = static_cast<T>(ep(i, j0 + j, accumulate ? crow[j] + out[j] : out[j]));
+}
+
+template <class T, class A, class Epilogue>
+void gemm_row(std::size_t m, std::size_t n, std::size_t k, const A& a, const strided_operand<T>& b, T* c,
+              std::size_t ldc, Epilogue& ep, bool accumulate) {
+  constexpr std::size_t strip = gemm_row_vectors * simd<T>::lanes;
+  for (std::size_t i = 0; i < m; ++i) {
+    std::size_t j0 = 0;
+    for (; j0 + strip <= n; j0 += strip) row_strip<T, false>(i, j0, strip, k, a, b, c, ldc, ep, accumulate);
+    if (j0 < n) row_strip<T, true>(i, j0, n - j0, k, a, b, c, ldc, ep, accumulate);
+  }
+}
+
+}  // namespace tenfold::cpu::detail
