@@ -68,6 +68,9 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
                  "fit: batch_size %zu is larger than the model's batch capacity %zu", batch, Model::capacity);
   TENFOLD_EXPECT(train.size() > 0, errc::invalid_argument, "fit: no training samples (after the validation split)");
+  TENFOLD_EXPECT(!options.augment || options.augment.template accepts<T>(), errc::invalid_argument,
+                 "fit: options.augment does not take batches of %s, the model's element type",
+                 sizeof(T) == sizeof(float) ? "float" : "double");
   const bool has_validation = !validation_part.empty();
   if (has_validation) detail::check_dataset_fits<Model>(validation_part, tw, "fit (validation set)");
 
@@ -124,6 +127,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
       const std::size_t start = b * batch;
       const std::size_t rows = std::min(batch, train.size() - start);
       train.gather(order.data() + start, rows, x.data(), y.data());
+      if (options.augment) options.augment(x.data(), rows, Model::input_size);
       T value;
       bool bad = false;
       if constexpr (Opt::full_batch) {
