@@ -458,3 +458,53 @@ TEST_CASE("batch_norm: fit leaves the running statistics to batch_norm, and eval
   const float* out = m.forward(x.data(), 4, mode::evaluation);
   check_close(std::vector<float>(out, out + 8), expected, 2e-5, "evaluation output");
 }
+
+TEST_CASE("batch_norm under fit: a skipped batch leaves the running statistics, early stopping restores them") {
+  TENFOLD_SEEDED(seed);
+  rng g(seed);
+  using M = model<sequential<input<3>, batch_norm<>, dense<2>>, 5>;
+  auto features = test_support::uniform<float>(g, 20 * 3, -2, 5);
+  const auto targets = test_support::uniform<float>(g, 20 * 2);
+  fit_options options;
+  options.batch_size = 5;
+  options.shuffle = false;
+  options.progress = progress::silent;
+
+  SUBCASE("skip_batch") {
+    features[7 * 3 + 1] = NAN;  // in the second batch: its statistics, and so its step, are not finite
+    const dataset<float> data(features, targets, 3, 2, non_finite_values::allowed);
+    options.epochs = 1;
+    options.on_non_finite = on_non_finite::skip_batch;
+    M m(seed);
+    const history h = fit(m, data, mse{}, adam{}, options);
+    REQUIRE(h.epochs[0].skipped_batches == 1);
+    reference_batch_norm ref{3};
+    const std::vector<float> unused(3, 1.0f);
+    for (std::size_t first : {0, 10, 15})
+      ref.forward(std::vector<float>(features.begin() + std::ptrdiff_t(first * 3),
+                                     features.begin() + std::ptrdiff_t((first + 5) * 3)),
+                  unused, unused, true);
+    check_close(values_of(m, "0.running_mean"), ref.running_mean, 2e-6, "running_mean");
+    check_close(values_of(m, "0.running_var"), ref.running_var, 2e-6, "running_var");
+    CHECK(values_of(m, "0.num_batches_tracked")[0] == 3.0f);
+  }
+  SUBCASE("early stopping with restore_best_weights") {
+    // A min_delta nothing can beat: epoch 1 stays the best, and training stops after epoch 3.
+    options.epochs = 10;
+    options.early_stopping = {.enabled = true, .monitor = monitored::loss, .patience = 2, .min_delta = 1e30};
+    M m(seed);
+    std::vector<std::vector<float>> buffers_after;
+    std::vector<std::vector<float>> params_after;
+    options.callbacks.push_back([&](const epoch_record&) {
+      buffers_after.emplace_back(m.buffers(), m.buffers() + M::buffer_count);
+      params_after.emplace_back(m.params(), m.params() + M::param_count);
+      return true;
+    });
+    const history h = fit(m, dataset<float>(features, targets, 3, 2), mse{}, adam{.lr = 0.05}, options);
+    REQUIRE(h.best_epoch == 1);
+    REQUIRE(buffers_after.size() == 3);
+    CHECK(std::vector<float>(m.params(), m.params() + M::param_count) == params_after[0]);
+    CHECK(std::vector<float>(m.buffers(), m.buffers() + M::buffer_count) == buffers_after[0]);
+    CHECK(buffers_after[0] != buffers_after[2]);
+  }
+}
