@@ -303,3 +303,19 @@ TEST_CASE("fit refuses an augmentation for another element type") {
                        "fit: options.augment does not take batches of double, the model's element type",
                        tenfold::exception);
 }
+
+TEST_CASE("a batch_transform made with std::ref uses the object itself") {
+  // Copied into the options, an augmentation's generator advances there; through std::ref, the caller's
+  // own object draws, so a second pipeline with the same seed, applied by hand, gives the same batch.
+  augmentation<float, shape<3, 3, 1>, random_crop<1>, gaussian_noise<std::ratio<1, 10>>> own(11), twin(11);
+  const batch_transform through_ref = std::ref(own);
+  std::vector<float> a(18, 1.0f), b(18, 1.0f);
+  through_ref(a.data(), 2, 9);
+  twin(b.data(), 2);
+  CHECK(a == b);
+  CHECK(own.generator().next() == twin.generator().next());
+  CHECK(through_ref.accepts<float>());
+  CHECK(!through_ref.accepts<double>());
+  CHECK_THROWS_WITH_AS(through_ref(static_cast<double*>(nullptr), 1, 9),
+                       "batch_transform: it does not take batches of double", tenfold::exception);
+}
