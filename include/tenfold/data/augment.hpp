@@ -44,7 +44,7 @@ class augmentation {
   // Every transform, in the order listed, on each of `rows` samples of Shape::size values.
   void operator()(T* samples, std::size_t rows) {
     for (std::size_t r = 0; r < rows; ++r) {
-      const augment::image_view<T> image{samples + r * Shape::size, height, width, channels};
+      [[maybe_unused]] const augment::image_view<T> image{samples + r * Shape::size, height, width, channels};
       (Transforms{}(image, spare_.data(), generator_), ...);
     }
   }

@@ -86,7 +86,7 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
   // dx = γ/σ · (dy − dβ/n − x̂ · dγ/n), because μ and σ depend on every x of the channel. Evaluation: the
   // statistics are constants, so dx = γ/σ · dy. The statistics are computed again from x rather than kept
   // from forward: they are per batch, the contract keeps saved values per sample and scratch does not live
-  // from forward to backward, and one more read of x costs less than a stored copy of x̂.
+  // from forward to backward; one more read of x needs no memory, where a stored x̂ would take as much as x.
   template <class Ready>
   void backward(const pass<T>& p, const T* params, T* grads, batch<const T, In> x, batch<const T, In>,
                 batch<const T, In> dy, batch<T, In> dx, Ready&& ready) const {
