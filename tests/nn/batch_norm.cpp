@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -507,4 +508,51 @@ TEST_CASE("batch_norm under fit: a skipped batch leaves the running statistics, 
     CHECK(std::vector<float>(m.buffers(), m.buffers() + M::buffer_count) == buffers_after[0]);
     CHECK(buffers_after[0] != buffers_after[2]);
   }
+}
+
+TEST_CASE("batch_norm inside composites: each copy keeps its own buffers, and gradients hold") {
+  TENFOLD_SEEDED(seed);
+  rng g(seed);
+  // Six batch_norm layers: first, in each copy of a repeat, inside a residual block and in two branches.
+  using net = sequential<input<4>, batch_norm<>, repeat<2, sequential<dense<4>, batch_norm<>>>,
+                         residual<batch_norm<>, dense<4>>, parallel<concat<0>, batch_norm<>, sequential<dense<3>, batch_norm<>>>,
+                         tenfold::tanh, dense<2>>;
+  using M = model<net, 6, double>;
+  M m(seed);
+  const auto x = test_support::uniform<double>(g, 6 * 4, -1, 3);
+  for (int pass = 0; pass < 3; ++pass) m.forward(x.data(), 6, mode::training);
+
+  std::vector<std::string> counters;
+  std::set<std::size_t> offsets;
+  std::size_t buffer_values = 0;
+  m.for_each_parameter([&](const parameter_info& p, double* values) {
+    if (p.trained) return;
+    buffer_values += p.size;
+    for (std::size_t i = 0; i < p.size; ++i) offsets.insert(p.offset + i);
+    if (std::string(p.leaf) == "num_batches_tracked") {
+      counters.push_back(p.name);
+      INFO(p.name);
+      CHECK(values[0] == 3.0);  // one count per training pass: no two layers share a buffer
+    }
+  });
+  CHECK(counters.size() == 6);
+  CHECK(buffer_values == M::buffer_count);
+  CHECK(offsets.size() == M::buffer_count);  // the buffers tile the model's buffer, without overlap
+
+  // The first layer sees the input: its running statistics are the reference's after three passes over x.
+  reference_batch_norm ref{4};
+  const std::vector<float> xf(x.begin(), x.end()), unused(4, 1.0f);
+  for (int pass = 0; pass < 3; ++pass) ref.forward(xf, unused, unused, true);
+  check_close(std::vector<double>(m.parameter("0.running_mean").data, m.parameter("0.running_mean").data + 4),
+              ref.running_mean, 1e-6, "running_mean");
+  check_close(std::vector<double>(m.parameter("0.running_var").data, m.parameter("0.running_var").data + 4),
+              ref.running_var, 1e-6, "running_var");
+
+  const auto y = test_support::uniform<double>(g, 6 * 2);
+  const std::size_t rows = 2 + g.below(5);
+  const auto r = check_gradients(m, x.data(), y.data(), rows, mse{});
+  CHECK(r.max_param_error < 1e-5);
+  CHECK(r.max_input_error < 1e-5);
+  check_evaluation_gradients(m, std::vector<double>(x.begin(), x.begin() + std::ptrdiff_t(rows * 4)),
+                             std::vector<double>(y.begin(), y.begin() + std::ptrdiff_t(rows * 2)), rows, mse{});
 }
