@@ -58,7 +58,8 @@ TEST_CASE("flip of a 3x4 image, and of two channels that stay together") {
   // [2, 3, 2]: pixel (r, c) holds (10r + c, 100 + 10r + c).
   std::vector<float> two(12);
   for (std::size_t r = 0; r < 2; ++r)
-    for (std::size_t c = 0; c < 3; ++c) two[(r * 3 + c) * 2] = float(10 * r + c), two[(r * 3 + c) * 2 + 1] = float(100 + 10 * r + c);
+    for (std::size_t c = 0; c < 3; ++c)
+      two[(r * 3 + c) * 2] = float(10 * r + c), two[(r * 3 + c) * 2 + 1] = float(100 + 10 * r + c);
   flip_horizontally(view_of(two, 2, 3, 2));
   CHECK(two == std::vector<float>{2, 102, 1, 101, 0, 100, 12, 112, 11, 111, 10, 110});
 

@@ -82,9 +82,9 @@ struct reference_batch_norm {
       }
       for (std::size_t i = 0; i < n; ++i) {
         const double xhat = (x[i * channels + c] - mean) / sigma;
-        dx[i * channels + c] = training ? gamma[c] / sigma * (dy[i * channels + c] - dbeta[c] / double(n) -
-                                                              xhat * dgamma[c] / double(n))
-                                        : gamma[c] / sigma * dy[i * channels + c];
+        dx[i * channels + c] =
+            training ? gamma[c] / sigma * (dy[i * channels + c] - dbeta[c] / double(n) - xhat * dgamma[c] / double(n))
+                     : gamma[c] / sigma * dy[i * channels + c];
       }
     }
   }
@@ -247,7 +247,8 @@ TEST_CASE("batch_norm: values, gradients and running statistics against a direct
   rng g(seed);
   using S = batch_norm<>::bind<shape<2, 3, 5>, float>;
   stage_harness<S> h;
-  for (std::size_t c = 0; c < 5; ++c) h.params[c] = float(g.uniform(0.5, 1.5)), h.params[5 + c] = float(g.uniform(-1, 1));
+  for (std::size_t c = 0; c < 5; ++c)
+    h.params[c] = float(g.uniform(0.5, 1.5)), h.params[5 + c] = float(g.uniform(-1, 1));
   const std::vector<float> gamma(h.params.begin(), h.params.begin() + 5), beta(h.params.begin() + 5, h.params.end());
   reference_batch_norm ref{5};
   const std::size_t batch_rows[] = {3, 1, 4, 2};
@@ -259,7 +260,8 @@ TEST_CASE("batch_norm: values, gradients and running statistics against a direct
     const auto y = h.forward(x, mode::training);
     check_close(y, ref.forward(x, gamma, beta, true), 2e-5, "y");
     check_close(std::vector<float>(h.buffers.begin(), h.buffers.begin() + 5), ref.running_mean, 2e-6, "running_mean");
-    check_close(std::vector<float>(h.buffers.begin() + 5, h.buffers.begin() + 10), ref.running_var, 2e-6, "running_var");
+    check_close(std::vector<float>(h.buffers.begin() + 5, h.buffers.begin() + 10), ref.running_var, 2e-6,
+                "running_var");
     CHECK(h.buffers[10] == float(step + 1));
     const auto dx = h.backward(x, y, dy, mode::training);
     std::vector<double> rdx, rdgamma, rdbeta;
@@ -294,7 +296,8 @@ TEST_CASE("batch_norm: more channels than one block of the per-channel sums") {
   const auto dy = test_support::uniform<float>(g, 6 * 70);
   const auto y = h.forward(x, mode::training);
   check_close(y, ref.forward(x, gamma, beta, true), 2e-5, "y");
-  check_close(std::vector<float>(h.buffers.begin() + 70, h.buffers.begin() + 140), ref.running_var, 2e-6, "running_var");
+  check_close(std::vector<float>(h.buffers.begin() + 70, h.buffers.begin() + 140), ref.running_var, 2e-6,
+              "running_var");
   std::vector<double> rdx, rdgamma, rdbeta;
   ref.backward(x, dy, gamma, true, rdx, rdgamma, rdbeta);
   check_close(h.backward(x, y, dy, mode::training), rdx, 2e-5, "dx");
@@ -337,8 +340,8 @@ TEST_CASE("batch_norm: the values PyTorch's BatchNorm1d and BatchNorm2d compute"
     const auto x = as_float(key + ".x_eval");
     const auto y = harness.forward(x, mode::evaluation);
     check_close(y, as_float(key + ".y_eval"), 1e-5, "evaluation y");
-    check_close(harness.backward(x, y, as_float(key + ".dy_eval"), mode::evaluation), as_float(key + ".dx_eval"),
-                1e-5, "evaluation dx");
+    check_close(harness.backward(x, y, as_float(key + ".dy_eval"), mode::evaluation), as_float(key + ".dx_eval"), 1e-5,
+                "evaluation dx");
     check_close(std::vector<float>(harness.grads.begin(), harness.grads.begin() + std::ptrdiff_t(channels)),
                 as_float(key + ".dweight_eval"), 1e-5, "evaluation dweight");
     check_close(std::vector<float>(harness.grads.begin() + std::ptrdiff_t(channels), harness.grads.end()),
@@ -514,9 +517,10 @@ TEST_CASE("batch_norm inside composites: each copy keeps its own buffers, and gr
   TENFOLD_SEEDED(seed);
   rng g(seed);
   // Six batch_norm layers: first, in each copy of a repeat, inside a residual block and in two branches.
-  using net = sequential<input<4>, batch_norm<>, repeat<2, sequential<dense<4>, batch_norm<>>>,
-                         residual<batch_norm<>, dense<4>>, parallel<concat<0>, batch_norm<>, sequential<dense<3>, batch_norm<>>>,
-                         tenfold::tanh, dense<2>>;
+  using net =
+      sequential<input<4>, batch_norm<>, repeat<2, sequential<dense<4>, batch_norm<>>>,
+                 residual<batch_norm<>, dense<4>>,
+                 parallel<concat<0>, batch_norm<>, sequential<dense<3>, batch_norm<>>>, tenfold::tanh, dense<2>>;
   using M = model<net, 6, double>;
   M m(seed);
   const auto x = test_support::uniform<double>(g, 6 * 4, -1, 3);

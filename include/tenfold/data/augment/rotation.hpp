@@ -52,7 +52,8 @@ void rotate(image_view<T> image, T* spare, double degrees) {
 template <class MaxDegrees>
 struct random_rotation {
   static constexpr double max_degrees = double(MaxDegrees::num) / double(MaxDegrees::den);
-  static_assert(max_degrees >= 0 && max_degrees <= 180, "tenfold: random_rotation<MaxDegrees> needs 0 <= MaxDegrees <= 180");
+  static_assert(max_degrees >= 0 && max_degrees <= 180,
+                "tenfold: random_rotation<MaxDegrees> needs 0 <= MaxDegrees <= 180");
   template <class T>
   void operator()(image_view<T> image, T* spare, rng& g) const {
     rotate(image, spare, g.uniform(-max_degrees, max_degrees));
