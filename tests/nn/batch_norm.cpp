@@ -553,7 +553,7 @@ TEST_CASE("batch_norm inside composites: each copy keeps its own buffers, and gr
               ref.running_var, 1e-6, "running_var");
 
   const auto y = test_support::uniform<double>(g, 6 * 2);
-  const std::size_t rows = 2 + g.below(5);
+  const std::size_t rows = 4 + g.below(3);
   const auto r = check_gradients(m, x.data(), y.data(), rows, mse{});
   CHECK(r.max_param_error < 1e-5);
   CHECK(r.max_input_error < 1e-5);
