@@ -1,7 +1,8 @@
 // A training step allocates nothing: the global allocator is replaced by a counting one (every form of
 // operator new), and a few hundred steps (forward, loss, backward, optimizer) of the MNIST network must leave
 // the count where it was. The very first step of a fresh model is measured on its own, before any warm-up,
-// so that a lazily built buffer (scratch space, a thread) cannot hide behind it.
+// so that a lazily built buffer (scratch space, a thread) cannot hide behind it. A network with batch_norm
+// is checked too.
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -33,8 +34,27 @@ int check_steps(const char* name, const Opt& opt) {
   return first == 0 && during == 0 ? 0 : 1;
 }
 
+// batch_norm keeps its per-channel sums on the stack and its running statistics in the model's buffers.
+int check_batch_norm_steps() {
+  using net = sequential<input<6, 6, 3>, dense<8>, batch_norm<>, relu, dense<2>>;
+  using M = model<net, 16>;
+  M m(5);
+  M::optimizer_state_for<adamw> state(adamw{});
+  std::vector<float> x(16 * M::input_size), y(16 * M::output_size);
+  rng g(5);
+  for (auto& v : x) v = static_cast<float>(g.uniform());
+  for (auto& v : y) v = static_cast<float>(g.uniform());
+  const long before = heap_allocations;
+  for (int i = 0; i < 50; ++i) m.train_step(x.data(), y.data(), 2 + i % 15, mse{}, adamw{}, state);
+  m.forward(x.data(), 16, mode::evaluation);
+  const long during = heap_allocations - before;
+  std::printf("batch_norm: %ld allocations in 50 training steps and an evaluation\n", during);
+  return during == 0 ? 0 : 1;
+}
+
 int main() {
   int failures = check_steps("adam", adam{}) + check_steps("sgd", sgd{}) + check_steps("momentum", momentum{});
+  failures += check_batch_norm_steps();
   // A model small enough for static storage needs no heap even to be built.
   const long before = heap_allocations;
   {

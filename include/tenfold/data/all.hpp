@@ -2,6 +2,7 @@
 #pragma once
 #include "../core/internal.hpp"
 
+#include "augment.hpp"
 #include "batches.hpp"
 #include "csv.hpp"
 #include "dataset.hpp"

@@ -3,6 +3,7 @@
 #include "../core/internal.hpp"
 
 #include "activation.hpp"
+#include "batch_norm.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
 #include "reshape.hpp"

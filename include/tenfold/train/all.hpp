@@ -2,6 +2,7 @@
 #pragma once
 #include "../core/internal.hpp"
 
+#include "batch_transform.hpp"
 #include "cross_validation.hpp"
 #include "evaluate.hpp"
 #include "fit.hpp"

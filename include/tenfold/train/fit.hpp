@@ -101,6 +101,9 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
                  "fit: batch_size %zu is larger than the model's batch capacity %zu", batch, Model::capacity);
   TENFOLD_EXPECT(train.size() > 0, errc::invalid_argument, "fit: no training samples (after the validation split)");
+  TENFOLD_EXPECT(!options.augment || options.augment.template accepts<T>(), errc::invalid_argument,
+                 "fit: options.augment does not take batches of %s, the model's element type",
+                 sizeof(T) == sizeof(float) ? "float" : "double");
   const bool has_validation = !validation_part.empty();
   if (has_validation) detail::check_dataset_fits<Model>(validation_part, tw, "fit (validation set)");
   constexpr bool distributed = Comm::distributed;
@@ -113,10 +116,12 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   shuffle_engine shuffler(options.seed);
   state_type state(opt);
   std::vector<T> full_batch_gradient(Opt::full_batch ? Model::param_count : 0);
-  // Skipping a batch means undoing its step, so the parameters and the optimizer state are saved before it.
+  // Skipping a batch means undoing its step, so the parameters, the optimizer state and the buffers (running
+  // statistics, which the step's forward pass moved) are saved before it.
   const bool skip_bad = options.on_non_finite == on_non_finite::skip_batch;
   std::vector<T> saved_params(skip_bad && !Opt::full_batch ? Model::param_count : 0);
   std::vector<T> saved_slots(skip_bad && !Opt::full_batch ? state_type::slot_count : 0);
+  std::vector<T> saved_buffers(skip_bad && !Opt::full_batch ? Model::buffer_count : 0);
   char what[160];
 
   early_stopping stop = options.early_stopping;
@@ -129,7 +134,10 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
     const bool up = larger_is_better(stop.monitor) && !metric_is_error;
     return up ? candidate > best + stop.min_delta : candidate < best - stop.min_delta;
   };
+  // The best epoch's buffers are kept with its weights: running statistics belong to the weights they were
+  // gathered with.
   std::vector<T> best_weights(stop.enabled && stop.restore_best_weights ? Model::param_count : 0);
+  std::vector<T> best_buffers(best_weights.empty() ? 0 : Model::buffer_count);
   double best_value = NAN;
   std::size_t epochs_without_improvement = 0;
 
@@ -161,7 +169,10 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   // Raises the divergence error for `batch_text` of `epoch` (both 1-based), restoring the best weights first.
   auto diverged = [&](std::size_t epoch, const char* batch_text) {
     const bool restore = !best_weights.empty() && h.best_epoch != 0;
-    if (restore) std::copy(best_weights.begin(), best_weights.end(), m.params());
+    if (restore) {
+      std::copy(best_weights.begin(), best_weights.end(), m.params());
+      std::copy(best_buffers.begin(), best_buffers.end(), m.buffers());
+    }
     char restored[96] = "";
     if (restore) std::snprintf(restored, sizeof restored, "; the weights of epoch %zu were restored", h.best_epoch);
     raise(error::make(errc::invalid_argument,
@@ -182,6 +193,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
       const std::size_t start = b * global_batch + mine.offset;
       const std::size_t rows = mine.rows;
       train.gather(order.data() + start, rows, x.data(), y.data());
+      if (options.augment) options.augment(x.data(), rows, Model::input_size);
       T value = 0;
       bool bad = false;
       if constexpr (Opt::full_batch) {
@@ -200,6 +212,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
         // Forward, backward with the exchange of each bucket started as soon as it is final, then one step
         // on the global batch's gradient, the same on every rank.
         exchange.begin(m.grads(), T(rows) / T(global_rows));
+        if (skip_bad) std::copy(m.buffers(), m.buffers() + Model::buffer_count, saved_buffers.begin());
         if (rows > 0) {
           m.forward(x.data(), rows, mode::training);
           value = m.backward(x.data(), y.data(), rows, loss,
@@ -227,11 +240,13 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
             state.step = step_before;
           }
         }
+        if (bad && skip_bad) std::copy(saved_buffers.begin(), saved_buffers.end(), m.buffers());
       } else {
         const long step_before = state.step;
         if (skip_bad) {
           std::copy(m.params(), m.params() + Model::param_count, saved_params.begin());
           std::copy(state.slots.data(), state.slots.data() + state_type::slot_count, saved_slots.begin());
+          std::copy(m.buffers(), m.buffers() + Model::buffer_count, saved_buffers.begin());
         }
         value = m.train_step(x.data(), y.data(), rows, loss, opt, state);
         bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.params(), Model::param_count,
@@ -239,6 +254,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
         if (bad && skip_bad) {
           std::copy(saved_params.begin(), saved_params.end(), m.params());
           std::copy(saved_slots.begin(), saved_slots.end(), state.slots.data());
+          std::copy(saved_buffers.begin(), saved_buffers.end(), m.buffers());
           state.step = step_before;
         }
       }
@@ -316,7 +332,10 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
         best_value = v;
         h.best_epoch = r.epoch;
         epochs_without_improvement = 0;
-        if (!best_weights.empty()) std::copy(m.params(), m.params() + Model::param_count, best_weights.begin());
+        if (!best_weights.empty()) {
+          std::copy(m.params(), m.params() + Model::param_count, best_weights.begin());
+          std::copy(m.buffers(), m.buffers() + Model::buffer_count, best_buffers.begin());
+        }
       } else if (++epochs_without_improvement >= stop.patience) {
         h.stopped_early = true;
         keep_going = false;
@@ -324,8 +343,10 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
     }
     if (!keep_going) break;
   }
-  if (stop.enabled && !best_weights.empty() && h.best_epoch != 0)
+  if (stop.enabled && !best_weights.empty() && h.best_epoch != 0) {
     std::copy(best_weights.begin(), best_weights.end(), m.params());
+    std::copy(best_buffers.begin(), best_buffers.end(), m.buffers());
+  }
   return h;
 }
 

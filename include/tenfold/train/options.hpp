@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "batch_transform.hpp"
 #include "history.hpp"
 
 namespace tenfold {
@@ -52,6 +53,10 @@ struct fit_options {
   std::size_t batch_size = 0;       // 0: the model's batch capacity
   bool shuffle = true;
   std::uint64_t seed = 0;           // shuffling order (and nothing else: the model has its own seed)
+  // Changes each training batch's features in place after it is gathered and before its step: data
+  // augmentation (an augmentation<...> from data/augment.hpp) or any batch_transform. Validation batches and
+  // targets are never passed to it. Empty: batches are used as they are.
+  batch_transform augment{};
   double validation_split = 0;      // the last fraction of the data, held out before shuffling
   tenfold::metric metric = tenfold::metric::none;
   tenfold::early_stopping early_stopping{};
