@@ -45,11 +45,12 @@ class Header:
         self.include_name = "/".join(parts[1:])  # as written after -Iinclude or -Ikernels: tenfold/...
         self.public = parts[0] == "include" and len(parts) == 3
         self.cuda = parts[-1] == "cuda.hpp" or rel_path.endswith(".cuh") or "cuda" in parts[2:-1]
+        self.mpi = parts[-1] == "mpi.hpp"  # tenfold/mpi.hpp and dist/mpi.hpp include <mpi.h>
 
 
-def check(header, cxx, cuda, workdir):
+def check(header, cxx, cuda, mpi, workdir):
     """Returns a list of (passed, report) for one header."""
-    command = cuda if header.cuda else cxx
+    command = cuda if header.cuda else cxx + (mpi if header.mpi else [])
     mode = "-c" if header.cuda else "-fsyntax-only"
     stem = os.path.join(workdir, header.include_name.replace("/", "_"))
     suffix = ".cu" if header.cuda else ".cpp"
@@ -87,6 +88,8 @@ def main(argv):
     parser.add_argument("--header", action="append", default=[], help="a header path relative to --root")
     parser.add_argument("--cxx", action="append", default=[], help="C++ compiler command and flags, one per --cxx=")
     parser.add_argument("--cuda", action="append", default=[], help="CUDA compiler command and flags, one per --cuda=")
+    parser.add_argument("--mpi", action="append", default=[],
+                        help="flags that find <mpi.h>, one per --mpi=; without them the MPI headers are skipped")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", choices=("cxx", "cuda", "all"), default="all",
                         help="check only the C++ headers, or only the CUDA ones")
@@ -107,6 +110,11 @@ def main(argv):
         return 1
     if args.only != "all":
         headers = [h for h in headers if h.cuda == (args.only == "cuda")]
+    skipped = []
+    if not args.mpi:
+        skipped = [f"SKIP {h.path}: no MPI found at configuration, so <mpi.h> cannot be found"
+                   for h in headers if h.mpi]
+        headers = [h for h in headers if not h.mpi]
     if any(h.cuda for h in headers) and not args.cuda:
         print(f"SKIP: no CUDA compiler configured; {sum(h.cuda for h in headers)} CUDA headers not checked")
         return 77
@@ -115,14 +123,15 @@ def main(argv):
         return 1
 
     with tempfile.TemporaryDirectory(prefix="tenfold-headers-") as workdir:
-        per_header = run_parallel(lambda h: check(h, args.cxx, args.cuda, workdir), headers, args.jobs)
+        per_header = run_parallel(lambda h: check(h, args.cxx, args.cuda, args.mpi, workdir), headers, args.jobs)
     results = [r for rs in per_header for r in rs]
-    for note in notes:
+    for note in notes + skipped:
         print(note)
     for _, report in results:
         print(report)
     failed = sum(1 for passed, _ in results if not passed)
-    print(f"{len(results) - failed} of {len(results)} header checks passed ({len(headers)} headers)")
+    print(f"{len(results) - failed} of {len(results)} header checks passed ({len(headers)} headers"
+          + (f", {len(skipped)} skipped" if skipped else "") + ")")
     return 1 if failed else 0
 
 
