@@ -55,10 +55,37 @@ bool describe_non_finite(T loss_value, const T* outputs, std::size_t rows, std::
   return false;
 }
 
-template <class Model, class L, class Opt, class Schedule>
+// What a run carries from one epoch to the next besides the model: everything a checkpoint must hold for a
+// resumed run to continue bit for bit (the order is shuffled in place every epoch, so it is state too).
+template <class Model, class Opt, class Schedule>
+struct fit_state {
+  using T = typename Model::value_type;
+  typename Model::template optimizer_state_for<Opt> optimizer;
+  Schedule schedule;
+  shuffle_engine shuffler;
+  std::vector<std::size_t> order;
+  history h;
+  std::size_t next_epoch = 0;  // epochs already trained
+  double best_value = NAN;     // early stopping: the best monitored value so far
+  std::size_t epochs_without_improvement = 0;
+  std::vector<T> best_weights;
+
+  fit_state(const Opt& opt, Schedule sched, std::uint64_t seed) : optimizer(opt), schedule(sched), shuffler(seed) {}
+};
+
+// fit() calls `resume` once before the first epoch (it may replace the state and the model's values) and
+// `epoch_done` after each epoch; a checkpointing fit (io/checkpoint.hpp) saves and restores there.
+struct no_fit_hooks {
+  template <class Model, class State>
+  void resume(Model&, State&) {}
+  template <class Model, class State>
+  void epoch_done(const Model&, const State&) {}
+};
+
+template <class Model, class L, class Opt, class Schedule, class Hooks = no_fit_hooks>
 history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                     const dataset<typename Model::value_type>& validation_part, const L& loss, const Opt& opt,
-                    const fit_options& options, Schedule sched) {
+                    const fit_options& options, Schedule initial_schedule, Hooks hooks = {}) {
   using T = typename Model::value_type;
   using state_type = typename Model::template optimizer_state_for<Opt>;
   const std::size_t tw = Model::template target_size<L>();
@@ -72,10 +99,13 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   if (has_validation) detail::check_dataset_fits<Model>(validation_part, tw, "fit (validation set)");
 
   std::vector<T> x(Model::capacity * Model::input_size), y(Model::capacity * tw);
-  std::vector<std::size_t> order(train.size());
+  fit_state<Model, Opt, Schedule> run(opt, initial_schedule, options.seed);
+  std::vector<std::size_t>& order = run.order;
+  order.resize(train.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  shuffle_engine shuffler(options.seed);
-  state_type state(opt);
+  shuffle_engine& shuffler = run.shuffler;
+  state_type& state = run.optimizer;
+  Schedule& sched = run.schedule;
   std::vector<T> full_batch_gradient(Opt::full_batch ? Model::param_count : 0);
   // Skipping a batch means undoing its step, so the parameters and the optimizer state are saved before it.
   const bool skip_bad = options.on_non_finite == on_non_finite::skip_batch;
@@ -93,14 +123,16 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
     const bool up = larger_is_better(stop.monitor) && !metric_is_error;
     return up ? candidate > best + stop.min_delta : candidate < best - stop.min_delta;
   };
-  std::vector<T> best_weights(stop.enabled && stop.restore_best_weights ? Model::param_count : 0);
-  double best_value = NAN;
-  std::size_t epochs_without_improvement = 0;
+  std::vector<T>& best_weights = run.best_weights;
+  best_weights.resize(stop.enabled && stop.restore_best_weights ? Model::param_count : 0);
+  double& best_value = run.best_value;
+  std::size_t& epochs_without_improvement = run.epochs_without_improvement;
 
   const std::size_t batches = (train.size() + batch - 1) / batch;
   detail::progress_printer printer(options.progress, options.output, options.epochs, batches,
                                    detail::metric_name(options.metric));
-  history h;
+  history& h = run.h;
+  hooks.resume(m, run);
   h.epochs.reserve(options.epochs);  // one record per epoch, so that the loop never grows the vector
   // Raises the divergence error for `batch_text` of `epoch` (both 1-based), restoring the best weights first.
   auto diverged = [&](std::size_t epoch, const char* batch_text) {
@@ -112,7 +144,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                       "fit: training diverged in epoch %zu, %s: %s (lower the learning rate, or check the data)%s",
                       epoch, batch_text, what, restored));
   };
-  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+  for (std::size_t epoch = run.next_epoch; epoch < options.epochs; ++epoch) {
     if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (options.shuffle) shuffle_indices(order.data(), order.size(), shuffler);
     printer.start_epoch(epoch + 1);
@@ -212,11 +244,13 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
         keep_going = false;
       }
     }
+    run.next_epoch = epoch + 1;
+    hooks.epoch_done(m, run);
     if (!keep_going) break;
   }
   if (stop.enabled && !best_weights.empty() && h.best_epoch != 0)
     std::copy(best_weights.begin(), best_weights.end(), m.params());
-  return h;
+  return std::move(h);
 }
 
 }  // namespace detail
@@ -239,19 +273,27 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
 
 namespace tenfold {
 
-// Trains on `data`, holding out its last `options.validation_split` fraction for validation.
-template <class Model, class L, class Opt, class Schedule = schedule::constant>
-history fit(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
-            const fit_options& options = {}, Schedule sched = {}) {
+namespace detail {
+template <class Model, class L, class Opt, class Schedule, class Hooks>
+history fit_split(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
+                  const fit_options& options, Schedule sched, Hooks hooks) {
   using T = typename Model::value_type;
   detail::check_dataset_fits<Model>(data, Model::template target_size<L>(), "fit");
   detail::check_class_labels<L>(data, Model::output_width, Model::output_rows, "fit");
   TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
                  "fit: validation_split must be in [0, 1), got %g", options.validation_split);
   if (options.validation_split == 0)
-    return detail::fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options, sched);
+    return fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options, sched, hooks);
   const auto [train, validation] = data.split(options.validation_split);
-  return detail::fit_checked(m, train, validation, loss, opt, options, sched);
+  return fit_checked(m, train, validation, loss, opt, options, sched, hooks);
+}
+}  // namespace detail
+
+// Trains on `data`, holding out its last `options.validation_split` fraction for validation.
+template <class Model, class L, class Opt, class Schedule = schedule::constant>
+history fit(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
+            const fit_options& options = {}, Schedule sched = {}) {
+  return detail::fit_split(m, data, loss, opt, options, sched, detail::no_fit_hooks{});
 }
 
 }  // namespace tenfold
