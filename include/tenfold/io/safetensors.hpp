@@ -184,15 +184,19 @@ std::vector<std::pair<std::string, std::string>> model_metadata() {
 
 }  // namespace detail::safetensors
 
-// Writes every parameter and buffer of `m` to `path`; the metadata names the network's type.
+// Writes every parameter and buffer of `m` to `path`. The metadata names the network's type ("format": "pt"
+// and "tenfold.network"), followed by `metadata` (say, the accuracy the model had when it was saved).
 template <class Model>
-result<bool> try_save_safetensors(const Model& m, const std::string& path) {
-  return write_safetensors(path, detail::safetensors::model_tensors(m), detail::safetensors::model_metadata<Model>(),
-                           "save_safetensors");
+result<bool> try_save_safetensors(const Model& m, const std::string& path,
+                                  const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
+  auto meta = detail::safetensors::model_metadata<Model>();
+  meta.insert(meta.end(), metadata.begin(), metadata.end());
+  return write_safetensors(path, detail::safetensors::model_tensors(m), meta, "save_safetensors");
 }
 template <class Model>
-void save_safetensors(const Model& m, const std::string& path) {
-  auto saved = try_save_safetensors(m, path);
+void save_safetensors(const Model& m, const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
+  auto saved = try_save_safetensors(m, path, metadata);
   if (!saved) raise(saved.error());
 }
 
