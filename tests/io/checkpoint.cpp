@@ -142,6 +142,34 @@ TEST_CASE("fit_with_checkpoints writes every N epochs and records the epoch") {
   CHECK(weights->parameter("0.weight")[0] != net_model(3).parameter("0.weight")[0]);
 }
 
+TEST_CASE("fit_with_checkpoints keeps the best epoch's checkpoint, whose weights early stopping restores") {
+  scratch_dir dir;
+  fit_options options = quiet(6);
+  options.validation_split = 0.3;
+  options.early_stopping.enabled = true;
+  options.early_stopping.patience = 100;
+  checkpoint_options best;
+  best.best_path = dir.file("best.ckpt");
+  auto m = std::make_unique<net_model>(1);
+  const history h = fit_with_checkpoints(*m, three_classes(5, 60), sparse_categorical_cross_entropy{}, adam{.lr = 0.05},
+                                         options, best);
+  REQUIRE(h.best_epoch >= 1);
+  auto f = read_safetensors(best.best_path);
+  REQUIRE(f.ok());
+  REQUIRE(f->meta("fit.next_epoch") != nullptr);
+  CHECK(*f->meta("fit.next_epoch") == std::to_string(h.best_epoch));
+  auto from_file = std::make_unique<net_model>(2);
+  safetensors_load_options lenient;
+  lenient.strict = false;
+  load_safetensors(*from_file, best.best_path, lenient);
+  CHECK(std::memcmp(from_file->params(), m->params(), sizeof(float) * net_model::param_count) == 0);
+
+  options.early_stopping.enabled = false;
+  CHECK_THROWS_WITH_AS(fit_with_checkpoints(*m, three_classes(5, 60), sparse_categorical_cross_entropy{}, adam{},
+                                            options, best),
+                       doctest::Contains("best_path needs early_stopping.enabled"), tenfold::exception);
+}
+
 TEST_CASE("save_checkpoint and load_checkpoint resume a training loop of one's own bit for bit") {
   scratch_dir dir;
   const dataset<float> data = three_classes(8, 16);

@@ -37,6 +37,9 @@ struct checkpoint_options {
   std::string path;               // written after every `every_epochs` epochs; empty: never written
   std::size_t every_epochs = 1;
   std::string resume_from;        // a checkpoint to continue from; empty: start afresh
+  // Written after every epoch whose monitored value is the best so far; needs early stopping enabled (it is
+  // what tracks the best epoch; a large patience makes it only watch).
+  std::string best_path;
 };
 
 namespace detail::checkpoint {
@@ -330,6 +333,10 @@ struct checkpoint_hooks {
   }
   template <class Model, class State>
   void epoch_done(Model& m, const State& run) {
+    if (!options->best_path.empty() && run.h.best_epoch == run.next_epoch) {
+      auto saved = save_run(m, run, options->best_path);
+      if (!saved) raise(saved.error());
+    }
     if (options->path.empty() || run.next_epoch % options->every_epochs != 0) return;
     auto saved = save_run(m, run, options->path);
     if (!saved) raise(saved.error());
@@ -338,8 +345,8 @@ struct checkpoint_hooks {
 
 }  // namespace detail::checkpoint
 
-// fit(), writing a checkpoint every `checkpoints.every_epochs` epochs and, when `checkpoints.resume_from` is
-// set, continuing the run saved there: `options.epochs` is the run's total, so a run of 4 epochs saved after 2
+// fit(), writing a checkpoint every `checkpoints.every_epochs` epochs (and one of the best epoch so far to
+// `checkpoints.best_path`) and, when `checkpoints.resume_from` is set, continuing the run saved there: `options.epochs` is the run's total, so a run of 4 epochs saved after 2
 // trains epochs 3 and 4, and the returned history holds all 4. The data, loss, optimizer, schedule and options
 // must be those of the saved run for the result to be the uninterrupted run's, bit for bit.
 template <class Model, class L, class Opt, class Schedule = schedule::constant>
@@ -347,6 +354,9 @@ history fit_with_checkpoints(Model& m, const dataset<typename Model::value_type>
                              const fit_options& options, const checkpoint_options& checkpoints, Schedule sched = {}) {
   TENFOLD_EXPECT(checkpoints.every_epochs > 0, errc::invalid_argument,
                  "fit_with_checkpoints: every_epochs is 0; save at least every epoch");
+  TENFOLD_EXPECT(checkpoints.best_path.empty() || options.early_stopping.enabled, errc::invalid_argument,
+                 "fit_with_checkpoints: best_path needs early_stopping.enabled, which tracks the best epoch (a large "
+                 "patience only watches)");
   return detail::fit_split(m, data, loss, opt, options, sched,
                            detail::checkpoint::checkpoint_hooks<Opt>{&checkpoints, &opt});
 }
