@@ -170,6 +170,30 @@ TEST_CASE("fit_with_checkpoints keeps the best epoch's checkpoint, whose weights
                        doctest::Contains("best_path needs early_stopping.enabled"), tenfold::exception);
 }
 
+TEST_CASE("a run that early stopping ended stays ended when resumed") {
+  scratch_dir dir;
+  fit_options options = quiet(5);
+  options.early_stopping.enabled = true;
+  options.early_stopping.monitor = monitored::loss;
+  options.early_stopping.patience = 1;
+  options.early_stopping.min_delta = 1e9;  // nothing improves on epoch 1: the run stops after epoch 2
+  checkpoint_options save;
+  save.path = dir.file("run.ckpt");
+  auto stopped = std::make_unique<net_model>(1);
+  const history h = fit_with_checkpoints(*stopped, three_classes(5, 30), sparse_categorical_cross_entropy{}, adam{},
+                                         options, save);
+  REQUIRE(h.stopped_early);
+  REQUIRE(h.epochs.size() == 2);
+  checkpoint_options resume;
+  resume.resume_from = save.path;
+  auto resumed = std::make_unique<net_model>(2);
+  const history again = fit_with_checkpoints(*resumed, three_classes(5, 30), sparse_categorical_cross_entropy{},
+                                             adam{}, options, resume);
+  CHECK(again.stopped_early);
+  CHECK(again.epochs.size() == 2);
+  check_same_model(*stopped, *resumed);  // the best weights (epoch 1) restored, as at the end of the first run
+}
+
 TEST_CASE("save_checkpoint and load_checkpoint resume a training loop of one's own bit for bit") {
   scratch_dir dir;
   const dataset<float> data = three_classes(8, 16);

@@ -144,7 +144,8 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                       "fit: training diverged in epoch %zu, %s: %s (lower the learning rate, or check the data)%s",
                       epoch, batch_text, what, restored));
   };
-  for (std::size_t epoch = run.next_epoch; epoch < options.epochs; ++epoch) {
+  // A resumed run that early stopping had ended stays ended, as it would have without the interruption.
+  for (std::size_t epoch = run.next_epoch; epoch < options.epochs && !h.stopped_early; ++epoch) {
     if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (options.shuffle) shuffle_indices(order.data(), order.size(), shuffler);
     printer.start_epoch(epoch + 1);
