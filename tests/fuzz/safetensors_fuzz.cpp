@@ -6,7 +6,9 @@
 //     need, and no two tensors' bytes overlap;
 //   - its tensors written back (write_safetensors) read back with the same names, dtypes, shapes and bytes;
 //   - loading into the network of tests/io/fixtures either succeeds with finite values only, which a save
-//     and a load give back bit for bit, or leaves the network exactly as it was.
+//     and a load give back bit for bit, or leaves the network exactly as it was;
+//   - a file that says it is a checkpoint either loads as one (with Adam's state), which a save and a load
+//     give back bit for bit, or leaves the network and the optimizer's state as they were.
 #include <tenfold/tenfold.hpp>
 #include <tenfold/io.hpp>
 
@@ -78,6 +80,30 @@ void check_load(const tenfold::safetensors_file& f, const std::string& path) {
               "the saved values come back bit for bit");
 }
 
+void check_checkpoint(const tenfold::safetensors_file& f, const std::string& path) {
+  if (!f.meta("tenfold.checkpoint")) return;  // checkpoint loading reads the file from its path: write it only then
+  std::vector<tenfold::safetensors_tensor> tensors;
+  for (const auto& e : f.tensors)
+    tensors.push_back({e.name, e.dtype, e.shape, std::vector<unsigned char>(f.data(e), f.data(e) + (e.end - e.begin))});
+  fuzz::check(tenfold::write_safetensors(path, tensors, f.metadata).ok(), "a checkpoint can be written back");
+  auto m = std::make_unique<mlp_model>(1);
+  mlp_model::optimizer_state_for<tenfold::adam> state(tenfold::adam{});
+  const std::vector<float> before(m->params(), m->params() + mlp_model::param_count);
+  if (!tenfold::try_load_checkpoint(*m, state, tenfold::adam{}, path).ok()) {
+    fuzz::check(std::memcmp(before.data(), m->params(), before.size() * sizeof(float)) == 0 && state.step == 0,
+                "a refused checkpoint changes nothing");
+    return;
+  }
+  fuzz::check(tenfold::try_save_checkpoint(*m, state, tenfold::adam{}, path).ok(), "a loaded checkpoint saves");
+  auto copy = std::make_unique<mlp_model>(2);
+  mlp_model::optimizer_state_for<tenfold::adam> copy_state(tenfold::adam{});
+  fuzz::check(tenfold::try_load_checkpoint(*copy, copy_state, tenfold::adam{}, path).ok(), "a saved checkpoint loads");
+  fuzz::check(std::memcmp(copy->params(), m->params(), mlp_model::param_count * sizeof(float)) == 0 &&
+                  copy_state.step == state.step &&
+                  std::memcmp(copy_state.slots.data(), state.slots.data(), sizeof(float) * decltype(state)::slot_count) == 0,
+              "the checkpoint comes back bit for bit");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -87,5 +113,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_structure(*f);
   check_rewrite(*f, scratch.path);
   check_load(*f, scratch.path);
+  check_checkpoint(*f, scratch.path);
   return 0;
 }
