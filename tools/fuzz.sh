@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the data parsers for a given time each, with clang++'s libFuzzer, AddressSanitizer and
-# UndefinedBehaviorSanitizer (the test suite runs the same targets for a few seconds).
-#   tools/fuzz.sh [seconds per target, default 600] [target ...]   targets: csv idx (default: both)
+# Fuzzes the data parsers and the safetensors reader for a given time each, with clang++'s libFuzzer,
+# AddressSanitizer and UndefinedBehaviorSanitizer (the test suite runs the same targets for a few seconds).
+#   tools/fuzz.sh [seconds per target, default 600] [target ...]   targets: csv idx safetensors (default: all)
 # Builds into build-fuzz/, keeps each target's growing corpus in build-fuzz/<target>-corpus and prints
 # libFuzzer's final statistics (stat::number_of_executed_units is the number of inputs tried). A finding
 # stops that target with a non-zero exit and a crash-* reproducer in its corpus folder.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(csv idx)
+[ ${#targets[@]} -gt 0 ] || targets=(csv idx safetensors)
 command -v clang++ >/dev/null || { echo "tools/fuzz.sh needs clang++ (Debian: apt-get install clang)"; exit 1; }
 mkdir -p build-fuzz
 status=0

@@ -6,8 +6,9 @@
 #                tests, the CUDA emulation test, and the CUDA tests when nvcc exists (skipped, exit 77, on a
 #                machine without a GPU)
 #   build-asan   a representative subset under AddressSanitizer and UndefinedBehaviorSanitizer: every unit,
-#                training-loop, embedded and CUDA-emulation test (the compile-only checks, the examples and the
-#                consumer projects run in build-test; the fuzz targets carry their own sanitizers)
+#                training-loop, saving and loading (io), embedded and CUDA-emulation test (the compile-only
+#                checks, the examples and the consumer projects run in build-test; the fuzz targets carry their
+#                own sanitizers)
 #   build-clang  clang 14 (where installed), warnings as errors: the core, nn and example tests
 # Tests are required (-Dtests=enabled): a missing doctest or python3 stops the configuration, and it counts as
 # a failure. tests/manifest.txt lists every test each configuration must run; a missing one is a failure.
@@ -68,7 +69,7 @@ if command -v nvcc >/dev/null 2>&1; then
 else
   run_config build-test "$tags" "" -Dbuildtype=release -Dcuda=disabled
 fi
-run_config build-asan "$tags" core:cpu:nn:loss:optim:metrics:data:train:embedded:cuda -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled
+run_config build-asan "$tags" core:cpu:nn:loss:optim:metrics:data:train:io:embedded:cuda -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled
 if command -v clang++-14 >/dev/null 2>&1; then
   CXX=clang++-14 run_config build-clang "$tags" core:nn:examples -Dbuildtype=release -Dcuda=disabled
 else

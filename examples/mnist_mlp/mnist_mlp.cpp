@@ -2,7 +2,7 @@
 // digits) with Adam (lr 1e-3), batch 32, 5 epochs, and prints the test accuracy.
 //
 //   mnist_mlp [data-dir] [epochs] [--seeds N] [--require-accuracy 0.945] [--require-each 0.94]
-//             [--plot curves.svg] [--tensorboard runs/mnist]
+//             [--plot curves.svg] [--tensorboard runs/mnist] [--save model.safetensors]
 //
 // --seeds N trains N models, with seeds 1 to N (the weights and the shuffling), and reports each accuracy and
 // their mean. With --require-accuracy the program fails (exit 1) when the mean test accuracy is lower, with
@@ -11,22 +11,23 @@
 // half a point lower: a real regression fails, an unlucky seed does not.
 // --plot draws the first run's training curves (loss and accuracy, training and validation on a tenth of the
 // training digits) as an SVG file; --tensorboard writes them as TensorBoard event files
-// (`tensorboard --logdir runs`).
+// (`tensorboard --logdir runs`). --save writes the first run's model as a safetensors file (PyTorch's names:
+// nn.Sequential(Linear(784, 128), ReLU(), Linear(128, 64), ReLU(), Linear(64, 10), Softmax()) loads it), with
+// its test accuracy in the metadata; examples/classify loads it and gets that accuracy again.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string_view>
+#include <tenfold/io.hpp>
 #include <tenfold/tensorboard.hpp>  // tenfold.hpp and tensorboard_logger
 
 #include "../common/floors.hpp"
+#include "../common/mnist_network.hpp"
 
 using namespace tenfold;
-
-// The network is a type: shapes are checked and the layers fused at compile time.
-using mnist_mlp = sequential<input<784>, dense<128>, relu, dense<64>, relu, dense<10>, softmax>;
-using mnist_model = model<mnist_mlp, 32>;  // batches of up to 32 samples, float
+using example::mnist_model;
 
 // The value after `flag`, or null.
 const char* text_flag(int argc, char** argv, std::string_view flag) {
@@ -37,7 +38,7 @@ const char* text_flag(int argc, char** argv, std::string_view flag) {
 
 // Trains one model from `seed` and returns its test accuracy; the curves of seed 1 go where asked.
 double train_and_test(const mnist_data<float>& data, std::size_t epochs, std::uint64_t seed, const char* plot,
-                      const char* tensorboard, bool& ok) {
+                      const char* tensorboard, const char* save, bool& ok) {
   auto net = std::make_unique<mnist_model>(seed);
   if (seed == 1) net->summary();
   const bool curves = seed == 1 && (plot || tensorboard);
@@ -65,6 +66,17 @@ double train_and_test(const mnist_data<float>& data, std::size_t epochs, std::ui
   const evaluation test = evaluate(*net, data.test, sparse_categorical_cross_entropy{}, metric::accuracy);
   std::printf("seed %llu: trained %zu epochs in %.2f s; test loss %.4f, test accuracy %.2f%%\n",
               static_cast<unsigned long long>(seed), epochs, seconds, test.loss, 100 * test.metric);
+  if (seed == 1 && save) {
+    char accuracy[32];
+    std::snprintf(accuracy, sizeof accuracy, "%.17g", test.metric);
+    const auto saved = try_save_safetensors(*net, save, {{example::saved_accuracy_key, accuracy}});
+    if (saved) {
+      std::printf("saved the model of seed 1 to %s\n", save);
+    } else {
+      std::fprintf(stderr, "%s\n", saved.error().message);
+      ok = false;
+    }
+  }
   return test.metric;
 }
 
@@ -76,6 +88,7 @@ int main(int argc, char** argv) {
   const auto seeds = static_cast<std::uint64_t>(example::flag_value(argc, argv, "--seeds", 1));
   const char* plot = text_flag(argc, argv, "--plot");
   const char* tensorboard = text_flag(argc, argv, "--tensorboard");
+  const char* save = text_flag(argc, argv, "--save");
 
   auto data = try_load_mnist<float>(dir);
   if (!data) {
@@ -87,7 +100,7 @@ int main(int argc, char** argv) {
   bool ok = true;
   double sum = 0, lowest = 1;
   for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
-    const double accuracy = train_and_test(*data, epochs, seed, plot, tensorboard, ok);
+    const double accuracy = train_and_test(*data, epochs, seed, plot, tensorboard, save, ok);
     sum += accuracy;
     lowest = accuracy < lowest ? accuracy : lowest;
   }

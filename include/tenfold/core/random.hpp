@@ -60,6 +60,25 @@ class rng {
     return static_cast<std::uint64_t>(m >> 64);
   }
 
+  // The whole state, for checkpoints: a generator restored from it continues the same sequence.
+  struct state_type {
+    std::uint64_t words[4] = {};
+    double spare = 0;
+    bool has_spare = false;
+  };
+  state_type state() const {
+    state_type st;
+    for (int i = 0; i < 4; ++i) st.words[i] = s_[i];
+    st.spare = spare_;
+    st.has_spare = has_spare_;
+    return st;
+  }
+  void restore(const state_type& st) {
+    for (int i = 0; i < 4; ++i) s_[i] = st.words[i];
+    spare_ = st.spare;
+    has_spare_ = st.has_spare;
+  }
+
   // Standard normal: Marsaglia's polar method, both values used. u and v are exact (53-bit uniforms scaled
   // by 2 and shifted), s = u² + v² is one fused multiply-add, and the logarithm is tenfold's own.
   double normal() {

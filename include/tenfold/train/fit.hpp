@@ -62,6 +62,34 @@ bool describe_non_finite(T loss_value, const T* outputs, std::size_t rows, std::
 // (dist/communicator.hpp): the ranks' batches together are one global batch of ranks × batch_size rows, the
 // gradients are averaged before each step, and every sum the loop reports (loss, metric, skipped batches) is
 // over all ranks, so every rank sees the same history and makes the same decisions.
+// What a run carries from one epoch to the next besides the model: everything a checkpoint must hold for a
+// resumed run to continue bit for bit (the order is shuffled in place every epoch, so it is state too).
+template <class Model, class Opt, class Schedule>
+struct fit_state {
+  using T = typename Model::value_type;
+  typename Model::template optimizer_state_for<Opt> optimizer;
+  Schedule schedule;
+  shuffle_engine shuffler;
+  std::vector<std::size_t> order;
+  history h;
+  std::size_t next_epoch = 0;  // epochs already trained
+  double best_value = NAN;     // early stopping: the best monitored value so far
+  std::size_t epochs_without_improvement = 0;
+  std::vector<T> best_weights;
+  std::vector<T> best_buffers;  // the best epoch's running statistics, restored with its weights
+
+  fit_state(const Opt& opt, Schedule sched, std::uint64_t seed) : optimizer(opt), schedule(sched), shuffler(seed) {}
+};
+
+// fit() calls `resume` once before the first epoch (it may replace the state and the model's values) and
+// `epoch_done` after each epoch; a checkpointing fit (io/checkpoint.hpp) saves and restores there.
+struct no_fit_hooks {
+  template <class Model, class State>
+  void resume(Model&, State&) {}
+  template <class Model, class State>
+  void epoch_done(const Model&, const State&) {}
+};
+
 // Runs f; with a distributed communicator, an error on this rank ends every rank through the communicator's
 // abort (the others would otherwise wait for this one in their next collective).
 template <class Comm, class F>
@@ -88,10 +116,10 @@ bool any_rank(Comm& comm, bool bad, char* what, std::size_t n) {
   return flag > 0;
 }
 
-template <class Model, class L, class Opt, class Schedule, class Comm>
+template <class Model, class L, class Opt, class Schedule, class Comm, class Hooks = no_fit_hooks>
 history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                     const dataset<typename Model::value_type>& validation_part, const L& loss, const Opt& opt,
-                    const fit_options& options, Schedule sched, Comm& comm) {
+                    const fit_options& options, Schedule initial_schedule, Comm& comm, Hooks hooks = {}) {
   using T = typename Model::value_type;
   using state_type = typename Model::template optimizer_state_for<Opt>;
   const std::size_t tw = Model::template target_size<L>();
@@ -111,10 +139,13 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   const std::size_t global_batch = batch * ranks;
 
   std::vector<T> x(Model::capacity * Model::input_size), y(Model::capacity * tw);
-  std::vector<std::size_t> order(train.size());
+  fit_state<Model, Opt, Schedule> run(opt, initial_schedule, options.seed);
+  std::vector<std::size_t>& order = run.order;
+  order.resize(train.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  shuffle_engine shuffler(options.seed);
-  state_type state(opt);
+  shuffle_engine& shuffler = run.shuffler;
+  state_type& state = run.optimizer;
+  Schedule& sched = run.schedule;
   std::vector<T> full_batch_gradient(Opt::full_batch ? Model::param_count : 0);
   // Skipping a batch means undoing its step, so the parameters, the optimizer state and the buffers (running
   // statistics, which the step's forward pass moved) are saved before it.
@@ -136,10 +167,12 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   };
   // The best epoch's buffers are kept with its weights: running statistics belong to the weights they were
   // gathered with.
-  std::vector<T> best_weights(stop.enabled && stop.restore_best_weights ? Model::param_count : 0);
-  std::vector<T> best_buffers(best_weights.empty() ? 0 : Model::buffer_count);
-  double best_value = NAN;
-  std::size_t epochs_without_improvement = 0;
+  std::vector<T>& best_weights = run.best_weights;
+  best_weights.resize(stop.enabled && stop.restore_best_weights ? Model::param_count : 0);
+  std::vector<T>& best_buffers = run.best_buffers;
+  best_buffers.resize(best_weights.empty() ? 0 : Model::buffer_count);
+  double& best_value = run.best_value;
+  std::size_t& epochs_without_improvement = run.epochs_without_improvement;
 
   // Each rank starts from rank 0's weights and buffers, and checks that it holds the same data set.
   [[maybe_unused]] std::conditional_t<distributed, gradient_exchange<T, Comm>, int> exchange = [&] {
@@ -164,7 +197,8 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   detail::progress_printer printer(comm.rank() == 0 ? options.progress : progress::silent, options.output,
                                    options.epochs, batches,
                                    detail::metric_name(options.metric));
-  history h;
+  history& h = run.h;
+  hooks.resume(m, run);
   h.epochs.reserve(options.epochs);  // one record per epoch, so that the loop never grows the vector
   // Raises the divergence error for `batch_text` of `epoch` (both 1-based), restoring the best weights first.
   auto diverged = [&](std::size_t epoch, const char* batch_text) {
@@ -179,7 +213,8 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                       "fit: training diverged in epoch %zu, %s: %s (lower the learning rate, or check the data)%s",
                       epoch, batch_text, what, restored));
   };
-  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+  // A resumed run that early stopping had ended stays ended, as it would have without the interruption.
+  for (std::size_t epoch = run.next_epoch; epoch < options.epochs && !h.stopped_early; ++epoch) {
     if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (options.shuffle) shuffle_indices(order.data(), order.size(), shuffler);
     printer.start_epoch(epoch + 1);
@@ -341,13 +376,15 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
         keep_going = false;
       }
     }
+    run.next_epoch = epoch + 1;
+    hooks.epoch_done(m, run);
     if (!keep_going) break;
   }
   if (stop.enabled && !best_weights.empty() && h.best_epoch != 0) {
     std::copy(best_weights.begin(), best_weights.end(), m.params());
     std::copy(best_buffers.begin(), best_buffers.end(), m.buffers());
   }
-  return h;
+  return std::move(h);
 }
 
 }  // namespace detail
@@ -372,24 +409,33 @@ history fit_with_validation(Model& m, const dataset<typename Model::value_type>&
   });
 }
 
+namespace detail {
+// fit() after its checks: splits off the validation part and trains, with the communicator and the hooks.
+template <class Model, class L, class Opt, class Schedule, class Comm, class Hooks>
+history fit_split(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
+                  const fit_options& options, Schedule sched, Comm& comm, Hooks hooks) {
+  using T = typename Model::value_type;
+  return on_every_rank(comm, [&] {
+    check_dataset_fits<Model>(data, Model::template target_size<L>(), "fit");
+    check_class_labels<L>(data, Model::output_width, Model::output_rows, "fit");
+    TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
+                   "fit: validation_split must be in [0, 1), got %g", options.validation_split);
+    if (options.validation_split == 0)
+      return fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options, sched,
+                         comm, hooks);
+    const auto [train, validation] = data.split(options.validation_split);
+    return fit_checked(m, train, validation, loss, opt, options, sched, comm, hooks);
+  });
+}
+}  // namespace detail
+
 // Trains on `data`, holding out its last `options.validation_split` fraction for validation (the same
 // fraction of the same data set on every rank, with a communicator).
 template <class Model, class L, class Opt, class Schedule = schedule::constant, class Comm = no_communicator>
   requires Communicator<std::remove_cvref_t<Comm>>
 history fit(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
             const fit_options& options = {}, Schedule sched = {}, Comm&& comm = {}) {
-  using T = typename Model::value_type;
-  return detail::on_every_rank(comm, [&] {
-    detail::check_dataset_fits<Model>(data, Model::template target_size<L>(), "fit");
-    detail::check_class_labels<L>(data, Model::output_width, Model::output_rows, "fit");
-    TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
-                   "fit: validation_split must be in [0, 1), got %g", options.validation_split);
-    if (options.validation_split == 0)
-      return detail::fit_checked(m, data, dataset<T>(data.feature_size(), data.target_size()), loss, opt, options,
-                                 sched, comm);
-    const auto [train, validation] = data.split(options.validation_split);
-    return detail::fit_checked(m, train, validation, loss, opt, options, sched, comm);
-  });
+  return detail::fit_split(m, data, loss, opt, options, sched, comm, detail::no_fit_hooks{});
 }
 
 }  // namespace tenfold
