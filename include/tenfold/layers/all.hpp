@@ -3,7 +3,9 @@
 #include "../core/internal.hpp"
 
 #include "activation.hpp"
+#include "conv2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
+#include "pooling.hpp"
 #include "reshape.hpp"
 #include "softmax.hpp"
