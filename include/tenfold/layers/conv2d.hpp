@@ -149,13 +149,17 @@ struct conv2d_stage
     ready(std::size_t{0}, param_count);
   }
 
+  // "conv2d<32, 3x3>", with the stride and padding where they are not the defaults, and the absorbed activation.
   static void describe(char* buf, std::size_t n) {
-    const char* pad = std::is_same_v<Padding, same> ? "same" : std::is_same_v<Padding, valid> ? "valid" : "padded";
-    if constexpr (fused)
-      std::snprintf(buf, n, "conv2d<%zu, %zux%zu, stride %zu, %s>%s + %s", F, KH, KW, S, pad, Bias ? "" : " (no bias)",
-                    Act::name);
-    else
-      std::snprintf(buf, n, "conv2d<%zu, %zux%zu, stride %zu, %s>%s", F, KH, KW, S, pad, Bias ? "" : " (no bias)");
+    char options[48] = "";
+    std::size_t used = 0;
+    if constexpr (S != 1) used += std::snprintf(options + used, sizeof options - used, ", stride %zu", S);
+    if constexpr (std::is_same_v<Padding, same>)
+      std::snprintf(options + used, sizeof options - used, ", same");
+    else if constexpr (!std::is_same_v<Padding, valid>)
+      std::snprintf(options + used, sizeof options - used, ", pad %zu", Padding::value);
+    std::snprintf(buf, n, "conv2d<%zu, %zux%zu%s>%s%s%s", F, KH, KW, options, Bias ? "" : " (no bias)",
+                  fused ? " + " : "", fused ? Act::name : "");
   }
 };
 
