@@ -73,6 +73,22 @@ struct conv2d_stage
       if (ih >= H || iw >= W) return T(0);
       return x[((n * H + ih) * W + iw) * C + c];
     }
+    // Values p0 .. p0 + count of row i to out[t·stride], for the GEMM's packing: the output pixel is decoded
+    // once per row rather than once per value.
+    void copy_row(std::size_t i, std::size_t p0, std::size_t count, T* out, std::size_t stride) const {
+      const std::size_t ow = i % OW, oh = (i / OW) % OH, n = i / (OW * OH);
+      const std::size_t top = oh * S - pad_top, left = ow * S - pad_left;  // may wrap, as above
+      const T* image = x + n * (H * W * C);
+      std::size_t kw = p0 % KW, kh = (p0 / KW) % KH, c = p0 / taps;
+      for (std::size_t t = 0; t < count; ++t, out += stride) {
+        const std::size_t ih = top + kh, iw = left + kw;
+        *out = ih < H && iw < W ? image[(ih * W + iw) * C + c] : T(0);
+        if (++kw == KW) {
+          kw = 0;
+          if (++kh == KH) kh = 0, ++c;
+        }
+      }
+    }
   };
 
   // dz(i, f) = dy(i, f) · act'(y(i, f)) at output pixel i.
@@ -107,6 +123,19 @@ struct conv2d_stage
       const std::size_t oh = y / S, ow = x / S;
       if (oh >= OH || ow >= OW) return T(0);
       return dz((n * OH + oh) * OW + ow, f);
+    }
+    // Values q0 .. q0 + count of row i to out[t·stride]: one test per kernel tap, then a run over the filters.
+    void copy_row(std::size_t i, std::size_t q0, std::size_t count, T* out, std::size_t stride) const {
+      const std::size_t iw = i % W, ih = (i / W) % H, n = i / (W * H);
+      for (std::size_t q = q0, end = q0 + count; q < end;) {
+        const std::size_t f0 = q % F, tap = q / F, kw = tap % KW, kh = tap / KW;
+        const std::size_t run = F - f0 < end - q ? F - f0 : end - q;
+        const std::size_t y = ih + pad_top - kh, x = iw + pad_left - kw;
+        const bool hit = y % S == 0 && x % S == 0 && y / S < OH && x / S < OW;
+        const std::size_t o = hit ? (n * OH + y / S) * OW + x / S : 0;
+        for (std::size_t t = 0; t < run; ++t, out += stride) *out = hit ? dz(o, f0 + t) : T(0);
+        q += run;
+      }
     }
   };
 
