@@ -13,8 +13,9 @@
 //   input         dx[batch·H·W, C] = taps · W': each input pixel gathers, for every kernel tap (kh, kw) and
 //                 filter, the output gradient of the window that put that tap on it (zero where none did): a
 //                 transposed implicit GEMM, so neither a col2im buffer nor a scatter is needed.
-// As dense does, a conv2d absorbs an activation whose derivative comes from its output, and dz = dy ⊙ act'(y)
-// is evaluated where the backward GEMMs read it.
+// As dense does, a conv2d absorbs an activation whose derivative comes from its output. Backward then computes
+// dz = dy ⊙ act'(y) once into its scratch (the output's size): three products and the bias read it, and as
+// an array the weight gradient's GEMM reads it in place.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -49,6 +50,9 @@ struct conv2d_stage
   using activation = Act;
   static constexpr bool has_bias = Bias;
   static constexpr bool fused = !std::is_same_v<Act, identity>;
+  // Backward keeps dz = dy ⊙ act'(y) here when an activation is absorbed (the size of the output, a ninth of
+  // what an im2col or col2im buffer of a 3×3 kernel would take).
+  static constexpr std::size_t scratch_per_sample = fused ? OH * OW * F : 0;
   using weight = param<"weight", shape<F, C, KH, KW>, WInit, patch, F * taps>;
   using bias = param<"bias", shape<F>, BInit, patch, F * taps>;
   using parameters = std::conditional_t<Bias, type_list<weight, bias>, type_list<weight>>;
@@ -91,30 +95,11 @@ struct conv2d_stage
     }
   };
 
-  // dz(i, f) = dy(i, f) · act'(y(i, f)) at output pixel i.
-  struct dz_operand {
-    const T* dout;
-    const T* out;
-    Act act;
-    TENFOLD_INLINE T operator()(std::size_t i, std::size_t f) const {
-      if constexpr (fused)
-        return dout[i * F + f] * act.df_from_output(out[i * F + f]);
-      else
-        return dout[i * F + f];
-    }
-  };
-
-  // dzᵀ, the A operand of the weight gradient.
-  struct dz_transposed {
-    dz_operand dz;
-    TENFOLD_INLINE T operator()(std::size_t f, std::size_t i) const { return dz(i, f); }
-  };
-
   // window_grads(i, q): for input pixel i = (n, ih, iw) and q = (kh, kw, f), dz of the output pixel whose
   // window puts tap (kh, kw) on pixel i, or zero when there is none (off the grid of the stride, or outside).
   // f varies fastest, so consecutive q read consecutive values of dz.
   struct window_grads {
-    dz_operand dz;
+    const T* dz;  // [rows, F]
     TENFOLD_INLINE T operator()(std::size_t i, std::size_t q) const {
       const std::size_t iw = i % W, ih = (i / W) % H, n = i / (W * H);
       const std::size_t f = q % F, tap = q / F, kw = tap % KW, kh = tap / KW;
@@ -122,7 +107,7 @@ struct conv2d_stage
       if (y % S != 0 || x % S != 0) return T(0);
       const std::size_t oh = y / S, ow = x / S;
       if (oh >= OH || ow >= OW) return T(0);
-      return dz((n * OH + oh) * OW + ow, f);
+      return dz[((n * OH + oh) * OW + ow) * F + f];
     }
     // Values q0 .. q0 + count of row i to out[t·stride]: one test per kernel tap, then a run over the filters.
     void copy_row(std::size_t i, std::size_t q0, std::size_t count, T* out, std::size_t stride) const {
@@ -132,8 +117,12 @@ struct conv2d_stage
         const std::size_t run = F - f0 < end - q ? F - f0 : end - q;
         const std::size_t y = ih + pad_top - kh, x = iw + pad_left - kw;
         const bool hit = y % S == 0 && x % S == 0 && y / S < OH && x / S < OW;
-        const std::size_t o = hit ? (n * OH + y / S) * OW + x / S : 0;
-        for (std::size_t t = 0; t < run; ++t, out += stride) *out = hit ? dz(o, f0 + t) : T(0);
+        if (hit) {
+          const T* from = dz + ((n * OH + y / S) * OW + x / S) * F + f0;
+          for (std::size_t t = 0; t < run; ++t, out += stride) *out = from[t];
+        } else {
+          for (std::size_t t = 0; t < run; ++t, out += stride) *out = T(0);
+        }
         q += run;
       }
     }
@@ -163,17 +152,27 @@ struct conv2d_stage
   // The input gradient is computed first, while the weights are still those of the forward pass: `ready`
   // may update them.
   template <class Ready>
-  void backward(const pass<T>&, const T* params, T* grads, batch<const T, In> x, batch<const T, output_shape> y,
+  void backward(const pass<T>& p, const T* params, T* grads, batch<const T, In> x, batch<const T, output_shape> y,
                 batch<const T, output_shape> dy, batch<T, In> dx, Ready&& ready) const {
-    const dz_operand dz{dy.data, y.data, act};
     const std::size_t out_rows = x.rows * OH * OW;
+    // dz = dy ⊙ act'(y), once into scratch: all three gradients read it (a plain dy needs no copy).
+    const T* dz = dy.data;
+    if constexpr (fused) {
+      T* buffer = p.scratch;
+      for (std::size_t i = 0; i < out_rows * F; ++i) buffer[i] = dy.data[i] * act.df_from_output(y.data[i]);
+      dz = buffer;
+    } else {
+      (void)p;
+      (void)y;
+    }
     if (dx) cpu::gemm<T>(x.rows * H * W, C, taps * F, window_grads{dz}, weights_by_tap{params}, dx.data, C);
-    cpu::gemm<T>(F, patch, out_rows, dz_transposed{dz}, patches{x.data}, grads, patch);
+    // dzᵀ is a transposed view, read in place.
+    cpu::gemm<T>(F, patch, out_rows, cpu::strided_operand<T>{dz, 1, F}, patches{x.data}, grads, patch);
     if constexpr (Bias) {
       T* db = grads + weight_count;
       for (std::size_t f = 0; f < F; ++f) db[f] = T(0);
       for (std::size_t i = 0; i < out_rows; ++i)
-        for (std::size_t f = 0; f < F; ++f) db[f] += dz(i, f);
+        for (std::size_t f = 0; f < F; ++f) db[f] += dz[i * F + f];
     }
     ready(std::size_t{0}, param_count);
   }
