@@ -30,6 +30,7 @@ void check_net(const L& loss = {}) {
   auto y = test_support::uniform<double>(g, capacity * M::output_size);
   INFO("rows = " << rows);
   const auto r = check_gradients(m, x.data(), y.data(), rows, loss);
+  INFO("worst parameter " << r.worst_param << " of " << M::param_count << ", worst input " << r.worst_input);
   CHECK(r.params_checked == M::param_count);
   CHECK(r.max_param_error < tolerance);
   CHECK(r.max_input_error < tolerance);
@@ -173,15 +174,17 @@ TEST_CASE("conv2d, stride 2: gradients with valid, same and explicit padding") {
   check_net<sequential<input<7, 7, 2>, conv2d<2, 3, 2, stride<3>, padding<2>>, flatten, dense<2>>>();
 }
 
-TEST_CASE("conv2d: two convolutions in a row, with relu absorbed, then dense layers") {
-  check_net<sequential<input<7, 5, 3>, conv2d<4, 3, 3, stride<1>, same>, relu, conv2d<3, 2, 3, stride<2>>,
-                       tenfold::tanh, flatten, dense<5>, relu, dense<3>>>();
+// Finite differences step over relu's kink when a value lies within the step of zero, so the checks below use
+// smooth activations; relu's absorption is checked against the loops further down.
+TEST_CASE("conv2d: two convolutions in a row, with activations absorbed, then dense layers") {
+  check_net<sequential<input<7, 5, 3>, conv2d<4, 3, 3, stride<1>, same>, sigmoid, conv2d<3, 2, 3, stride<2>>,
+                       tenfold::tanh, flatten, dense<5>, sigmoid, dense<3>>>();
   check_net<sequential<input<6, 7, 2>, conv2d<3, 3>, tenfold::tanh, conv2d<4, 2>, flatten, dense<4>, softmax>>(
       categorical_cross_entropy{});
 }
 
 TEST_CASE("conv2d inside composites: a residual block of two convolutions, and parallel branches") {
-  check_net<sequential<input<6, 5, 3>, residual<conv2d<3, 3, 3, stride<1>, same>, relu, conv2d<3, 3, 3, stride<1>, same>>,
+  check_net<sequential<input<6, 5, 3>, residual<conv2d<3, 3, 3, stride<1>, same>, sigmoid, conv2d<3, 3, 3, stride<1>, same>>,
                        tenfold::tanh, flatten, dense<2>>>();
   check_net<sequential<input<5, 5, 2>, parallel<concat<2>, conv2d<2, 3, 3, stride<1>, same>,
                                                 sequential<conv2d<3, 1>, sigmoid>>,
