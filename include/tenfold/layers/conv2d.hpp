@@ -5,12 +5,14 @@
 // checkpoint maps one to one; both start uniform in ±1/sqrt(C·KH·KW), PyTorch's default.
 //
 // Every pass is one GEMM over operands that are never stored (cpu/gemm.hpp packs lazy operands as it reads
-// them):
-//   forward       y[rows, F] = patches[rows, C·KH·KW] · Wᵀ, rows = batch·OH·OW; `patches` reads the input
-//                 through the window with the zero padding (the im2col matrix, evaluated while packing);
-//                 bias and a following activation run in the epilogue;
-//   weights       dW[F, C·KH·KW] = dzᵀ · patches, the same accessor, with the batch's pixels as inner dimension;
-//   input         dx[batch·H·W, C] = taps · W': each input pixel gathers, for every kernel tap (kh, kw) and
+// them, a row at a time where the operand offers copy_row):
+//   forward       y[rows, F] = patches[rows, KH·KW·C] · W', rows = batch·OH·OW; `patches` reads the input
+//                 through the window with the zero padding (the im2col matrix, evaluated while packing), the
+//                 channel fastest so that each kernel row is one run of an image row; W' is W read in that
+//                 order; bias and a following activation run in the epilogue;
+//   weights       dW[F, KH·KW·C] = dzᵀ · patches, the same accessor, with the batch's pixels as inner dimension;
+//                 each filter's row is then reordered to PyTorch's (c, kh, kw) in a scratch row;
+//   input         dx[batch·H·W, C] = taps · W'': each input pixel gathers, for every kernel tap (kh, kw) and
 //                 filter, the output gradient of the window that put that tap on it (zero where none did): a
 //                 transposed implicit GEMM, so neither a col2im buffer nor a scatter is needed.
 // As dense does, a conv2d absorbs an activation whose derivative comes from its output. Backward then computes
@@ -53,6 +55,8 @@ struct conv2d_stage
   // Backward keeps dz = dy ⊙ act'(y) here when an activation is absorbed (the size of the output, a ninth of
   // what an im2col or col2im buffer of a 3×3 kernel would take).
   static constexpr std::size_t scratch_per_sample = fused ? OH * OW * F : 0;
+  // One filter's weight gradient, while it is reordered.
+  static constexpr std::size_t scratch_per_batch = C * KH * KW;
   using weight = param<"weight", shape<F, C, KH, KW>, WInit, patch, F * taps>;
   using bias = param<"bias", shape<F>, BInit, patch, F * taps>;
   using parameters = std::conditional_t<Bias, type_list<weight, bias>, type_list<weight>>;
@@ -65,33 +69,46 @@ struct conv2d_stage
   template <class Next>
   using absorb = conv2d_stage<F, KH, KW, S, Padding, Bias, WInit, BInit, In, T, Next>;
 
-  // patches(i, p): input value under kernel position p = (c, kh, kw) of output pixel i = (n, oh, ow), or the
-  // padding's zero. p runs in the weight's own order, so W is read as it is stored.
+  // patches(i, p): input value under kernel position p = (kh, kw, c) of output pixel i = (n, oh, ow), or the
+  // padding's zero. The channel varies fastest, as in the image, so a row is KH runs of KW·C consecutive values.
+  static constexpr std::size_t kernel_row = KW * C;
   struct patches {
     const T* x;
     TENFOLD_INLINE T operator()(std::size_t i, std::size_t p) const {
       const std::size_t ow = i % OW, oh = (i / OW) % OH, n = i / (OW * OH);
-      const std::size_t kw = p % KW, kh = (p / KW) % KH, c = p / taps;
+      const std::size_t c = p % C, kw = (p / C) % KW, kh = p / kernel_row;
       // Unsigned: a position above or left of the image wraps around and fails the same test as one below.
       const std::size_t ih = oh * S + kh - pad_top, iw = ow * S + kw - pad_left;
       if (ih >= H || iw >= W) return T(0);
       return x[((n * H + ih) * W + iw) * C + c];
     }
     // Values p0 .. p0 + count of row i to out[t·stride], for the GEMM's packing: the output pixel is decoded
-    // once per row rather than once per value.
+    // once per row, and each kernel row is read as one run of the image row (iw·C + c = left·C + p mod KW·C).
     void copy_row(std::size_t i, std::size_t p0, std::size_t count, T* out, std::size_t stride) const {
       const std::size_t ow = i % OW, oh = (i / OW) % OH, n = i / (OW * OH);
-      const std::size_t top = oh * S - pad_top, left = ow * S - pad_left;  // may wrap, as above
+      const std::size_t top = oh * S - pad_top, left = (ow * S - pad_left) * C;  // may wrap, as above
       const T* image = x + n * (H * W * C);
-      std::size_t kw = p0 % KW, kh = (p0 / KW) % KH, c = p0 / taps;
-      for (std::size_t t = 0; t < count; ++t, out += stride) {
-        const std::size_t ih = top + kh, iw = left + kw;
-        *out = ih < H && iw < W ? image[(ih * W + iw) * C + c] : T(0);
-        if (++kw == KW) {
-          kw = 0;
-          if (++kh == KH) kh = 0, ++c;
+      for (std::size_t p = p0, end = p0 + count; p < end;) {
+        const std::size_t kh = p / kernel_row, at = p % kernel_row;
+        const std::size_t run = kernel_row - at < end - p ? kernel_row - at : end - p;
+        const std::size_t ih = top + kh;
+        if (ih < H) {
+          const T* row = image + ih * (W * C);
+          for (std::size_t t = 0, offset = left + at; t < run; ++t, ++offset, out += stride)
+            *out = offset < W * C ? row[offset] : T(0);
+        } else {
+          for (std::size_t t = 0; t < run; ++t, out += stride) *out = T(0);
         }
+        p += run;
       }
+    }
+  };
+
+  // W read in the patches' order: Wp(p, f) = W[f, c, kh, kw] for p = (kh, kw, c); the forward GEMM's B.
+  struct weights_by_patch {
+    const T* w;
+    TENFOLD_INLINE T operator()(std::size_t p, std::size_t f) const {
+      return w[f * patch + (p % C) * taps + p / C];
     }
   };
 
@@ -139,7 +156,7 @@ struct conv2d_stage
   void forward(const pass<T>&, const T* params, batch<const T, In> x, batch<T, output_shape> y) const {
     const T* w = params;
     const T* b = params + weight_count;
-    cpu::gemm<T>(x.rows * OH * OW, F, patch, patches{x.data}, cpu::strided_operand<T>{w, 1, patch}, y.data, F,
+    cpu::gemm<T>(x.rows * OH * OW, F, patch, patches{x.data}, weights_by_patch{w}, y.data, F,
                  [b, a = act](std::size_t, std::size_t f, T acc) {
                    if constexpr (Bias)
                      acc += b[f];
@@ -162,12 +179,19 @@ struct conv2d_stage
       for (std::size_t i = 0; i < out_rows * F; ++i) buffer[i] = dy.data[i] * act.df_from_output(y.data[i]);
       dz = buffer;
     } else {
-      (void)p;
       (void)y;
     }
     if (dx) cpu::gemm<T>(x.rows * H * W, C, taps * F, window_grads{dz}, weights_by_tap{params}, dx.data, C);
-    // dzᵀ is a transposed view, read in place.
+    // dzᵀ is a transposed view, read in place. The product has the patches' column order (kh, kw, c); each
+    // filter's row is then put in the weight's order (c, kh, kw) through the per-batch scratch.
     cpu::gemm<T>(F, patch, out_rows, cpu::strided_operand<T>{dz, 1, F}, patches{x.data}, grads, patch);
+    T* row = p.scratch + p.capacity * scratch_per_sample;
+    for (std::size_t f = 0; f < F; ++f) {
+      T* dw = grads + f * patch;
+      for (std::size_t q = 0; q < patch; ++q) row[q] = dw[q];
+      for (std::size_t tap = 0; tap < taps; ++tap)
+        for (std::size_t c = 0; c < C; ++c) dw[c * taps + tap] = row[tap * C + c];
+    }
     if constexpr (Bias) {
       T* db = grads + weight_count;
       for (std::size_t f = 0; f < F; ++f) db[f] = T(0);
