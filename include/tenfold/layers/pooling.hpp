@@ -47,8 +47,11 @@ struct max_pool_stage : pool_stage_base<K, S, In, T> {
   using base = pool_stage_base<K, S, In, T>;
   using output_shape = typename base::output_shape;
   using base::C, base::W, base::out_size;
-  // The position in the sample of the value each output took, as T (exact: a sample is far smaller than 2^24).
+  // The position in the sample of the value each output took, kept as T.
   static constexpr std::size_t saved_per_sample = out_size;
+  static_assert(sizeof(T) >= 8 || In::size <= (std::size_t{1} << 24),
+                "tenfold: max_pool keeps positions as the element type, and float holds them exactly only up to "
+                "2^24 values per sample");
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "max_pool<%zu, stride %zu>", K, S); }
   void forward(const pass<T>& p, const T*, batch<const T, In> x, batch<T, output_shape> y) const {
