@@ -175,8 +175,10 @@ struct conv2d_stage
     // dz = dy ⊙ act'(y), once into scratch: all three gradients read it (a plain dy needs no copy).
     const T* dz = dy.data;
     if constexpr (fused) {
-      T* buffer = p.scratch;
-      for (std::size_t i = 0; i < out_rows * F; ++i) buffer[i] = dy.data[i] * act.df_from_output(y.data[i]);
+      T* TENFOLD_RESTRICT buffer = p.scratch;
+      const T* TENFOLD_RESTRICT g = dy.data;
+      const T* TENFOLD_RESTRICT out = y.data;
+      for (std::size_t i = 0; i < out_rows * F; ++i) buffer[i] = g[i] * act.df_from_output(out[i]);
       dz = buffer;
     } else {
       (void)y;

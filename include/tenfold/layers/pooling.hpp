@@ -54,18 +54,28 @@ struct max_pool_stage : pool_stage_base<K, S, In, T> {
                 "2^24 values per sample");
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "max_pool<%zu, stride %zu>", K, S); }
+  // A window's pixels in turn, all channels of a pixel at once (they are contiguous), with selects rather than
+  // branches: which value wins is data, and a branch on it would be mispredicted half the time.
   void forward(const pass<T>& p, const T*, batch<const T, In> x, batch<T, output_shape> y) const {
-    base::for_each_window(x.rows, [&](std::size_t n, std::size_t o, std::size_t corner) {
-      const T* sample = x.data + n * In::size;
-      std::size_t best = corner;
-      for (std::size_t kh = 0; kh < K; ++kh)
-        for (std::size_t kw = 0; kw < K; ++kw) {
-          const std::size_t at = corner + (kh * W + kw) * C;
-          if (sample[at] > sample[best]) best = at;
+    for (std::size_t n = 0; n < x.rows; ++n)
+      for (std::size_t oh = 0; oh < base::OH; ++oh)
+        for (std::size_t ow = 0; ow < base::OW; ++ow) {
+          const T* TENFOLD_RESTRICT sample = x.data + n * In::size;
+          const std::size_t o = n * out_size + (oh * base::OW + ow) * C, corner = (oh * S * W + ow * S) * C;
+          T* TENFOLD_RESTRICT best = y.data + o;
+          T* TENFOLD_RESTRICT where = p.saved + o;
+          for (std::size_t c = 0; c < C; ++c) best[c] = sample[corner + c], where[c] = static_cast<T>(corner + c);
+          for (std::size_t kh = 0; kh < K; ++kh)
+            for (std::size_t kw = kh == 0 ? 1 : 0; kw < K; ++kw) {
+              const std::size_t at = corner + (kh * W + kw) * C;
+              for (std::size_t c = 0; c < C; ++c) {
+                const T v = sample[at + c];
+                const bool take = v > best[c];  // strictly: of equal values the first stays
+                best[c] = take ? v : best[c];
+                where[c] = take ? static_cast<T>(at + c) : where[c];
+              }
+            }
         }
-      y.data[n * out_size + o] = sample[best];
-      p.saved[n * out_size + o] = static_cast<T>(best);
-    });
   }
   template <class Ready>
   void backward(const pass<T>& p, const T*, T*, batch<const T, In>, batch<const T, output_shape>,
