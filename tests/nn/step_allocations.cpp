@@ -1,10 +1,11 @@
 // A training step allocates nothing: the global allocator is replaced by a counting one (every form of
-// operator new), and a few hundred steps (forward, loss, backward, optimizer) of the MNIST network must leave
-// the count where it was. The very first step of a fresh model is measured on its own, before any warm-up,
-// so that a lazily built buffer (scratch space, a thread) cannot hide behind it. A network with batch_norm
-// is checked too.
+// operator new), and a few hundred steps (forward, loss, backward, optimizer) of the MNIST networks (the MLP,
+// and a CNN with convolutions and pooling) must leave the count where it was. The very first step of a fresh
+// model is measured on its own, before any warm-up, so that a lazily built buffer (scratch space, a thread)
+// cannot hide behind it. A network with batch_norm is checked too.
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <tenfold/tenfold.hpp>
 #include <vector>
@@ -13,11 +14,16 @@
 
 using namespace tenfold;
 using mnist_mlp = sequential<input<784>, dense<128>, relu, dense<64>, relu, dense<10>, softmax>;
+using mnist_cnn = sequential<input<28, 28, 1>, conv2d<8, 3, 3, stride<1>, same>, relu, max_pool<2>,
+                             conv2d<16, 3, 3, stride<2>>, relu, avg_pool<2, stride<1>>, conv2d<10, 1>,
+                             global_avg_pool, softmax>;
 
-template <class Opt>
+template <class Net = mnist_mlp, class Opt>
 int check_steps(const char* name, const Opt& opt) {
-  model<mnist_mlp, 32> m(1);
-  typename model<mnist_mlp, 32>::optimizer_state_for<Opt> state(opt);
+  // Built before counting starts (a CNN's workspace is too large for the stack).
+  auto owner = std::make_unique<model<Net, 32>>(1);
+  auto& m = *owner;
+  typename model<Net, 32>::template optimizer_state_for<Opt> state(opt);
   std::vector<float> x(32 * 784), y(32);
   rng g(3);
   for (auto& v : x) v = static_cast<float>(g.uniform());
@@ -55,6 +61,7 @@ int check_batch_norm_steps() {
 int main() {
   int failures = check_steps("adam", adam{}) + check_steps("sgd", sgd{}) + check_steps("momentum", momentum{});
   failures += check_batch_norm_steps();
+  failures += check_steps<mnist_cnn>("cnn, adam", adam{});
   // A model small enough for static storage needs no heap even to be built.
   const long before = heap_allocations;
   {

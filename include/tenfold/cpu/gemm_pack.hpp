@@ -16,6 +16,12 @@
 
 namespace tenfold::cpu::detail {
 
+// A lazy operand may copy a run of one of its rows itself: `a.copy_row(i, p0, count, out, stride)` writes
+// a(i, p0 + t) to out[t·stride] for t < count. One that can do that much faster than element by element
+// says so by having it (a convolution's patches find the image position once per row, not per value).
+template <class Op, class T>
+concept copies_rows = requires(const Op& op, T* out, std::size_t n) { op.copy_row(n, n, n, out, n); };
+
 // Rows [i0, i0 + mc) × columns [p0, p0 + kc) of A, as panels of tile_rows<R> rows: the panel of rows
 // q .. q + rows starts at out + q·kc and holds A(q + r, p) at [p·rows + r].
 template <std::size_t R, class T, class A>
@@ -24,8 +30,12 @@ void pack_a(const A& a, std::size_t i0, std::size_t mc, std::size_t p0, std::siz
     rows = tile_rows<R>(mc - q);
     T* TENFOLD_RESTRICT panel = out + q * kc;
     // Along the rows of A: a lazy operand is usually row-major, and is then read in order.
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t p = 0; p < kc; ++p) panel[p * rows + r] = static_cast<T>(a(i0 + q + r, p0 + p));
+    if constexpr (copies_rows<A, T>) {
+      for (std::size_t r = 0; r < rows; ++r) a.copy_row(i0 + q + r, p0, kc, panel + r, rows);
+    } else {
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t p = 0; p < kc; ++p) panel[p * rows + r] = static_cast<T>(a(i0 + q + r, p0 + p));
+    }
   }
 }
 
@@ -53,6 +63,8 @@ void pack_b(const B& b, std::size_t p0, std::size_t kc, std::size_t j0, std::siz
         for (std::size_t j = 0; j < w; ++j)
           for (std::size_t p = 0; p < kc; ++p) strip[p * wp + j] = src[j * b.col_stride + p * b.row_stride];
       }
+    } else if constexpr (copies_rows<B, T>) {
+      for (std::size_t p = 0; p < kc; ++p) b.copy_row(p0 + p, j0 + s, w, strip + p * wp, 1);
     } else {
       for (std::size_t p = 0; p < kc; ++p)
         for (std::size_t j = 0; j < w; ++j) strip[p * wp + j] = static_cast<T>(b(p0 + p, j0 + s + j));

@@ -4,7 +4,9 @@
 
 #include "activation.hpp"
 #include "batch_norm.hpp"
+#include "conv2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
+#include "pooling.hpp"
 #include "reshape.hpp"
 #include "softmax.hpp"
