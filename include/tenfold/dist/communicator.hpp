@@ -9,6 +9,7 @@
 //   rank(), ranks()                 this process's index and the number of processes
 //   broadcast(T* data, n)           rank 0's values to every rank (blocking)
 //   start_sum(T* data, n)           starts an in-place sum over ranks (non-blocking, at most max_pending at once)
+//   progress()                      (optional) lets started sums advance while backward goes on
 //   finish()                        waits for every started sum
 //   sum(double* data, n)            an in-place sum over ranks (blocking), for losses and metrics
 //
@@ -85,6 +86,7 @@ class gradient_exchange {
       if (lo < hi) missing_[b] -= hi - lo;
     }
     while (next_ < bounds_.size() && missing_[next_] == 0) start(next_++);
+    if constexpr (requires { comm_.progress(); }) comm_.progress();
   }
 
   // This rank had no rows in this global batch: it contributes zeros, and starts every bucket in order.

@@ -74,6 +74,16 @@ class mpi_communicator {
     MPI_Request r;
     MPI_Iallreduce(MPI_IN_PLACE, data, count_of(n), type_of<T>(), MPI_SUM, comm_, &r);
     pending_.push_back(r);
+    progress();
+  }
+
+  // Lets started sums advance. MPI moves a non-blocking collective along only inside MPI calls (without an
+  // asynchronous progress thread), so the gradient exchange calls this each time backward reports gradients:
+  // otherwise nothing would overlap backward, and every bucket would wait for finish().
+  void progress() {
+    if (pending_.empty()) return;
+    int done = 0;
+    MPI_Testall(static_cast<int>(pending_.size()), pending_.data(), &done, MPI_STATUSES_IGNORE);
   }
 
   void finish() {
