@@ -16,6 +16,13 @@ inline double flag_value(int argc, char** argv, const std::string& flag, double 
   return fallback;
 }
 
+// Whether the flag `flag` ("--plain") is on the command line.
+inline bool has_flag(int argc, char** argv, const std::string& flag) {
+  for (int i = 1; i < argc; ++i)
+    if (flag == argv[i]) return true;
+  return false;
+}
+
 // The value after "--require-<name>", or no floor at all when it is not given.
 inline double floor_for(int argc, char** argv, const char* name) {
   return flag_value(argc, argv, std::string("--require-") + name, -1e300);

@@ -7,11 +7,13 @@
 //                             layers.Dense(10, activation="softmax")])
 //   model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 //
-// with Adam (lr 1e-3), batch 32, 5 epochs by default. On these 8,000 digits it reaches 96.05% test accuracy
-// (seed 1; 95.70 and 95.85% with seeds 2 and 3) while fitting 99% of the training digits: the single wide
-// dense layer over 21,632 features overfits; examples/lenet, with pooling, reaches 98.1%.
+// with Adam (lr 1e-3, brought down to 0 over the run by a cosine schedule), batch 32, 15 epochs by default,
+// and augmentation on: each training digit is shifted by up to 1 pixel along each axis and turned by up to 8°.
+// The model is the seed's, unchanged. On these 8,000 digits the default run reaches 98.25% test accuracy with
+// seed 1 (98.05 and 98.15% with seeds 2 and 3). Without augmentation the single wide dense layer over 21,632
+// features overfits: 96.20% (seed 1, same schedule and epochs; 96.05% after 5 epochs at a constant lr).
 //
-//   mnist_cnn [data-dir] [epochs] [--seed N] [--require-accuracy 0.95]
+//   mnist_cnn [data-dir] [epochs] [--no-augment] [--seed N] [--require-accuracy 0.975]
 //
 // With --require-accuracy the program fails (exit 1) when the test accuracy is lower.
 #include <chrono>
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <ratio>
 #include <tenfold/tenfold.hpp>
 
 #include "../common/floors.hpp"
@@ -30,12 +33,17 @@ using namespace tenfold;
 using mnist_cnn = sequential<input<28, 28, 1>, conv2d<32, 3>, relu, flatten, dense<10>, softmax>;
 using mnist_model = model<mnist_cnn, 32>;  // batches of up to 32 samples, float
 
+// Small shifts (the edge pixels repeat, which is the black background) and rotations of every training batch.
+using digit_augmentation =
+    augmentation<float, shape<28, 28, 1>, augment::random_shift<1>, augment::random_rotation<std::ratio<8>>>;
+
 int main(int argc, char** argv) {
   const char* dir_arg = example::positional(argc, argv, 1);
   const char* epochs_arg = example::positional(argc, argv, 2);
   const char* dir = dir_arg ? dir_arg : TENFOLD_MNIST_DIR;
-  const std::size_t epochs = epochs_arg ? std::strtoul(epochs_arg, nullptr, 10) : 5;
+  const std::size_t epochs = epochs_arg ? std::strtoul(epochs_arg, nullptr, 10) : 15;
   const auto seed = static_cast<std::uint64_t>(example::flag_value(argc, argv, "--seed", 1));
+  const bool augmented = !example::has_flag(argc, argv, "--no-augment");
 
   auto data = try_load_mnist<float>(dir);
   if (!data) {
@@ -46,14 +54,17 @@ int main(int argc, char** argv) {
 
   auto net = std::make_unique<mnist_model>(seed);  // about 0.9 MB of parameters and workspace: on the heap
   net->summary();
+  std::printf("augmentation %s\n", augmented ? "on (shift ±1 px, rotation ±8°)" : "off");
 
   fit_options options;
   options.epochs = epochs;
   options.batch_size = 32;
   options.metric = metric::accuracy;
   options.seed = seed;
+  if (augmented) options.augment = digit_augmentation(seed);
   const auto start = std::chrono::steady_clock::now();
-  fit(*net, data->train, sparse_categorical_cross_entropy{}, adam{.lr = 1e-3}, options);
+  fit(*net, data->train, sparse_categorical_cross_entropy{}, adam{.lr = 1e-3}, options,
+      schedule::cosine{.t_max = epochs});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const evaluation test = evaluate(*net, data->test, sparse_categorical_cross_entropy{}, metric::accuracy);
