@@ -28,9 +28,13 @@ inline double floor_for(int argc, char** argv, const char* name) {
   return flag_value(argc, argv, std::string("--require-") + name, -1e300);
 }
 
-// The positional argument at `index` (1-based), or null when absent or a flag.
+// The positional argument at `index` (1-based), or null when absent. Positional arguments come before the
+// first flag: in `lenet --seed 2`, "2" is the flag's value, not the epoch count.
 inline const char* positional(int argc, char** argv, int index) {
-  return index < argc && std::strncmp(argv[index], "--", 2) != 0 ? argv[index] : nullptr;
+  if (index >= argc) return nullptr;
+  for (int i = 1; i <= index; ++i)
+    if (std::strncmp(argv[i], "--", 2) == 0) return nullptr;
+  return argv[index];
 }
 
 // Whether `value` reaches `floor`; says so on stderr when it does not.

@@ -6,29 +6,16 @@
 #include <cmath>
 #include <vector>
 
+#include "network_gradients.hpp"
 #include "random_data.hpp"
 
 using namespace tenfold;
 
 namespace {
 
-constexpr double tolerance = 1e-5;
-
 template <class Net, class L = mse>
 void check_net(const L& loss = {}) {
-  TENFOLD_SEEDED(seed);
-  constexpr std::size_t capacity = 5;
-  using M = model<Net, capacity, double>;
-  M m(seed);
-  rng g(seed + 1);
-  const std::size_t rows = 1 + g.below(capacity);
-  auto x = test_support::uniform<double>(g, capacity * M::input_size);
-  auto y = test_support::uniform<double>(g, capacity * M::output_size);
-  INFO("rows = " << rows);
-  const auto r = check_gradients(m, x.data(), y.data(), rows, loss);
-  CHECK(r.params_checked == M::param_count);
-  CHECK(r.max_param_error < tolerance);
-  CHECK(r.max_input_error < tolerance);
+  test_support::check_network_gradients<Net, 5>(loss);
 }
 
 // y[r, j] = act(b[j] + Σ_k x[r, k] W[k, j]) over `rows` rows, W read as [in, out].

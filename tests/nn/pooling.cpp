@@ -7,32 +7,19 @@
 #include <cmath>
 #include <vector>
 
+#include "network_gradients.hpp"
 #include "random_data.hpp"
 
 using namespace tenfold;
 
 namespace {
 
-constexpr double tolerance = 1e-5;
-
 // Max pooling has a kink wherever two values of a window are equal; a step of 1e-7 (rather than the default
-// 1e-6) makes a random pair that close ten times rarer, and still leaves rounding far below the tolerance.
+// 1e-6) makes a random pair that close ten times rarer, and still leaves rounding far below the tolerance
+// (test_support::gradient_tolerance).
 template <class Net, class L = mse>
 void check_net(const L& loss = {}, double step = 1e-7) {
-  TENFOLD_SEEDED(seed);
-  constexpr std::size_t capacity = 3;
-  using M = model<Net, capacity, double>;
-  M m(seed);
-  rng g(seed + 1);
-  const std::size_t rows = 1 + g.below(capacity);
-  auto x = test_support::uniform<double>(g, capacity * M::input_size);
-  auto y = test_support::uniform<double>(g, capacity * M::output_size);
-  INFO("rows = " << rows);
-  const auto r = check_gradients(m, x.data(), y.data(), rows, loss, step);
-  INFO("worst parameter " << r.worst_param << " of " << M::param_count << ", worst input " << r.worst_input);
-  CHECK(r.params_checked == M::param_count);
-  CHECK(r.max_param_error < tolerance);
-  CHECK(r.max_input_error < tolerance);
+  test_support::check_network_gradients<Net, 3>(loss, step);
 }
 
 enum class kind { max, average };

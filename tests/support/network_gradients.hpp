@@ -1,0 +1,34 @@
+// check_network_gradients<Net, Capacity>(loss, step): a fresh double-precision model of Net with fresh random
+// weights, inputs, targets and row count, checked against central finite differences (check_gradients) for
+// every parameter and every input, to the tests' tolerance. The gradient tests of the layers and composites
+// share it; a kink (max pooling's ties) wants a smaller step.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <tenfold/tenfold.hpp>
+
+#include "random_data.hpp"
+
+namespace test_support {
+
+inline constexpr double gradient_tolerance = 1e-5;
+
+template <class Net, std::size_t Capacity = 3, class L = tenfold::mse>
+void check_network_gradients(const L& loss = {}, double step = 1e-6) {
+  TENFOLD_SEEDED(seed);
+  using M = tenfold::model<Net, Capacity, double>;
+  M m(seed);
+  tenfold::rng g(seed + 1);
+  const std::size_t rows = 1 + g.below(Capacity);
+  auto x = uniform<double>(g, Capacity * M::input_size);
+  auto y = uniform<double>(g, Capacity * M::output_size);
+  INFO("rows = " << rows);
+  const auto r = tenfold::check_gradients(m, x.data(), y.data(), rows, loss, step);
+  INFO("worst parameter " << r.worst_param << " of " << M::param_count << ", worst input " << r.worst_input);
+  CHECK(r.params_checked == M::param_count);
+  CHECK(r.max_param_error < gradient_tolerance);
+  CHECK(r.max_input_error < gradient_tolerance);
+}
+
+}  // namespace test_support
