@@ -43,12 +43,21 @@ run_config() {
   local targets=() suite_args=()
   if [ -n "$suites" ]; then
     # Only the executables of these suites are built, and only their tests run.
-    mapfile -t targets < <(meson introspect "$dir" --tests | python3 -c '
-import json, os, sys
+    mapfile -t targets < <(python3 -c '
+import json, os, subprocess, sys
 dir, suites = os.path.abspath(sys.argv[1]), sys.argv[2].split(":")
-for t in json.load(sys.stdin):
-    if any(s.split(":")[-1] in suites for s in t["suite"]) and t["cmd"][0].startswith(dir + os.sep):
-        print(os.path.relpath(t["cmd"][0], dir))' "$dir" "$suites")
+info = lambda what: json.loads(subprocess.run(["meson", "introspect", dir, what], capture_output=True, check=True).stdout)
+files = {t["id"]: t["filename"] for t in info("--targets")}
+wanted = set()
+for t in info("--tests"):
+    if any(s.split(":")[-1] in suites for s in t["suite"]):
+        # The test program, and the programs of this build it depends on (a script's arguments).
+        if t["cmd"][0].startswith(dir + os.sep):
+            wanted.add(t["cmd"][0])
+        for dep in t.get("depends", []):
+            wanted.update(files.get(dep, []))
+for f in sorted(wanted):
+    print(os.path.relpath(f, dir))' "$dir" "$suites")
     for s in ${suites//:/ }; do suite_args+=(--suite "$s"); done
     tags="$tags,only:$suites"
   fi
