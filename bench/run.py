@@ -26,7 +26,18 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPARATORS = os.path.join(ROOT, "bench", "comparators")
-NET_WORKLOADS = ("w1_train", "w1_epoch", "w1_infer", "w4_train")
+NET_WORKLOADS = ("w1_train", "w1_epoch", "w1_infer", "w4_train", "w3_train", "w3_infer")
+# Multiply-adds of one sample's forward pass: the products of the dense and convolution layers only.
+W1_MACS = 784 * 128 + 128 * 64 + 64 * 10
+W4_MACS = 1000 * 500 + 500 * 100 + 100 * 1
+W3_MACS = (28 * 28 * 32 * 3 * 3 * 1          # conv 32@3x3 on 28x28x1 (pad 1)
+           + 14 * 14 * 64 * 3 * 3 * 32       # conv 64@3x3 on 14x14x32 (pad 1)
+           + 7 * 7 * 64 * 128 + 128 * 10)    # dense 128, dense 10
+# FLOPs per sample of each network workload: 2 per multiply-add forward, three times that for a training step
+# (forward, input gradients, weight gradients). The share of the FMA peak of a row is samples/s times this over
+# the peak that tenfold's net_bench measured with the same thread count.
+FLOPS_PER_SAMPLE = {"w1_train": 6 * W1_MACS, "w1_epoch": 6 * W1_MACS, "w1_infer": 2 * W1_MACS,
+                    "w4_train": 6 * W4_MACS, "w3_train": 6 * W3_MACS, "w3_infer": 2 * W3_MACS}
 IMPLEMENTATIONS = ["tenfold", "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
 # OpenBLAS tuning variables some setups export for tenfold's GEMM comparison; dlib runs with OpenBLAS's defaults.
 DLIB_UNSET_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -140,7 +151,8 @@ def pkg_config(*args):
 
 
 def comparator_builds(build_dir):
-    """(name, source, binary, g++ arguments, header that must exist) of each C++ comparator."""
+    """(name, source, binary, g++ arguments, header that must exist) of each C++ comparator. The name's first word
+    is the implementation (its table column)."""
     cxx = ["g++", "-O3", "-march=native", "-std=c++20"]
     out = os.path.join(build_dir, "comparators")
     eigen_inc = pkg_config("--cflags-only-I", "eigen3") or ["-I/usr/include/eigen3"]
@@ -151,6 +163,8 @@ def comparator_builds(build_dir):
          cxx + ["{src}", "-o", "{bin}"] + dlib_flags + ["-ldl"],
          "/usr/include/dlib/dnn.h"),
         ("Eigen", "eigen_mlp.cpp", os.path.join(out, "eigen_mlp"),
+         cxx + ["-fopenmp"] + eigen_inc + ["{src}", "-o", "{bin}"], "Eigen/Core"),
+        ("Eigen CNN", "eigen_cnn.cpp", os.path.join(out, "eigen_cnn"),
          cxx + ["-fopenmp"] + eigen_inc + ["{src}", "-o", "{bin}"], "Eigen/Core"),
     ]
 
@@ -451,6 +465,28 @@ def run_checks(programs, data, notes):
 
 # ---- the table ---------------------------------------------------------------------------------------------
 
+def parse_peaks(lines):
+    """`fma_peak,<threads>,<GFLOP/s>` lines of net_bench -> {threads: GFLOP/s}."""
+    peaks = {}
+    for line in lines:
+        f = line.strip().split(",")
+        if len(f) == 3 and f[0] == "fma_peak":
+            try:
+                if float(f[2]) > 0:
+                    peaks[int(f[1])] = float(f[2])
+            except ValueError:
+                continue
+    return peaks
+
+
+def share_of_peak(m, peaks):
+    """The share of the measured FMA peak that a network row's arithmetic reaches, or None."""
+    flops, peak = FLOPS_PER_SAMPLE.get(m["workload"]), peaks.get(m["threads"])
+    if not flops or not peak or m["unit"] != "samples/s" or not m["value"]:
+        return None
+    return m["value"] * flops / (peak * 1e9)
+
+
 def merge(measurements):
     rows = {}
     for m in measurements:
@@ -484,11 +520,13 @@ def fmt_value(m):
     return text
 
 
-def table(merged):
+def table(merged, peaks):
     present = [i for i in IMPLEMENTATIONS if any(i in r for _, r in merged)]
     others = [i for i in present if i != "tenfold"]
     head = ["workload", "threads", "batch", "unit"] + present + [f"tenfold/{i}" for i in others] \
         if "tenfold" in present else ["workload", "threads", "batch", "unit"] + present
+    if peaks:
+        head.append("% of FMA peak (" + "/".join(present) + ")")
     lines = []
     for (w, t, b), row in merged:
         unit = next(iter(row.values()))["unit"]
@@ -498,6 +536,9 @@ def table(merged):
             for i in others:
                 s = speedup(row, i)
                 cells.append(f"{s:.2f}x" if s else "-")
+        if peaks:
+            shares = [share_of_peak(row[i], peaks) if i in row else None for i in present]
+            cells.append("/".join(f"{100 * x:.0f}" if x else "-" for x in shares) if any(shares) else "-")
         lines.append(cells)
     return head, lines
 
@@ -518,9 +559,10 @@ def markdown_table(head, lines):
     return "\n".join(out)
 
 
-def write_csv(path, info, measurements, merged):
+def write_csv(path, info, measurements, merged, peaks):
     fields = ["date", "commit", "cpu", "compiler", "workload", "threads", "batch", "implementation", "unit", "value",
-              "value_min", "value_max", "us_median", "us_min", "us_max", "tenfold_speedup", "others_cpu"]
+              "value_min", "value_max", "us_median", "us_min", "us_max", "tenfold_speedup", "others_cpu",
+              "share_of_fma_peak"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(fields)
@@ -530,11 +572,13 @@ def write_csv(path, info, measurements, merged):
                     continue
                 m = row[impl]
                 s = speedup(row, impl)
+                share = share_of_peak(m, peaks)
                 w.writerow([info["date"], info["commit"], info["cpu"], info["compiler"], wl, t, b, impl, m["unit"],
                             f"{m['value']:.6g}", f"{m['value_low']:.6g}", f"{m['value_high']:.6g}",
                             f"{m['us_median']:.3f}", f"{m['us_min']:.3f}", f"{m['us_max']:.3f}",
                             f"{s:.4f}" if s else "",
-                            f"{m['others_cpu']:.3f}" if m["others_cpu"] == m["others_cpu"] else ""])
+                            f"{m['others_cpu']:.3f}" if m["others_cpu"] == m["others_cpu"] else "",
+                            f"{share:.4f}" if share else ""])
 
 
 def write_chart(path, info, merged):
@@ -611,6 +655,9 @@ def main():
         info["dlib"] = package_version("libdlib-dev")
     if "Eigen" in binaries:
         programs.append(("Eigen", [binaries["Eigen"]], ()))
+    if "Eigen CNN" in binaries:
+        programs.append(("Eigen", [binaries["Eigen CNN"]], ()))
+    if "Eigen" in binaries or "Eigen CNN" in binaries:
         info["eigen"] = package_version("libeigen3-dev")
     info["openblas"] = package_version("libopenblas-dev")
     info["subnormals"] = "kept by the comparators" if args.keep_denormals else "flushed to zero (FTZ/DAZ) everywhere"
@@ -620,6 +667,7 @@ def main():
         if not os.path.exists(path):
             notes.append(f"{name}: {os.path.relpath(path, ROOT)} not built, its rows have no tenfold column")
 
+    peaks = {}  # threads -> FMA peak in GFLOP/s, measured by tenfold's net_bench
     baseline_name, baseline_bench = None, None
     if args.baseline:
         baseline_name, baseline_bench, _ = build_baseline(args, notes)
@@ -654,7 +702,11 @@ def main():
                 for impl, path in sides:
                     wait_until_quiet(args.wait_quiet)
                     cmd = [path, "--threads", str(threads), "--reps", str(args.reps), "--data", data]
+                    cmd += ["--only", args.only] if args.only else []
                     lines, others = run_program(cmd, program_env(threads, data), notes, f"{impl} net_bench ({threads} threads)")
+                    if impl == "tenfold":
+                        for t, p in parse_peaks(lines).items():
+                            peaks[t] = max(p, peaks.get(t, 0.0))
                     per_side[impl].append(tag_noise([m for m in parse_net_lines(lines, impl)
                                                      if not args.only or args.only in m["workload"]], others))
             for impl, runs in per_side.items():
@@ -670,7 +722,9 @@ def main():
         measurements += run_gemm_bench(gemm_bench, args, data, notes)
 
     # Compile times: one row per network program, the sum over its translation units.
-    compile_rows = dict(comparator_seconds)
+    compile_rows = {}
+    for name, s in comparator_seconds.items():  # Eigen's two programs count as one row
+        compile_rows[name.split()[0]] = compile_rows.get(name.split()[0], 0.0) + s
     if tenfold_seconds:
         compile_rows["tenfold"] = sum(tenfold_seconds.values())
     for impl, s in compile_rows.items():
@@ -684,8 +738,10 @@ def main():
         notes.append(f"*: other processes used more than {100 * NOISY:.0f}% of the CPUs during that program's run "
                      f"(up to {100 * max(shares):.0f}%): those timings are noisy")
 
+    if peaks:
+        info["fma_peak"] = ", ".join(f"{p:.1f} GFLOP/s with {t} thread(s)" for t, p in sorted(peaks.items()))
     merged = merge(measurements)
-    head, lines = table(merged)
+    head, lines = table(merged, peaks)
     print()
     print(f"tenfold benchmarks  commit {info['commit']}  {info['cpu']} ({info['cpus']} CPUs)  {info['compiler']}")
     print(f"threads {info['threads']}, median of {args.reps} repetitions after a warm-up; ±: half the min-max range")
@@ -698,7 +754,7 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     base = os.path.join(args.out, "bench-" + datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S"))
-    write_csv(base + ".csv", info, measurements, merged)
+    write_csv(base + ".csv", info, measurements, merged, peaks)
     chart_note = write_chart(base + ".png", info, merged)
     if chart_note:
         notes.append(chart_note)
@@ -710,12 +766,14 @@ def main():
         f.write(f"\nMedian of {args.reps} repetitions after a warm-up; ± is half the min–max range over the "
                 f"repetitions (min and max are in {os.path.basename(base)}.csv). Network rows are samples/s, GEMM "
                 "rows GFLOP/s (higher is better), compile rows seconds for the translation unit(s) of each "
-                "network program (lower is better). tenfold/X is tenfold's speedup over X.\n\n")
+                "network program (lower is better). tenfold/X is tenfold's speedup over X. The share of the FMA peak "
+                "counts 2 FLOPs per multiply-add of the dense and convolution layers forward, three times that for a "
+                "training step, against the single-precision FMA peak that net_bench measures on as many cores.\n\n")
         f.write(markdown_table(head, lines) + "\n")
         if not chart_note:
             f.write(f"\n![speedups]({os.path.basename(base)}.png)\n")
         if checks:
-            f.write("\n## Learning check (one MNIST epoch at batch 32; five W4 epochs; not timed)\n\n")
+            f.write("\n## Learning check (one MNIST epoch at batch 32; five W4 epochs; W3: 200 MNIST batches of 64, Eigen only; not timed)\n\n")
             f.write("| implementation | workload | loss, first batches | loss, last batches | test accuracy |\n"
                     "|---|---|---|---|---|\n")
             for name, workload, first, last, acc, ok in checks:

@@ -1,6 +1,8 @@
 // dlib comparator: the W1 MLP as dlib spells it, fc<10, relu<fc<64, relu<fc<128, input>>>>> with
 // loss_multiclass_log, and the W4 regression MLP fc<1, relu<fc<100, relu<fc<500, input>>>>> with
-// loss_mean_squared, both trained with dlib's adam (no weight decay, betas 0.9/0.999, learning rate 1e-3).
+// loss_mean_squared, and the W3 CNN with dlib's con and max_pool layers (conv 32@3x3 pad 1, relu, max pool 2,
+// conv 64@3x3 pad 1, relu, max pool 2, fc 128, relu, fc 10 with loss_multiclass_log; the padding and pooling
+// arguments are spelled out so the shapes are 28x28 -> 14x14 -> 7x7 as in the others), all trained with dlib's adam (no weight decay, betas 0.9/0.999, learning rate 1e-3).
 // One step is dlib's own synchronous path, compute_parameter_gradients (forward, loss, backward) then
 // update_parameters with one solver per layer, the same work dnn_trainer does in its worker thread. Batches are
 // converted to dlib tensors before timing, as the other comparators read batches in place; the epoch benchmark
@@ -18,6 +20,15 @@ using w1_net = dlib::loss_multiclass_log<
     dlib::fc<10, dlib::relu<dlib::fc<64, dlib::relu<dlib::fc<128, dlib::input<dlib::matrix<float>>>>>>>>;
 using w4_net = dlib::loss_mean_squared<
     dlib::fc<1, dlib::relu<dlib::fc<100, dlib::relu<dlib::fc<500, dlib::input<dlib::matrix<float, 0, 1>>>>>>>>;
+
+// con_<filters, rows, cols, stride y, stride x, padding y, padding x>, max_pool_<rows, cols, stride y, stride x,
+// padding y, padding x>; fc flattens its input itself.
+template <long filters, class SUBNET>
+using con3x3 = dlib::add_layer<dlib::con_<filters, 3, 3, 1, 1, 1, 1>, SUBNET>;
+template <class SUBNET>
+using pool2 = dlib::add_layer<dlib::max_pool_<2, 2, 2, 2, 0, 0>, SUBNET>;
+using w3_net = dlib::loss_multiclass_log<dlib::fc<10, dlib::relu<dlib::fc<128,
+    pool2<dlib::relu<con3x3<64, pool2<dlib::relu<con3x3<32, dlib::input<dlib::matrix<float>>>>>>>>>>>>;
 
 // OpenBLAS reads OPENBLAS_NUM_THREADS when it loads; also set it directly when the symbol is there.
 void set_blas_threads(int threads) {
@@ -39,6 +50,31 @@ void he_uniform_init(Net& net, unsigned seed) {
     for (long i = 0; i < fan_in * fan_out; ++i) p[i] = u(rng);
     for (long i = fan_in * fan_out; i < (fan_in + 1) * fan_out; ++i) p[i] = 0.0f;
   });
+}
+
+// The W3 CNN, He uniform with zero biases too. A con layer's parameters are one vector: filters x fan_in weights
+// (fan_in = input channels x 3 x 3), then one bias per filter. layer<i> counts from the loss layer (0) down.
+void he_uniform_con(dlib::tensor& t, long filters, std::mt19937& rng) {
+  const long fan_in = long(t.size()) / filters - 1;
+  std::uniform_real_distribution<float> u(-bench::he_uniform_bound(int(fan_in)), bench::he_uniform_bound(int(fan_in)));
+  float* p = t.host();
+  for (long i = 0; i < fan_in * filters; ++i) p[i] = u(rng);
+  for (long i = fan_in * filters; i < long(t.size()); ++i) p[i] = 0.0f;
+}
+
+void he_uniform_init(w3_net& net, unsigned seed) {
+  std::mt19937 rng(seed);
+  he_uniform_con(dlib::layer<9>(net).layer_details().get_layer_params(), 32, rng);
+  he_uniform_con(dlib::layer<6>(net).layer_details().get_layer_params(), 64, rng);
+  for (dlib::tensor* t : {&dlib::layer<3>(net).layer_details().get_layer_params(),
+                          &dlib::layer<1>(net).layer_details().get_layer_params()}) {
+    const long fan_in = t->num_samples() - 1, fan_out = t->k();
+    std::uniform_real_distribution<float> u(-bench::he_uniform_bound(int(fan_in)),
+                                            bench::he_uniform_bound(int(fan_in)));
+    float* p = t->host();
+    for (long i = 0; i < fan_in * fan_out; ++i) p[i] = u(rng);
+    for (long i = fan_in * fan_out; i < (fan_in + 1) * fan_out; ++i) p[i] = 0.0f;
+  }
 }
 
 // Tensor (batch, 1, rows, cols) holding `count` consecutive samples of `features` floats from `source`.
@@ -193,6 +229,31 @@ void time_w4(const bench::options& o) {
   });
 }
 
+// Random inputs in [0, 1] and labels in 0..9, as tenfold's rows use.
+void time_w3(const bench::options& o) {
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> pixels(256 * 784);
+  for (auto& v : pixels) v = u(rng);
+  std::vector<unsigned long> labels(64);
+  for (auto& l : labels) l = rng() % 10;
+  if (bench::wanted(o, "w3_train")) {
+    const auto x = make_batch(pixels.data(), 64, 28, 28);
+    trainer<w3_net> t(x, 1);
+    if (dlib::layer<3>(t.net).layer_details().get_layer_params().num_samples() != 7 * 7 * 64 + 1) {
+      std::fprintf(stderr, "dlib_bench: w3's second pooling does not give 7x7x64\n");
+      std::exit(1);
+    }
+    bench::time_and_print(o, "w3_train", "64", 64, [&] { t.step(x, labels.data()); });
+  }
+  for (int batch : {1, 256}) {
+    if (!bench::wanted(o, "w3_infer")) break;
+    const auto x = make_batch(pixels.data(), batch, 28, 28);
+    trainer<w3_net> t(x, 1);
+    bench::time_and_print(o, "w3_infer", std::to_string(batch), batch, [&] { t.net.subnet().forward(x); });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,5 +267,6 @@ int main(int argc, char** argv) {
   }
   time_w1(o, train);
   time_w4(o);
+  time_w3(o);
   return 0;
 }

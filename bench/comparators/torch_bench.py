@@ -1,5 +1,7 @@
-"""PyTorch comparator (CPU, eager mode): the W1 MNIST MLP 784-128-64-10 and the W4 regression MLP 1000-500-100-1,
-trained with torch.optim.Adam (lr 1e-3, fused=True where available), plus torch.mm GEMM. Prints the benchmark's
+"""PyTorch comparator (CPU, eager mode): the W1 MNIST MLP 784-128-64-10, the W4 regression MLP 1000-500-100-1 and
+the W3 CNN (conv 32@3x3 pad 1, relu, max pool 2, conv 64@3x3 pad 1, relu, max pool 2, dense 128, relu, dense 10 on
+28x28x1, NCHW, torch.nn.Conv2d), trained with torch.optim.Adam (lr 1e-3, fused=True where available), plus torch.mm
+GEMM. Prints the benchmark's
 CSV lines `workload,threads,batch,median_us_per_step,min_us,max_us,samples_per_s` like the C++ comparators
 (bench_common.hpp): warm-up, then repetitions of back-to-back calls, median/min/max of the per-call mean.
 
@@ -71,9 +73,23 @@ def mlp(sizes, seed):
     return torch.nn.Sequential(*layers)
 
 
+def w3_cnn(seed):
+    """The W3 CNN; He-uniform weights (fan_in = in_channels * 3 * 3 for the convolutions), zero biases."""
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(7 * 7 * 64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    for layer in model:
+        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+            torch.nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(layer.bias)
+    return model
+
+
 class Trainer:
-    def __init__(self, sizes, loss, seed):
-        self.model = mlp(sizes, seed)
+    def __init__(self, sizes, loss, seed, model=None):
+        self.model = model if model is not None else mlp(sizes, seed)
         # The fused CPU Adam (PyTorch 2.4 and later) is PyTorch's fastest documented update, up to a third off a
         # small-batch step; older versions fall back to the default implementation.
         try:
@@ -192,6 +208,28 @@ def time_w4(args):
     time_and_print(args, "w4_train", 64, 64, step)
 
 
+def random_images(count, seed):
+    """Random inputs in [0, 1] (count x 1 x 28 x 28, NCHW) and labels in 0..9, as tenfold's rows use."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(count, 1, 28, 28, generator=g), torch.randint(0, 10, (count,), generator=g)
+
+
+def time_w3(args):
+    if wanted(args, "w3_train"):
+        x, y = random_images(64, 2)
+        t = Trainer(None, F.cross_entropy, 1, model=w3_cnn(1))
+        time_and_print(args, "w3_train", 64, 64, lambda: t.step(x, y))
+    for batch in (1, 256):
+        if not wanted(args, "w3_infer"):
+            break
+        model, (x, _) = w3_cnn(1), random_images(batch, 3)
+
+        def infer():
+            with torch.inference_mode():
+                model(x)
+        time_and_print(args, "w3_infer", batch, batch, infer)
+
+
 def time_gemm(args):
     if not wanted(args, "gemm"):
         return
@@ -211,6 +249,7 @@ def main():
         return
     time_w1(args, x, y)
     time_w4(args)
+    time_w3(args)
     time_gemm(args)
 
 

@@ -1,16 +1,25 @@
-// tenfold's side of the network benchmarks: training steps, a full MNIST epoch and inference, timed as the
-// median of repetitions after a warm-up, printed as CSV lines that bench/run.py merges with the comparators':
+// tenfold's side of the network benchmarks: training steps, a full MNIST epoch and inference of the MLPs and of
+// the convolutional network w3, timed as the median of repetitions after a warm-up, printed as CSV lines that
+// bench/run.py merges with the comparators':
 //   workload,threads,batch,median_us_per_step,min_us,max_us,samples_per_s
+// First comes `fma_peak,<threads>,<GFLOP/s>`: the single-precision FMA throughput measured here with one loop of
+// independent FMAs per thread (run at the same time), from which run.py gives each row's share of the peak.
 //
-//   net_bench [--threads N] [--reps R] [--data DIR]
+//   net_bench [--threads N] [--reps R] [--data DIR] [--only NAME]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <tenfold/tenfold.hpp>
+#include <thread>
 #include <vector>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 using namespace tenfold;
 
@@ -18,8 +27,70 @@ namespace {
 
 using mnist_mlp = sequential<input<784>, dense<128>, relu, dense<64>, relu, dense<10>, softmax>;
 using regression_mlp = sequential<input<1000>, dense<500>, relu, dense<100>, relu, dense<1>>;
+// w3: [28, 28, 1] → conv 32@3×3 pad 1 → relu → max pool 2 → conv 64@3×3 pad 1 → relu → max pool 2 → dense 128
+// → relu → dense 10, softmax with sparse cross-entropy.
+using w3_cnn = sequential<input<28, 28, 1>, conv2d<32, 3, 3, stride<1>, padding<1>>, relu, max_pool<2>,
+                          conv2d<64, 3, 3, stride<1>, padding<1>>, relu, max_pool<2>, flatten, dense<128>, relu,
+                          dense<10>, softmax>;
 
 int reps = 7;
+std::string only;
+
+bool wanted(const char* workload) { return only.empty() || std::string(workload).find(only) != std::string::npos; }
+
+// Where measured_peak leaves its result, so that none of its work can be dropped.
+volatile float peak_sink = 0;
+
+// Single-precision FMA throughput of one core in GFLOP/s (as bench/gemm/gemm_bench.cpp measures it):
+// independent accumulator chains, no memory traffic, best of three trials.
+double measured_peak() {
+#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__)
+  using reg = __m512;
+  constexpr int lanes = 16;
+  const auto fma = [](reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); };
+  const auto set1 = [](float x) { return _mm512_set1_ps(x); };
+  const auto first = [](reg v) { return _mm512_cvtss_f32(v); };
+#else
+  using reg = __m256;
+  constexpr int lanes = 8;
+  const auto fma = [](reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); };
+  const auto set1 = [](float x) { return _mm256_set1_ps(x); };
+  const auto first = [](reg v) { return _mm256_cvtss_f32(v); };
+#endif
+  constexpr int chains = 12;
+  const reg x = set1(0.9999999f), y = set1(1e-7f);
+  const long steps = 10'000'000;
+  double best = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    reg acc[chains];
+    for (int i = 0; i < chains; ++i) acc[i] = set1(float(i));
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long s = 0; s < steps; ++s) {
+#pragma GCC unroll 16
+      for (int i = 0; i < chains; ++i) acc[i] = fma(x, y, acc[i]);
+    }
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (int i = 0; i < chains; ++i) peak_sink = peak_sink + first(acc[i]);
+    best = std::max(best, double(steps) * chains * lanes * 2 / t / 1e9);
+  }
+  return best;
+#else
+  return 0;
+#endif
+}
+
+// The FMA peak of `threads` cores: one measuring loop per thread, all at the same time.
+double measured_peak(int threads) {
+  std::vector<double> each(std::size_t(std::max(1, threads)));
+  std::vector<std::thread> helpers;
+  for (std::size_t i = 1; i < each.size(); ++i) helpers.emplace_back([&each, i] { each[i] = measured_peak(); });
+  each[0] = measured_peak();
+  for (auto& h : helpers) h.join();
+  double sum = 0;
+  for (double v : each) sum += v;
+  return sum;
+}
 
 struct timing {
   double median_us, min_us, max_us;
@@ -54,6 +125,7 @@ void report(const char* workload, int threads, std::size_t batch, const timing& 
 
 template <class Net, std::size_t Batch, class L>
 void train_step(const char* workload, int threads, const L& loss, std::size_t classes) {
+  if (!wanted(workload)) return;
   using M = model<Net, Batch>;
   auto m = std::make_unique<M>(1);
   typename M::template optimizer_state_for<adam> state(adam{});
@@ -67,22 +139,24 @@ void train_step(const char* workload, int threads, const L& loss, std::size_t cl
   report(workload, threads, Batch, t, Batch);
 }
 
-template <std::size_t Batch>
-void inference(int threads) {
-  using M = model<mnist_mlp, Batch>;
+template <class Net, std::size_t Batch>
+void inference(const char* workload, int threads) {
+  if (!wanted(workload)) return;
+  using M = model<Net, Batch>;
   auto m = std::make_unique<M>(1);
   rng g(3);
-  std::vector<float> x(Batch * 784);
+  std::vector<float> x(Batch * M::input_size);
   for (auto& v : x) v = static_cast<float>(g.uniform());
   float sink = 0;
   const timing t = measure([&](std::size_t steps) {
     for (std::size_t s = 0; s < steps; ++s) sink += m->forward(x.data(), Batch)[0];
   });
   if (sink == 12345.f) std::printf("#\n");
-  report("w1_infer", threads, Batch, t, Batch);
+  report(workload, threads, Batch, t, Batch);
 }
 
 void epoch(int threads, const char* dir) {
+  if (!wanted("w1_epoch")) return;
   auto data = try_load_mnist<float>(dir);
   if (!data) {
     std::fprintf(stderr, "net_bench: skipping the epoch benchmark: %s\n", data.error().message);
@@ -108,6 +182,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--data")) dir = argv[i + 1];
+    if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
   }
   // Two threads: products large enough to gain are split between the calling thread and one helper
   // (cpu::set_gemm_threads); everything else stays on the calling thread.
@@ -115,12 +190,17 @@ int main(int argc, char** argv) {
   // As fit() does by default: subnormal optimizer state would otherwise halve the speed of long runs.
   const flush_denormals denormals_as_zero;
   std::printf("workload,threads,batch,median_us_per_step,min_us,max_us,samples_per_s\n");
+  std::printf("fma_peak,%d,%.1f\n", threads, measured_peak(threads));
+  std::fflush(stdout);
   train_step<mnist_mlp, 1>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
   train_step<mnist_mlp, 32>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
   train_step<mnist_mlp, 256>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
   epoch(threads, dir);
-  inference<1>(threads);
-  inference<256>(threads);
+  inference<mnist_mlp, 1>("w1_infer", threads);
+  inference<mnist_mlp, 256>("w1_infer", threads);
   train_step<regression_mlp, 64>("w4_train", threads, mse{}, 0);
+  train_step<w3_cnn, 64>("w3_train", threads, sparse_categorical_cross_entropy{}, 10);
+  inference<w3_cnn, 1>("w3_infer", threads);
+  inference<w3_cnn, 256>("w3_infer", threads);
   return 0;
 }
