@@ -51,7 +51,7 @@ files = {t["id"]: t["filename"] for t in info("--targets")}
 wanted = set()
 for t in info("--tests"):
     if any(s.split(":")[-1] in suites for s in t["suite"]):
-        # The test program, and the programs of this build it depends on (a script's arguments).
+        # The test program, and the programs of this build it depends on (given to a script as arguments).
         if t["cmd"][0].startswith(dir + os.sep):
             wanted.add(t["cmd"][0])
         for dep in t.get("depends", []):
