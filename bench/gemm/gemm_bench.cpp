@@ -23,9 +23,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
+#include "../common/fma_peak.hpp"
 
 #include <tenfold/tenfold.hpp>
 
@@ -53,47 +51,8 @@ double seconds_per_call(F&& f, long reps) {
   return std::chrono::duration<double>(clock_type::now() - t0).count() / double(reps);
 }
 
-// Where measured_peak leaves its result, so that none of its work can be dropped.
-volatile float peak_sink = 0;
-
-// Single-precision FMA throughput of one core, in GFLOP/s: independent accumulator chains, no memory
-// traffic.
-double measured_peak() {
-#if defined(__AVX512F__) || defined(__AVX2__)
-#if defined(__AVX512F__)
-  using reg = __m512;
-  constexpr int lanes = 16;
-  const auto fma = [](reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); };
-  const auto set1 = [](float x) { return _mm512_set1_ps(x); };
-  const auto first = [](reg v) { return _mm512_cvtss_f32(v); };
-#else
-  using reg = __m256;
-  constexpr int lanes = 8;
-  const auto fma = [](reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); };
-  const auto set1 = [](float x) { return _mm256_set1_ps(x); };
-  const auto first = [](reg v) { return _mm256_cvtss_f32(v); };
-#endif
-  constexpr int chains = 12;
-  const reg x = set1(0.9999999f), y = set1(1e-7f);
-  const long steps = 20'000'000;
-  double best = 0;
-  for (int trial = 0; trial < 5; ++trial) {
-    reg acc[chains];
-    for (int i = 0; i < chains; ++i) acc[i] = set1(float(i));
-    const auto t0 = clock_type::now();
-    for (long s = 0; s < steps; ++s) {
-#pragma GCC unroll 16
-      for (int i = 0; i < chains; ++i) acc[i] = fma(x, y, acc[i]);
-    }
-    const double t = std::chrono::duration<double>(clock_type::now() - t0).count();
-    for (int i = 0; i < chains; ++i) peak_sink = peak_sink + first(acc[i]);
-    best = std::max(best, double(steps) * chains * lanes * 2 / t / 1e9);
-  }
-  return best;
-#else
-  return 0;
-#endif
-}
+// Single-precision FMA throughput of one core, in GFLOP/s (bench/common/fma_peak.hpp), best of five long trials.
+double measured_peak() { return bench::fma_peak(20'000'000, 5); }
 
 }  // namespace
 

@@ -17,9 +17,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(__AVX2__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+#include "../common/fma_peak.hpp"
 
 using namespace tenfold;
 
@@ -38,54 +36,11 @@ std::string only;
 
 bool wanted(const char* workload) { return only.empty() || std::string(workload).find(only) != std::string::npos; }
 
-// Where measured_peak leaves its result, so that none of its work can be dropped.
-volatile float peak_sink = 0;
-
-// Single-precision FMA throughput of one core in GFLOP/s (as bench/gemm/gemm_bench.cpp measures it):
-// independent accumulator chains, no memory traffic, best of three trials.
-double measured_peak() {
-#if defined(__AVX512F__) || defined(__AVX2__)
-#if defined(__AVX512F__)
-  using reg = __m512;
-  constexpr int lanes = 16;
-  const auto fma = [](reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); };
-  const auto set1 = [](float x) { return _mm512_set1_ps(x); };
-  const auto first = [](reg v) { return _mm512_cvtss_f32(v); };
-#else
-  using reg = __m256;
-  constexpr int lanes = 8;
-  const auto fma = [](reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); };
-  const auto set1 = [](float x) { return _mm256_set1_ps(x); };
-  const auto first = [](reg v) { return _mm256_cvtss_f32(v); };
-#endif
-  constexpr int chains = 12;
-  const reg x = set1(0.9999999f), y = set1(1e-7f);
-  const long steps = 10'000'000;
-  double best = 0;
-  for (int trial = 0; trial < 3; ++trial) {
-    reg acc[chains];
-    for (int i = 0; i < chains; ++i) acc[i] = set1(float(i));
-    const auto t0 = std::chrono::steady_clock::now();
-    for (long s = 0; s < steps; ++s) {
-#pragma GCC unroll 16
-      for (int i = 0; i < chains; ++i) acc[i] = fma(x, y, acc[i]);
-    }
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (int i = 0; i < chains; ++i) peak_sink = peak_sink + first(acc[i]);
-    best = std::max(best, double(steps) * chains * lanes * 2 / t / 1e9);
-  }
-  return best;
-#else
-  return 0;
-#endif
-}
-
-// The FMA peak of `threads` cores: one measuring loop per thread, all at the same time.
 double measured_peak(int threads) {
   std::vector<double> each(std::size_t(std::max(1, threads)));
   std::vector<std::thread> helpers;
-  for (std::size_t i = 1; i < each.size(); ++i) helpers.emplace_back([&each, i] { each[i] = measured_peak(); });
-  each[0] = measured_peak();
+  for (std::size_t i = 1; i < each.size(); ++i) helpers.emplace_back([&each, i] { each[i] = bench::fma_peak(); });
+  each[0] = bench::fma_peak();
   for (auto& h : helpers) h.join();
   double sum = 0;
   for (double v : each) sum += v;
