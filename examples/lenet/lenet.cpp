@@ -25,6 +25,7 @@
 #include <tenfold/tenfold.hpp>
 
 #include "../common/floors.hpp"
+#include "../common/mnist_command_line.hpp"
 
 using namespace tenfold;
 
@@ -69,20 +70,15 @@ double train_and_test(const mnist_data<float>& data, std::size_t epochs, std::ui
 }
 
 int main(int argc, char** argv) {
-  const char* dir_arg = example::positional(argc, argv, 1);
-  const char* epochs_arg = example::positional(argc, argv, 2);
-  const char* dir = dir_arg ? dir_arg : TENFOLD_MNIST_DIR;
-  const std::size_t epochs = epochs_arg ? std::strtoul(epochs_arg, nullptr, 10) : 10;
+  const example::mnist_arguments args = example::mnist_arguments_of(argc, argv, 10);
+  const char* dir = args.dir;
+  const std::size_t epochs = args.epochs;
   const auto seed = static_cast<std::uint64_t>(example::flag_value(argc, argv, "--seed", 1));
   const bool plain = example::has_flag(argc, argv, "--plain");
   const bool augmented = !example::has_flag(argc, argv, "--no-augment");
 
-  auto data = try_load_mnist<float>(dir);
-  if (!data) {
-    std::fprintf(stderr, "%s\n", data.error().message);
-    return 1;
-  }
-  std::printf("MNIST: %zu training and %zu test digits from %s\n", data->train.size(), data->test.size(), dir);
+  const auto data = example::load_digits(dir);
+  if (!data) return 1;
   std::printf("variant: %s, augmentation %s\n", plain ? "plain" : "batch_norm",
               augmented ? "on (shift ±2 px, rotation ±10°)" : "off");
 

@@ -25,6 +25,7 @@
 #include <tenfold/tenfold.hpp>
 
 #include "../common/floors.hpp"
+#include "../common/mnist_command_line.hpp"
 
 using namespace tenfold;
 
@@ -38,19 +39,14 @@ using digit_augmentation =
     augmentation<float, shape<28, 28, 1>, augment::random_shift<1>, augment::random_rotation<std::ratio<8>>>;
 
 int main(int argc, char** argv) {
-  const char* dir_arg = example::positional(argc, argv, 1);
-  const char* epochs_arg = example::positional(argc, argv, 2);
-  const char* dir = dir_arg ? dir_arg : TENFOLD_MNIST_DIR;
-  const std::size_t epochs = epochs_arg ? std::strtoul(epochs_arg, nullptr, 10) : 15;
+  const example::mnist_arguments args = example::mnist_arguments_of(argc, argv, 15);
+  const char* dir = args.dir;
+  const std::size_t epochs = args.epochs;
   const auto seed = static_cast<std::uint64_t>(example::flag_value(argc, argv, "--seed", 1));
   const bool augmented = !example::has_flag(argc, argv, "--no-augment");
 
-  auto data = try_load_mnist<float>(dir);
-  if (!data) {
-    std::fprintf(stderr, "%s\n", data.error().message);
-    return 1;
-  }
-  std::printf("MNIST: %zu training and %zu test digits from %s\n", data->train.size(), data->test.size(), dir);
+  const auto data = example::load_digits(dir);
+  if (!data) return 1;
 
   auto net = std::make_unique<mnist_model>(seed);  // about 0.9 MB of parameters and workspace: on the heap
   net->summary();

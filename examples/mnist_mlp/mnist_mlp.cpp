@@ -24,6 +24,7 @@
 #include <tenfold/tensorboard.hpp>  // tenfold.hpp and tensorboard_logger
 
 #include "../common/floors.hpp"
+#include "../common/mnist_command_line.hpp"
 #include "../common/mnist_network.hpp"
 
 using namespace tenfold;
@@ -81,21 +82,16 @@ double train_and_test(const mnist_data<float>& data, std::size_t epochs, std::ui
 }
 
 int main(int argc, char** argv) {
-  const char* dir_arg = example::positional(argc, argv, 1);
-  const char* epochs_arg = example::positional(argc, argv, 2);
-  const char* dir = dir_arg ? dir_arg : TENFOLD_MNIST_DIR;
-  const std::size_t epochs = epochs_arg ? std::strtoul(epochs_arg, nullptr, 10) : 5;
+  const example::mnist_arguments args = example::mnist_arguments_of(argc, argv, 5);
+  const char* dir = args.dir;
+  const std::size_t epochs = args.epochs;
   const auto seeds = static_cast<std::uint64_t>(example::flag_value(argc, argv, "--seeds", 1));
   const char* plot = text_flag(argc, argv, "--plot");
   const char* tensorboard = text_flag(argc, argv, "--tensorboard");
   const char* save = text_flag(argc, argv, "--save");
 
-  auto data = try_load_mnist<float>(dir);
-  if (!data) {
-    std::fprintf(stderr, "%s\n", data.error().message);
-    return 1;
-  }
-  std::printf("MNIST: %zu training and %zu test digits from %s\n", data->train.size(), data->test.size(), dir);
+  const auto data = example::load_digits(dir);
+  if (!data) return 1;
 
   bool ok = true;
   double sum = 0, lowest = 1;
