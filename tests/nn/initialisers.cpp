@@ -63,6 +63,11 @@ TEST_CASE("torch_default: uniform on ±1 / sqrt(fan_in)") {
   check_uniform(weights_of<init::torch_default>(5), 1.0 / std::sqrt(double(fan_in)));
 }
 
+TEST_CASE("normal<σ>: normal with a fixed standard deviation (GPT's 0.02)") {
+  check_normal(weights_of<init::normal<std::ratio<1, 50>>>(6), 0.02 * 0.02);
+  check_normal(weights_of<init::normal<std::ratio<3, 7>>>(7), 9.0 / 49);
+}
+
 TEST_CASE("the same seed gives the same weights, another seed other weights") {
   using net = sequential<input<8>, dense<16>, relu, dense<4>>;
   model<net, 2> a(42), b(42), c(43);

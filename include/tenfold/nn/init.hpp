@@ -2,7 +2,7 @@
 //
 // `fan_in` and `fan_out` are the layer's input and output widths. He (Kaiming) suits ReLU-family layers,
 // Xavier (Glorot) suits tanh and sigmoid; `torch_default` reproduces PyTorch's nn.Linear initialisation
-// (uniform in ±1/sqrt(fan_in) for weights and biases).
+// (uniform in ±1/sqrt(fan_in) for weights and biases); `normal<Stddev>` is a fixed-width normal (GPT's 0.02).
 #pragma once
 #include "../core/internal.hpp"
 
@@ -47,6 +47,18 @@ struct xavier_normal {
   void operator()(T* w, std::size_t n, std::size_t fan_in, std::size_t fan_out, rng& g) const {
     const double sd = std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
     for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(sd * g.normal());
+  }
+};
+
+// Normal with mean 0 and the standard deviation given as a ratio: init::normal<std::ratio<1, 50>> is the
+// N(0, 0.02) that GPT-2 and nanoGPT use for every weight and embedding.
+template <class StddevRatio>
+struct normal {
+  static constexpr double stddev = static_cast<double>(StddevRatio::num) / static_cast<double>(StddevRatio::den);
+  static constexpr const char* name = "normal";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t, std::size_t, rng& g) const {
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(stddev * g.normal());
   }
 };
 
