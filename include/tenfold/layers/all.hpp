@@ -7,6 +7,8 @@
 #include "conv2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
+#include "layer_norm.hpp"
 #include "pooling.hpp"
 #include "reshape.hpp"
+#include "rms_norm.hpp"
 #include "softmax.hpp"
