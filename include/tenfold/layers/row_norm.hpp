@@ -120,7 +120,10 @@ struct row_norm_stage : leaf_stage<T, In, In> {
     const T* TENFOLD_RESTRICT w = params;
     T* TENFOLD_RESTRICT dw = grads;
     T* TENFOLD_RESTRICT db = grads + width;
-    for (std::size_t j = 0; j < param_count; ++j) grads[j] = T(0);
+    for (std::size_t j = 0; j < width; ++j) {
+      dw[j] = T(0);
+      if constexpr (Bias) db[j] = T(0);
+    }
     for (std::size_t r = 0; r < x.vectors(); ++r) {
       const T* TENFOLD_RESTRICT in = x.data + r * width;
       const T* TENFOLD_RESTRICT g = dy.data + r * width;
