@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -341,4 +342,28 @@ TEST_CASE("multi_head_attention: PyTorch's names and shapes, N(0, 0.02) weights 
   nb.for_each_parameter([&](const parameter_info& p, double*) { names.push_back(p.name); });
   CHECK(names == std::vector<std::string>{"0.in_proj_weight", "0.out_proj.weight"});
   CHECK(no_bias::param_count == 3 * 36 + 36);
+}
+
+// The output projection's gradients are reported before the heads' backward runs, and the input projection's
+// last: an update made there must not change what the rest of backward reads.
+TEST_CASE("multi_head_attention: train_step's fused update equals backward and a separate update, bit for bit") {
+  TENFOLD_SEEDED(seed);
+  using net = sequential<input<9, 6>, dense<6>, multi_head_attention<3>, residual<multi_head_attention<2, unmasked>>,
+                         dense<4>>;
+  using M = model<net, 4>;
+  auto fused = std::make_unique<M>(seed), separate = std::make_unique<M>(seed);
+  M::optimizer_state_for<adam> fused_state(adam{}), separate_state(adam{});
+  rng g(seed + 3);
+  auto x = test_support::uniform<float>(g, 4 * M::input_size);
+  auto y = test_support::uniform<float>(g, 4 * M::output_size);
+  for (int step = 0; step < 8; ++step) {
+    const std::size_t rows = 1 + g.below(4);
+    fused->train_step(x.data(), y.data(), rows, mse{}, adam{.lr = 0.05}, fused_state);
+    separate->forward(x.data(), rows, mode::training);
+    separate->backward(x.data(), y.data(), rows, mse{});
+    ++separate_state.step;
+    adam{.lr = 0.05}.update(separate->params(), separate->grads(), separate_state.slots.data(), M::param_count,
+                            separate_state.step, separate_state.lr);
+  }
+  CHECK(std::memcmp(fused->params(), separate->params(), sizeof(float) * M::param_count) == 0);
 }
