@@ -367,3 +367,72 @@ TEST_CASE("multi_head_attention: train_step's fused update equals backward and a
   }
   CHECK(std::memcmp(fused->params(), separate->params(), sizeof(float) * M::param_count) == 0);
 }
+
+namespace {
+
+std::map<std::string, std::vector<double>> read_torch_attention() {
+  std::ifstream in(TENFOLD_NN_FIXTURES "/torch_attention.txt");
+  REQUIRE(in);
+  std::map<std::string, std::vector<double>> arrays;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    std::size_t count = 0;
+    fields >> name >> count;
+    std::vector<double> values(count);
+    for (double& v : values) fields >> v;
+    REQUIRE(fields);
+    arrays[name] = values;
+  }
+  return arrays;
+}
+
+// The case's arrays loaded (each a parameter's PyTorch layout, transposed where tenfold keeps it the other
+// way), then the output and every gradient, in double, against PyTorch's.
+template <class Attention, std::size_t Rows, std::size_t T, std::size_t D>
+void check_against_torch(const std::map<std::string, std::vector<double>>& torch, const std::string& name) {
+  INFO("case " << name);
+  using M = model<sequential<input<T, D>, Attention>, Rows, double>;
+  M m;
+  const auto array = [&](const std::string& key) -> const std::vector<double>& {
+    const auto found = torch.find(name + "." + key);
+    REQUIRE(found != torch.end());
+    return found->second;
+  };
+  m.for_each_parameter([&](const parameter_info& p, double* values) {
+    const auto& from = array(std::string(p.name).substr(2));  // without the layer's "0."
+    REQUIRE(from.size() == p.size);
+    if (!p.torch_transposed) {
+      std::copy(from.begin(), from.end(), values);
+      return;
+    }
+    for (std::size_t i = 0; i < p.extents[0]; ++i)
+      for (std::size_t j = 0; j < p.extents[1]; ++j) values[i * p.extents[1] + j] = from[j * p.extents[0] + i];
+  });
+  const auto& x = array("x");
+  const auto& target = array("target");
+  const double* y = m.forward(x.data(), Rows, mode::training);
+  const auto close = [](const double* got, const std::vector<double>& want, const char* what) {
+    double worst = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+    INFO(what << ": worst difference " << worst);
+    CHECK(worst < 1e-12);
+  };
+  close(y, array("y"), "output");
+  std::vector<double> dx(x.size());
+  m.backward(x.data(), target.data(), Rows, mse{}, dx.data());
+  close(dx.data(), array("grad.x"), "input gradient");
+  m.for_each_parameter([&](const parameter_info& p, double*) {
+    close(torch_layout(m, p.name, m.grads()).data(), array("grad." + std::string(p.name).substr(2)), p.name);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("multi_head_attention: the values and gradients PyTorch's nn.MultiheadAttention computes") {
+  const auto torch = read_torch_attention();
+  check_against_torch<multi_head_attention<2>, 2, 7, 8>(torch, "causal");
+  check_against_torch<multi_head_attention<2, unmasked>, 2, 7, 8>(torch, "unmasked");
+  check_against_torch<multi_head_attention<3, causal, false>, 3, 5, 6>(torch, "causal_no_bias");
+}
