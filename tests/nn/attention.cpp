@@ -6,8 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -106,6 +106,10 @@ struct reference_attention {
 
   struct gradients {
     std::vector<double> w_in, b_in, w_out, b_out, x;
+    static gradients zeros(std::size_t width, std::size_t inputs) {
+      return {std::vector<double>(3 * width * width), std::vector<double>(3 * width),
+              std::vector<double>(width * width), std::vector<double>(width), std::vector<double>(inputs)};
+    }
   };
 
   // Adds one sample's gradients, from dL/dy, to g (PyTorch's layout).
@@ -192,14 +196,14 @@ void check_against_loops() {
   const auto tf = test_support::uniform<float>(g, rows * M::output_size);
   const std::vector<double> x(xf.begin(), xf.end());
 
-  reference_attention ref{T, D, Attention::heads, Attention::masked, torch_layout(m, "0.in_proj_weight", m.params()),
-                          {}, torch_layout(m, "0.out_proj.weight", m.params()), {}};
+  reference_attention ref{T, D, Attention::heads, Attention::masked, {}, {}, {}, {}};
+  ref.w_in = torch_layout(m, "0.in_proj_weight", m.params());
+  ref.w_out = torch_layout(m, "0.out_proj.weight", m.params());
   if (Attention::has_bias) {
     ref.b_in = torch_layout(m, "0.in_proj_bias", m.params());
     ref.b_out = torch_layout(m, "0.out_proj.bias", m.params());
   }
-  reference_attention::gradients want{std::vector<double>(3 * D * D), std::vector<double>(3 * D),
-                                      std::vector<double>(D * D), std::vector<double>(D), std::vector<double>(x.size())};
+  auto want = reference_attention::gradients::zeros(D, x.size());
   std::vector<double> y_want;
   const float* out = m.forward(xf.data(), rows, mode::training);
   for (std::size_t n = 0; n < rows; ++n) {
@@ -208,8 +212,7 @@ void check_against_loops() {
     std::vector<double> dy(T * D);
     for (std::size_t i = 0; i < T * D; ++i)
       dy[i] = 2 * (v.y[i] - double(tf[n * T * D + i])) / double(rows * T * D);  // mse over every output
-    reference_attention::gradients one{std::vector<double>(3 * D * D), std::vector<double>(3 * D),
-                                       std::vector<double>(D * D), std::vector<double>(D), std::vector<double>(T * D)};
+    auto one = reference_attention::gradients::zeros(D, T * D);
     ref.backward(&x[n * T * D], v, dy.data(), one);
     for (std::size_t i = 0; i < want.w_in.size(); ++i) want.w_in[i] += one.w_in[i];
     for (std::size_t i = 0; i < want.b_in.size(); ++i) want.b_in[i] += one.b_in[i];
@@ -285,8 +288,10 @@ TEST_CASE("multi_head_attention: under the causal mask no position sees a later 
     for (std::size_t t = 0; t < T; ++t) {
       bool same = true;
       for (std::size_t i = 0; i < D; ++i) same = same && y[T * D + t * D + i] == before[T * D + t * D + i];
-      if (t < changed) earlier_same = earlier_same && same;
-      else later_moved = later_moved && !same;
+      if (t < changed)
+        earlier_same = earlier_same && same;
+      else
+        later_moved = later_moved && !same;
     }
     CHECK(earlier_same);
     CHECK(later_moved);
@@ -312,8 +317,8 @@ TEST_CASE("multi_head_attention: PyTorch's names and shapes, N(0, 0.02) weights 
     got.push_back({p.name, shape, p.decay});
   });
   REQUIRE(got.size() == 6);
-  const std::vector<entry> want{{"0.weight", {32, 32}, true},         {"0.bias", {32}, true},
-                                {"1.in_proj_weight", {96, 32}, true}, {"1.in_proj_bias", {96}, true},
+  const std::vector<entry> want{{"0.weight", {32, 32}, true},          {"0.bias", {32}, true},
+                                {"1.in_proj_weight", {96, 32}, true},  {"1.in_proj_bias", {96}, true},
                                 {"1.out_proj.weight", {32, 32}, true}, {"1.out_proj.bias", {32}, true}};
   for (std::size_t i = 0; i < want.size(); ++i) {
     CHECK(got[i].name == want[i].name);
@@ -348,8 +353,8 @@ TEST_CASE("multi_head_attention: PyTorch's names and shapes, N(0, 0.02) weights 
 // last: an update made there must not change what the rest of backward reads.
 TEST_CASE("multi_head_attention: train_step's fused update equals backward and a separate update, bit for bit") {
   TENFOLD_SEEDED(seed);
-  using net = sequential<input<9, 6>, dense<6>, multi_head_attention<3>, residual<multi_head_attention<2, unmasked>>,
-                         dense<4>>;
+  using net =
+      sequential<input<9, 6>, dense<6>, multi_head_attention<3>, residual<multi_head_attention<2, unmasked>>, dense<4>>;
   using M = model<net, 4>;
   auto fused = std::make_unique<M>(seed), separate = std::make_unique<M>(seed);
   M::optimizer_state_for<adam> fused_state(adam{}), separate_state(adam{});

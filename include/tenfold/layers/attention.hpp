@@ -67,8 +67,8 @@ struct attention_stage : leaf_stage<T, In, In> {
   using in_bias = param<"in_proj_bias", shape<qkv_width>, init::zeros, width, qkv_width>;
   using out_weight = param<"out_proj.weight", shape<width, width>, weight_init, width, width, true, true>;
   using out_bias = param<"out_proj.bias", shape<width>, init::zeros, width, width>;
-  using parameters = std::conditional_t<Bias, type_list<in_weight, in_bias, out_weight, out_bias>,
-                                        type_list<in_weight, out_weight>>;
+  using parameters =
+      std::conditional_t<Bias, type_list<in_weight, in_bias, out_weight, out_bias>, type_list<in_weight, out_weight>>;
   static constexpr std::size_t in_bias_offset = width * qkv_width;
   static constexpr std::size_t out_weight_offset = in_bias_offset + (Bias ? qkv_width : 0);
   static constexpr std::size_t out_bias_offset = out_weight_offset + width * width;
@@ -90,16 +90,16 @@ struct attention_stage : leaf_stage<T, In, In> {
   void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
     const regions r(p);
     const std::size_t rows = x.vectors();
-    cpu::gemm<T>(rows, qkv_width, width, operand{x.data, width, 1}, operand{params, qkv_width, 1}, r.qkv,
-                 qkv_width, added_bias<T, Bias>{params + in_bias_offset});
+    cpu::gemm<T>(rows, qkv_width, width, operand{x.data, width, 1}, operand{params, qkv_width, 1}, r.qkv, qkv_width,
+                 added_bias<T, Bias>{params + in_bias_offset});
     for (std::size_t n = 0; n < x.rows; ++n)
       for (std::size_t h = 0; h < Heads; ++h) {
         const T* q = r.qkv + n * qkv_size + h * head_width;
         head::forward(q, q + width, q + 2 * width, qkv_width, r.probabilities + (n * Heads + h) * length * length,
                       r.heads + n * heads_size + h * head_width, width);
       }
-    cpu::gemm<T>(rows, width, width, operand{r.heads, width, 1}, operand{params + out_weight_offset, width, 1},
-                 y.data, width, added_bias<T, Bias>{params + out_bias_offset});
+    cpu::gemm<T>(rows, width, width, operand{r.heads, width, 1}, operand{params + out_weight_offset, width, 1}, y.data,
+                 width, added_bias<T, Bias>{params + out_bias_offset});
   }
 
   // Each weight is read for the input gradient before `ready` reports it (ready may update it): the output
@@ -112,8 +112,8 @@ struct attention_stage : leaf_stage<T, In, In> {
     // dO = dy · W_outᵀ, dW_out = Oᵀ · dy (the batch's rows are the inner dimension), db_out = Σ dy.
     cpu::gemm<T>(rows, width, width, operand{dy.data, width, 1}, operand{params + out_weight_offset, 1, width},
                  r.dheads, width);
-    cpu::gemm<T>(width, width, rows, operand{r.heads, 1, width}, operand{dy.data, width, 1},
-                 grads + out_weight_offset, width);
+    cpu::gemm<T>(width, width, rows, operand{r.heads, 1, width}, operand{dy.data, width, 1}, grads + out_weight_offset,
+                 width);
     if constexpr (Bias) column_sums(dy.data, rows, width, grads + out_bias_offset);
     ready(out_weight_offset, param_count - out_weight_offset);
 
@@ -127,7 +127,9 @@ struct attention_stage : leaf_stage<T, In, In> {
       }
 
     // dx = dqkv · W_inᵀ, dW_in = xᵀ · dqkv, db_in = Σ dqkv.
-    if (dx) cpu::gemm<T>(rows, width, qkv_width, operand{r.dqkv, qkv_width, 1}, operand{params, 1, qkv_width}, dx.data, width);
+    if (dx)
+      cpu::gemm<T>(rows, width, qkv_width, operand{r.dqkv, qkv_width, 1}, operand{params, 1, qkv_width}, dx.data,
+                   width);
     cpu::gemm<T>(width, qkv_width, rows, operand{x.data, 1, width}, operand{r.dqkv, qkv_width, 1}, grads, qkv_width);
     if constexpr (Bias) column_sums(r.dqkv, rows, qkv_width, grads + in_bias_offset);
     ready(std::size_t{0}, out_weight_offset);

@@ -73,8 +73,8 @@ struct attention_head {
   // From dout = dL/do (row stride ldo) and the saved P, writes dq, dk, dv (row stride ld); ds is
   // [Length, Length] of working memory. With G = P ⊙ (dO · Vᵀ), the softmax's gradient is
   // dS = G − P · rowsum(G), and the scale of the scores is folded into dS.
-  static void backward(const T* q, const T* k, const T* v, std::size_t ld, const T* p, const T* dout,
-                       std::size_t ldo, T* ds, T* dq, T* dk, T* dv) {
+  static void backward(const T* q, const T* k, const T* v, std::size_t ld, const T* p, const T* dout, std::size_t ldo,
+                       T* ds, T* dq, T* dk, T* dv) {
     const T s = scale();
     // dV = Pᵀ · dO: row j of dV sums over the rows t that see j, t >= j under the mask.
     for (std::size_t j0 = 0; j0 < Length; j0 += block) {
