@@ -119,9 +119,9 @@ struct attention_stage : leaf_stage<T, In, In> {
 
     for (std::size_t n = 0; n < x.rows; ++n)
       for (std::size_t h = 0; h < Heads; ++h) {
-        const std::size_t column = n * qkv_size + h * head_width;
-        const T* q = r.qkv + column;
-        T* dq = r.dqkv + column;
+        const std::size_t offset = n * qkv_size + h * head_width;
+        const T* q = r.qkv + offset;
+        T* dq = r.dqkv + offset;
         head::backward(q, q + width, q + 2 * width, qkv_width, r.probabilities + (n * Heads + h) * length * length,
                        r.dheads + n * heads_size + h * head_width, width, r.dscores, dq, dq + width, dq + 2 * width);
       }
