@@ -3,6 +3,7 @@
 #include "../core/internal.hpp"
 
 #include "activation.hpp"
+#include "attention.hpp"
 #include "batch_norm.hpp"
 #include "conv2d.hpp"
 #include "dense.hpp"

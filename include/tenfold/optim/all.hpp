@@ -17,4 +17,5 @@
 #include "schedules/reduce_on_plateau.hpp"
 #include "schedules/schedule.hpp"
 #include "schedules/step_decay.hpp"
+#include "schedules/warmup_cosine.hpp"
 #include "sgd.hpp"
