@@ -21,6 +21,7 @@
 
 #include "../core/denormals.hpp"
 #include "../core/error.hpp"
+#include "../nn/stage.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/schedules/constant.hpp"
 #include "../optim/schedules/schedule.hpp"
