@@ -8,5 +8,6 @@
 #include "dense.hpp"
 #include "dropout.hpp"
 #include "pooling.hpp"
+#include "recurrent.hpp"
 #include "reshape.hpp"
 #include "softmax.hpp"
