@@ -137,7 +137,7 @@ void check_close(const float* got, const std::vector<double>& want, const char* 
   double largest = 0, worst = 0;
   for (double v : want) largest = std::max(largest, std::fabs(v));
   for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
-  INFO(what << ": largest " << largest << ", worst difference " << worst);
+  INFO(std::string(what) << ": largest " << largest << ", worst difference " << worst);
   CHECK(largest > 0);
   CHECK(worst <= tolerance * largest);
 }
@@ -260,4 +260,72 @@ TEST_CASE("recurrent layers start as PyTorch's do: all four arrays uniform in ±
     CHECK(largest <= bound);
     CHECK(largest > 0.7 * bound);
   }
+}
+
+namespace {
+
+std::map<std::string, std::vector<double>> read_torch_fixture() {
+  std::ifstream in(TENFOLD_NN_FIXTURES "/torch_recurrent.txt");
+  REQUIRE(in);
+  std::map<std::string, std::vector<double>> arrays;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    std::size_t count = 0;
+    fields >> key >> count;
+    std::vector<double>& values = arrays[key];
+    for (double v; fields >> v;) values.push_back(v);
+    REQUIRE(values.size() == count);
+  }
+  return arrays;
+}
+
+// Within rounding of double of the largest value of its kind.
+void check_same(const double* got, const std::vector<double>& want, const std::string& what) {
+  double largest = 0, worst = 0;
+  for (double v : want) largest = std::max(largest, std::fabs(v));
+  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+  INFO(what << ": largest " << largest << ", worst difference " << worst);
+  CHECK(largest > 0);
+  CHECK(worst <= 1e-12 * largest);
+}
+
+// One fixture case: PyTorch's weights loaded by name, its input and target; the output, the input gradient
+// and every weight gradient under the mean squared error must be PyTorch's.
+template <class Layer, std::size_t T, std::size_t D>
+void check_against_torch(const std::map<std::string, std::vector<double>>& torch, const std::string& key) {
+  INFO("case " << key);
+  using M = model<sequential<input<T, D>, Layer>, 3, double>;
+  M m;
+  const char* names[] = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"};
+  for (const char* name : names) {
+    const auto v = m.parameter(std::string("0.") + name);
+    const auto& values = torch.at(key + "." + name);
+    REQUIRE(v.size() == values.size());
+    std::copy(values.begin(), values.end(), v.data);
+  }
+  const auto& x = torch.at(key + ".x");
+  const std::size_t rows = x.size() / M::input_size;
+  const double* out = m.forward(x.data(), rows, mode::training);
+  check_same(out, torch.at(key + ".y"), "output");
+  std::vector<double> input_grad(x.size());
+  m.backward(x.data(), torch.at(key + ".target").data(), rows, mse{}, input_grad.data());
+  check_same(input_grad.data(), torch.at(key + ".dx"), "input gradient");
+  for (const char* name : names) {
+    const auto v = m.parameter(std::string("0.") + name);
+    check_same(m.grads() + (v.data - m.params()), torch.at(key + ".d" + name), std::string("gradient of ") + name);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("lstm, gru and rnn compute what PyTorch's nn.LSTM, nn.GRU and nn.RNN compute") {
+  const auto torch = read_torch_fixture();
+  check_against_torch<lstm<4>, 5, 3>(torch, "lstm");
+  check_against_torch<lstm<4, last_step>, 3, 3>(torch, "lstm_last");
+  check_against_torch<gru<5>, 5, 3>(torch, "gru");
+  check_against_torch<gru<5, last_step>, 3, 3>(torch, "gru_last");
+  check_against_torch<rnn<5>, 5, 3>(torch, "rnn");
+  check_against_torch<rnn<5, relu, last_step>, 3, 3>(torch, "rnn_relu_last");
 }
