@@ -2,7 +2,8 @@
 // output kind, odd sizes, alone, inside networks and stacked); the LSTM and GRU in float against a reference
 // written here from PyTorch's documented equations (forward output, and every gradient as the derivative of
 // that reference's loss); against what PyTorch itself computes (fixtures/torch_recurrent.txt, written by
-// fixtures/make_torch_recurrent.py); the parameter names, shapes and initial ranges are PyTorch's.
+// fixtures/make_torch_recurrent.py); the parameter names, shapes and initial ranges are PyTorch's; the
+// cells' float tanh and sigmoid are within float rounding of the exact functions.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -328,4 +329,24 @@ TEST_CASE("lstm, gru and rnn compute what PyTorch's nn.LSTM, nn.GRU and nn.RNN c
   check_against_torch<gru<5, last_step>, 3, 3>(torch, "gru_last");
   check_against_torch<rnn<5>, 5, 3>(torch, "rnn");
   check_against_torch<rnn<5, relu, last_step>, 3, 3>(torch, "rnn_relu_last");
+}
+
+TEST_CASE("the cells' float tanh and sigmoid are within 3e-7 of the exact values on the whole line") {
+  double worst_tanh = 0, worst_sigmoid = 0;
+  for (int i = -400000; i <= 400000; ++i) {
+    const float x = float(i) * 5e-5f;
+    worst_tanh = std::max(worst_tanh, std::fabs(double(detail::gate_tanh(x)) - std::tanh(double(x))));
+    worst_sigmoid =
+        std::max(worst_sigmoid, std::fabs(double(detail::gate_sigmoid(x)) - 1.0 / (1.0 + std::exp(-double(x)))));
+  }
+  for (float x : {-1e30f, -100.f, -8.f, 8.f, 100.f, 1e30f}) {
+    worst_tanh = std::max(worst_tanh, std::fabs(double(detail::gate_tanh(x)) - std::tanh(double(x))));
+    worst_sigmoid =
+        std::max(worst_sigmoid, std::fabs(double(detail::gate_sigmoid(x)) - 1.0 / (1.0 + std::exp(-double(x)))));
+  }
+  INFO("tanh " << worst_tanh << ", sigmoid " << worst_sigmoid);
+  CHECK(worst_tanh < 3e-7);
+  CHECK(worst_sigmoid < 3e-7);
+  CHECK(detail::gate_tanh(0.f) == 0.f);
+  CHECK(detail::gate_sigmoid(0.f) == 0.5f);
 }

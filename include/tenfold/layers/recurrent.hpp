@@ -3,6 +3,7 @@
 #pragma once
 #include "../core/internal.hpp"
 
+#include "recurrent/gate_functions.hpp"
 #include "recurrent/gru.hpp"
 #include "recurrent/lstm.hpp"
 #include "recurrent/recurrence.hpp"

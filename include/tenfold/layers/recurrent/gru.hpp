@@ -15,6 +15,7 @@
 
 #include "../../nn/stage.hpp"
 #include "../activation.hpp"
+#include "gate_functions.hpp"
 #include "recurrence.hpp"
 
 namespace tenfold {
@@ -34,13 +35,11 @@ struct gru_cell {
   template <class T>
   void forward_row(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent, const T* TENFOLD_RESTRICT h_prev,
                    const T*, T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT hn) const {
-    using std::tanh;
-    const sigmoid s{};
     for (std::size_t j = 0; j < H; ++j) {
-      const T r = s.f(gates[j] + recurrent[j]);
-      const T z = s.f(gates[H + j] + recurrent[H + j]);
+      const T r = gate_sigmoid(gates[j] + recurrent[j]);
+      const T z = gate_sigmoid(gates[H + j] + recurrent[H + j]);
       hn[j] = recurrent[2 * H + j];
-      const T n = tanh(gates[2 * H + j] + r * hn[j]);
+      const T n = gate_tanh(gates[2 * H + j] + r * hn[j]);
       gates[j] = r;
       gates[H + j] = z;
       gates[2 * H + j] = n;

@@ -13,6 +13,7 @@
 
 #include "../../nn/stage.hpp"
 #include "../activation.hpp"
+#include "gate_functions.hpp"
 #include "recurrence.hpp"
 
 namespace tenfold {
@@ -31,16 +32,15 @@ struct lstm_cell {
   template <class T>
   void forward_row(T* TENFOLD_RESTRICT gates, const T*, const T*, const T* TENFOLD_RESTRICT c_prev,
                    T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT c) const {
-    using std::tanh;
-    const sigmoid s{};
     for (std::size_t j = 0; j < H; ++j) {
-      const T i = s.f(gates[j]), f = s.f(gates[H + j]), g = tanh(gates[2 * H + j]), o = s.f(gates[3 * H + j]);
+      const T i = gate_sigmoid(gates[j]), f = gate_sigmoid(gates[H + j]);
+      const T g = gate_tanh(gates[2 * H + j]), o = gate_sigmoid(gates[3 * H + j]);
       gates[j] = i;
       gates[H + j] = f;
       gates[2 * H + j] = g;
       gates[3 * H + j] = o;
       c[j] = (c_prev ? f * c_prev[j] : T(0)) + i * g;
-      h[j] = o * tanh(c[j]);
+      h[j] = o * gate_tanh(c[j]);
     }
   }
 
@@ -50,11 +50,10 @@ struct lstm_cell {
   void backward_row(T* dh, const T* dy, const T* TENFOLD_RESTRICT gates, const T*, const T* TENFOLD_RESTRICT c,
                     const T* TENFOLD_RESTRICT c_prev, T* TENFOLD_RESTRICT dc_carry, T* TENFOLD_RESTRICT dgates,
                     T*) const {
-    using std::tanh;
     for (std::size_t j = 0; j < H; ++j) {
       const T d = dy ? dh[j] + dy[j] : dh[j];
       const T i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j];
-      const T tc = tanh(c[j]);
+      const T tc = gate_tanh(c[j]);
       const T dc = dc_carry[j] + d * o * (T(1) - tc * tc);
       const T cp = c_prev ? c_prev[j] : T(0);
       dgates[j] = dc * g * i * (T(1) - i);

@@ -10,6 +10,7 @@
 
 #include "../../nn/stage.hpp"
 #include "../activation.hpp"
+#include "gate_functions.hpp"
 #include "recurrence.hpp"
 
 namespace tenfold {
@@ -29,7 +30,7 @@ struct rnn_cell {
   // gates holds the pre-activation and receives h_t.
   template <class T>
   void forward_row(T* TENFOLD_RESTRICT gates, const T*, const T*, const T*, T* TENFOLD_RESTRICT h, T*) const {
-    for (std::size_t j = 0; j < H; ++j) h[j] = gates[j] = act.f(gates[j]);
+    for (std::size_t j = 0; j < H; ++j) h[j] = gates[j] = cell_activation(act, gates[j]);
   }
 
   template <class T>
