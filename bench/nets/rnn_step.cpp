@@ -68,14 +68,14 @@ void time_step(const char* name, int reps, double peak) {
   std::vector<float> x(batch_rows * M::input_size), y(batch_rows * M::output_size);
   for (auto& v : x) v = static_cast<float>(g.uniform(-1, 1));
   for (auto& v : y) v = static_cast<float>(g.uniform(-1, 1));
-  const double seconds = median_seconds(reps, [&] {
-    m->train_step(x.data(), y.data(), batch_rows, mse{}, adam{}, state);
-  });
+  const double seconds =
+      median_seconds(reps, [&] { m->train_step(x.data(), y.data(), batch_rows, mse{}, adam{}, state); });
   const double flops = 3 * 2.0 * batch_rows * steps * Gates * hidden * double(width + hidden);
-  std::printf("%s_train batch %zu, %zu steps, input %zu, hidden %zu: %.0f us/step, %.0f samples/s, %.1f GFLOP/s = "
-              "%.0f%% of the FMA peak\n",
-              name, batch_rows, steps, width, hidden, seconds * 1e6, double(batch_rows) / seconds,
-              flops / seconds / 1e9, 100 * flops / seconds / peak);
+  std::printf(
+      "%s_train batch %zu, %zu steps, input %zu, hidden %zu: %.0f us/step, %.0f samples/s, %.1f GFLOP/s = "
+      "%.0f%% of the FMA peak\n",
+      name, batch_rows, steps, width, hidden, seconds * 1e6, double(batch_rows) / seconds, flops / seconds / 1e9,
+      100 * flops / seconds / peak);
 }
 
 }  // namespace

@@ -75,8 +75,7 @@ double affine(const std::vector<double>& w, const std::vector<double>& b, const 
   return acc;
 }
 
-std::vector<double> lstm_reference(const weights& p, const double* x, std::size_t steps, std::size_t d,
-                                   std::size_t h) {
+std::vector<double> lstm_reference(const weights& p, const double* x, std::size_t steps, std::size_t d, std::size_t h) {
   std::vector<double> out(steps * h), hs(h, 0.0), cs(h, 0.0);
   for (std::size_t t = 0; t < steps; ++t) {
     std::vector<double> next(h);
@@ -95,8 +94,7 @@ std::vector<double> lstm_reference(const weights& p, const double* x, std::size_
   return out;
 }
 
-std::vector<double> gru_reference(const weights& p, const double* x, std::size_t steps, std::size_t d,
-                                  std::size_t h) {
+std::vector<double> gru_reference(const weights& p, const double* x, std::size_t steps, std::size_t d, std::size_t h) {
   std::vector<double> out(steps * h), hs(h, 0.0);
   for (std::size_t t = 0; t < steps; ++t) {
     std::vector<double> next(h);
@@ -113,8 +111,8 @@ std::vector<double> gru_reference(const weights& p, const double* x, std::size_t
   return out;
 }
 
-using reference_fn = std::function<std::vector<double>(const weights&, const double*, std::size_t, std::size_t,
-                                                       std::size_t)>;
+using reference_fn =
+    std::function<std::vector<double>(const weights&, const double*, std::size_t, std::size_t, std::size_t)>;
 
 // The mean squared error of the reference over a batch, the outputs being every step or the last one.
 double reference_loss(const reference_fn& f, const weights& p, const std::vector<double>& x,
@@ -244,8 +242,9 @@ TEST_CASE("recurrent parameter names and shapes are those of PyTorch's nn.LSTM, 
                                           "1.weight_ih_l0", "1.weight_hh_l0", "1.bias_ih_l0", "1.bias_hh_l0",
                                           "2.weight_ih_l0", "2.weight_hh_l0", "2.bias_ih_l0", "2.bias_hh_l0",
                                           "3.weight", "3.bias"});
-  CHECK(shapes == std::vector<std::vector<std::size_t>>{{16, 3}, {16, 4}, {16}, {16}, {18, 4}, {18, 6}, {18}, {18},
-                                                        {2, 6}, {2, 2}, {2}, {2}, {2, 2}, {2}});
+  CHECK(shapes ==
+        std::vector<std::vector<std::size_t>>{
+            {16, 3}, {16, 4}, {16}, {16}, {18, 4}, {18, 6}, {18}, {18}, {2, 6}, {2, 2}, {2}, {2}, {2, 2}, {2}});
 }
 
 TEST_CASE("recurrent layers start as PyTorch's do: all four arrays uniform in ±1/sqrt(H)") {
@@ -331,7 +330,9 @@ TEST_CASE("lstm, gru and rnn compute what PyTorch's nn.LSTM, nn.GRU and nn.RNN c
   check_against_torch<rnn<5, relu, last_step>, 3, 3>(torch, "rnn_relu_last");
 }
 
-TEST_CASE("the cells' float tanh and sigmoid are within 3e-7 of the exact values on the whole line") {
+TEST_CASE(
+    "the cells' float tanh and sigmoid are within 5e-7 of the exact values on the whole line, however multiply-adds "
+    "are contracted") {
   double worst_tanh = 0, worst_sigmoid = 0;
   for (int i = -400000; i <= 400000; ++i) {
     const float x = float(i) * 5e-5f;
@@ -345,8 +346,8 @@ TEST_CASE("the cells' float tanh and sigmoid are within 3e-7 of the exact values
         std::max(worst_sigmoid, std::fabs(double(detail::gate_sigmoid(x)) - 1.0 / (1.0 + std::exp(-double(x)))));
   }
   INFO("tanh " << worst_tanh << ", sigmoid " << worst_sigmoid);
-  CHECK(worst_tanh < 3e-7);
-  CHECK(worst_sigmoid < 3e-7);
+  CHECK(worst_tanh < 5e-7);
+  CHECK(worst_sigmoid < 5e-7);
   CHECK(detail::gate_tanh(0.f) == 0.f);
   CHECK(detail::gate_sigmoid(0.f) == 0.5f);
 }

@@ -1,5 +1,5 @@
 // tanh and σ as the recurrent cells compute them. In float they are a rational approximation (Eigen's
-// 13/6-degree fit of tanh, σ(x) = ½ + ½·tanh(x/2)), within 3e-7 of the exact value on the whole line, with no
+// 13/6-degree fit of tanh, σ(x) = ½ + ½·tanh(x/2)), within 5e-7 of the exact value on the whole line, with no
 // branch and no call, so that a cell's loop over a row vectorises: the C library's tanhf costs about as much
 // as all the products of an LSTM step together. In double they are the C library's, exact to rounding, as the
 // finite-difference checks and the comparison with PyTorch want.

@@ -89,8 +89,7 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
   static constexpr std::size_t saved_per_sample = gates_per_sample + states_per_sample + kept_per_sample;
   // Backward's gate gradients (twice when apart), dh and the cell's carry; forward's recurrent product of one
   // step (apart) fits in the same place.
-  static constexpr std::size_t scratch_per_sample =
-      gates_per_sample * (apart ? 2 : 1) + H * (1 + Cell::carry);
+  static constexpr std::size_t scratch_per_sample = gates_per_sample * (apart ? 2 : 1) + H * (1 + Cell::carry);
 
   Cell cell{};
 
@@ -147,10 +146,10 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
     const T* gates = p.saved;
     const T* states = keeps_all_steps ? y.data : p.saved + p.capacity * gates_per_sample;
     const T* kept = p.saved + p.capacity * (gates_per_sample + states_per_sample);
-    T* dgates = p.scratch;                                                      // at the input's product
-    T* dgates_h = apart ? dgates + p.capacity * gates_per_sample : dgates;      // at the recurrent product
-    T* dh = p.scratch + p.capacity * gates_per_sample * (apart ? 2 : 1);        // [rows, H]
-    T* carry = dh + p.capacity * H;                                             // [rows, H], LSTM's dc
+    T* dgates = p.scratch;                                                  // at the input's product
+    T* dgates_h = apart ? dgates + p.capacity * gates_per_sample : dgates;  // at the recurrent product
+    T* dh = p.scratch + p.capacity * gates_per_sample * (apart ? 2 : 1);    // [rows, H]
+    T* carry = dh + p.capacity * H;                                         // [rows, H], LSTM's dc
 
     // dL/dh_T: the output's gradient for last_step; with all_steps each step adds its own below.
     for (std::size_t i = 0; i < rows * H; ++i) dh[i] = keeps_all_steps ? T(0) : dy.data[i];
@@ -159,14 +158,14 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
     for (std::size_t t = steps; t-- > 0;) {
       // dh_t += dgates_h(t+1)[rows, G·H] · W_hh; a cell whose state passes through (GRU) left its direct part.
       if (t + 1 < steps)
-        cpu::gemm<T>(rows, H, gate_width, cpu::strided_operand<T>{dgates_h + (t + 1) * gate_width, steps * gate_width, 1},
+        cpu::gemm<T>(rows, H, gate_width,
+                     cpu::strided_operand<T>{dgates_h + (t + 1) * gate_width, steps * gate_width, 1},
                      cpu::strided_operand<T>{w_hh, H, 1}, dh, H, cpu::no_epilogue{}, Cell::state_passes_through);
       for (std::size_t b = 0; b < rows; ++b) {
         const std::size_t at = b * steps + t;
         cell.backward_row(dh + b * H, keeps_all_steps ? dy.data + at * H : nullptr, gates + at * gate_width,
-                          t > 0 ? states + (at - 1) * H : nullptr, kept + at * H,
-                          t > 0 ? kept + (at - 1) * H : nullptr, carry + b * H, dgates + at * gate_width,
-                          dgates_h + at * gate_width);
+                          t > 0 ? states + (at - 1) * H : nullptr, kept + at * H, t > 0 ? kept + (at - 1) * H : nullptr,
+                          carry + b * H, dgates + at * gate_width, dgates_h + at * gate_width);
       }
     }
 
