@@ -2,7 +2,8 @@
 // operator new), and a few hundred steps (forward, loss, backward, optimizer) of the MNIST networks (the MLP,
 // and a CNN with convolutions and pooling) must leave the count where it was. The very first step of a fresh
 // model is measured on its own, before any warm-up, so that a lazily built buffer (scratch space, a thread)
-// cannot hide behind it. Networks with batch_norm and with recurrent layers are checked too.
+// cannot hide behind it. A network with batch_norm, one with causal self-attention, one with layer_norm,
+// rms_norm and gradient clipping, and one with recurrent layers are checked too.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -58,6 +59,56 @@ int check_batch_norm_steps() {
   return during == 0 ? 0 : 1;
 }
 
+// Attention keeps qkv, the probabilities and the heads in the saved region and its gradients in scratch.
+int check_attention_steps() {
+  using net = sequential<input<20, 16>, multi_head_attention<4>, residual<multi_head_attention<2, unmasked>>, dense<3>>;
+  using M = model<net, 8>;
+  auto owner = std::make_unique<M>(9);
+  auto& m = *owner;
+  M::optimizer_state_for<adamw> state(adamw{});
+  std::vector<float> x(8 * M::input_size), y(8 * M::output_size);
+  rng g(9);
+  for (auto& v : x) v = static_cast<float>(g.uniform());
+  for (auto& v : y) v = static_cast<float>(g.uniform());
+  const long before_first = heap_allocations;
+  m.train_step(x.data(), y.data(), 8, mse{}, adamw{}, state);
+  const long first = heap_allocations - before_first;
+  const long before = heap_allocations;
+  for (int i = 0; i < 50; ++i) m.train_step(x.data(), y.data(), 1 + i % 8, mse{}, adamw{}, state);
+  m.forward(x.data(), 8, mode::evaluation);
+  const long during = heap_allocations - before;
+  std::printf("attention: %ld allocations in the first step, %ld in 50 training steps and an evaluation\n", first,
+              during);
+  return first == 0 && during == 0 ? 0 : 1;
+}
+
+// layer_norm and rms_norm keep their row statistics in the saved region; clipping between backward and the
+// update is two passes over the gradient buffer.
+int check_norm_steps() {
+  using net = sequential<input<5, 12>, dense<12>, layer_norm<>, residual<rms_norm<>, dense<12>, gelu>, dense<2>>;
+  using M = model<net, 16>;
+  M m(6);
+  M::optimizer_state_for<adamw> state(adamw{});
+  std::vector<float> x(16 * M::input_size), y(16 * M::output_size);
+  rng g(6);
+  for (auto& v : x) v = static_cast<float>(g.uniform());
+  for (auto& v : y) v = static_cast<float>(g.uniform());
+  const long before = heap_allocations;
+  for (int i = 0; i < 50; ++i) {
+    if (i % 2) {
+      m.train_step(x.data(), y.data(), 1 + i % 16, mse{}, adamw{}, state);
+    } else {
+      m.forward(x.data(), 1 + i % 16, mode::training);
+      m.backward(x.data(), y.data(), 1 + i % 16, mse{});
+      clip_gradient_norm(m, 0.5);
+      m.apply(adamw{}, state);
+    }
+  }
+  const long during = heap_allocations - before;
+  std::printf("layer_norm, rms_norm, clipping: %ld allocations in 50 training steps\n", during);
+  return during == 0 ? 0 : 1;
+}
+
 // An LSTM and a GRU keep their gates and states in the saved region and their gate gradients in scratch.
 int check_recurrent_steps() {
   using net = sequential<input<12, 6>, lstm<16>, gru<8, last_step>, dense<3>>;
@@ -81,6 +132,8 @@ int check_recurrent_steps() {
 int main() {
   int failures = check_steps("adam", adam{}) + check_steps("sgd", sgd{}) + check_steps("momentum", momentum{});
   failures += check_batch_norm_steps();
+  failures += check_attention_steps();
+  failures += check_norm_steps();
   failures += check_recurrent_steps();
   failures += check_steps<mnist_cnn>("cnn, adam", adam{});
   // A model small enough for static storage needs no heap even to be built.

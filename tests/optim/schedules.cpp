@@ -26,6 +26,35 @@ TEST_CASE("schedules satisfy their concepts") {
                 epoch_schedule<schedule::exponential_decay> && epoch_schedule<schedule::cosine>);
   static_assert(adaptive_schedule<schedule::reduce_on_plateau>);
   static_assert(!epoch_schedule<schedule::reduce_on_plateau>);
+  static_assert(iteration_schedule<schedule::warmup_cosine> && iteration_schedule<schedule::constant>);
+  static_assert(!epoch_schedule<schedule::warmup_cosine>);
+}
+
+TEST_CASE("warmup_cosine: nanoGPT's get_lr, iteration by iteration") {
+  // nanoGPT's function, written out: warm-up, cosine to min_lr, then min_lr.
+  const double base = 1e-3, min_lr = 1e-4;
+  const std::size_t warmup = 100, decay = 2000;
+  auto nano = [&](std::size_t it) {
+    if (it < warmup) return base * double(it + 1) / double(warmup + 1);
+    if (it > decay) return min_lr;
+    const double ratio = double(it - warmup) / double(decay - warmup);
+    return min_lr + 0.5 * (1.0 + std::cos(pi * ratio)) * (base - min_lr);
+  };
+  const schedule::warmup_cosine s{.warmup = warmup, .decay_iterations = decay, .min_lr = min_lr};
+  for (std::size_t it = 0; it <= 2100; ++it) CHECK(close(s.lr_for_iteration(it, base), nano(it)));
+  CHECK(s.lr_for_iteration(0, base) == doctest::Approx(base / 101));
+  CHECK(close(s.lr_for_iteration(warmup, base), base));
+  CHECK(close(s.lr_for_iteration(decay, base), min_lr));
+  CHECK(s.lr_for_iteration(5000, base) == min_lr);
+  // Monotone: up during warm-up, down after it.
+  for (std::size_t it = 1; it < warmup; ++it) CHECK(s.lr_for_iteration(it, base) > s.lr_for_iteration(it - 1, base));
+  for (std::size_t it = warmup + 1; it <= decay; ++it)
+    CHECK(s.lr_for_iteration(it, base) <= s.lr_for_iteration(it - 1, base));
+}
+
+TEST_CASE("warmup_cosine refuses a decay that ends before the warm-up does") {
+  const schedule::warmup_cosine bad{.warmup = 100, .decay_iterations = 100};
+  CHECK_THROWS_WITH_AS(bad.lr_for_iteration(0, 1e-3), doctest::Contains("decay_iterations"), tenfold::exception);
 }
 
 TEST_CASE("constant: the base rate at every epoch") {

@@ -28,6 +28,7 @@
 #include "../core/random.hpp"
 #include "../core/storage.hpp"
 #include "../optim/apply_rule.hpp"
+#include "../optim/decay_scope.hpp"
 #include "check.hpp"
 #include "parameters.hpp"
 #include "sequential.hpp"
@@ -65,6 +66,13 @@ template <class Net, class T>
 requires requires { Net::is_network; } &&(Net::is_network) struct network_parts<Net, T> {
   using root = typename Net::template root<T>;
   using input_shape = typename Net::input_shape;
+};
+
+// An optimizer whose decoupled weight decay can be limited to some parameters (adamw's decay_on).
+template <class Opt>
+concept scoped_decay = requires(const Opt& o) {
+  { o.decay_on } -> std::convertible_to<decay_scope>;
+  o.template factors_for<float>(1L, 1.0, false);
 };
 
 template <class L>
@@ -252,7 +260,16 @@ class model {
   template <class Opt>
   void apply(const Opt& opt, optimizer_state_for<Opt>& state) {
     ++state.step;
-    opt.update(params(), grads(), state.slots.data(), param_count, state.step, state.lr);
+    if constexpr (detail::scoped_decay<Opt>) {
+      const auto decayed = opt.template factors_for<T>(state.step, state.lr, true);
+      const auto plain = opt.template factors_for<T>(state.step, state.lr, false);
+      T* slots = state.slots.data();
+      for_decay_segments(opt, 0, param_count, [&](std::size_t first, std::size_t count, bool decays) {
+        apply_range<Opt>(params() + first, grads() + first, slots + first, count, decays ? decayed : plain);
+      });
+    } else {
+      opt.update(params(), grads(), state.slots.data(), param_count, state.step, state.lr);
+    }
   }
 
   // The loss of the last forward pass's output against `target`, with the penalties of the loss, if any.
@@ -291,10 +308,20 @@ class model {
       T* p = params();
       T* slots = state.slots.data();
       const T* g = grads();
-      auto update = [&](std::size_t first, std::size_t count) {
-        apply_range<Opt>(p + first, g + first, Opt::state_slots ? slots + first : slots, count, factors);
-      };
-      return backward_impl(x, target, rows, loss, nullptr, mode::training, update);
+      if constexpr (detail::scoped_decay<Opt>) {
+        const auto plain = opt.template factors_for<T>(state.step, state.lr, false);
+        auto update = [&](std::size_t first, std::size_t count) {
+          for_decay_segments(opt, first, count, [&](std::size_t from, std::size_t n, bool decays) {
+            apply_range<Opt>(p + from, g + from, slots + from, n, decays ? factors : plain);
+          });
+        };
+        return backward_impl(x, target, rows, loss, nullptr, mode::training, update);
+      } else {
+        auto update = [&](std::size_t first, std::size_t count) {
+          apply_range<Opt>(p + first, g + first, Opt::state_slots ? slots + first : slots, count, factors);
+        };
+        return backward_impl(x, target, rows, loss, nullptr, mode::training, update);
+      }
     } else {
       const T value = backward(x, target, rows, loss);
       apply(opt, state);
@@ -322,6 +349,32 @@ class model {
   [[gnu::noinline]] static void apply_range(T* TENFOLD_RESTRICT p, const T* TENFOLD_RESTRICT g, T* TENFOLD_RESTRICT slots,
                                             std::size_t count, const Factors& factors) {
     apply_rule<Opt>(p, g, slots, count, param_count, factors);
+  }
+
+  // Calls f(first, count, decays) over [first, first + count) cut where the optimizer's decay scope begins or
+  // ends, so that a decoupled weight decay touches only the parameters its scope names.
+  template <class Opt, class F>
+  static void for_decay_segments(const Opt& opt, std::size_t first, std::size_t count, F&& f) {
+    switch (opt.decay_on) {
+      case decay_scope::every_parameter: f(first, count, true); return;
+      case decay_scope::flagged: split_at_ranges(decay_ranges<root_type, decay_rule::flagged>::ranges, first, count, f); return;
+      case decay_scope::matrices: split_at_ranges(decay_ranges<root_type, decay_rule::matrices>::ranges, first, count, f); return;
+    }
+  }
+  template <class Ranges, class F>
+  static void split_at_ranges(const Ranges& ranges, std::size_t first, std::size_t count, F& f) {
+    const std::size_t end = first + count;
+    std::size_t at = first;
+    for (std::size_t i = 0; i < ranges.size && at < end; ++i) {
+      const std::size_t from = ranges.items[i].first, to = from + ranges.items[i].count;
+      if (to <= at) continue;
+      if (from >= end) break;
+      if (from > at) f(at, from - at, false);
+      const std::size_t stop = to < end ? to : end;
+      f(from > at ? from : at, stop - (from > at ? from : at), true);
+      at = stop;
+    }
+    if (at < end) f(at, end - at, false);
   }
 
   template <class L>

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "../optim/decay_scope.hpp"
 #include "layout.hpp"
 #include "stage.hpp"
 
@@ -177,8 +178,9 @@ constexpr void visit_arrays(F&& f) {
   detail::visit_stage<S>(f, 0, 0);
 }
 
-// The ranges of S's parameter slice that weight penalties apply to, adjacent ones merged.
-template <class S>
+// The ranges of S's parameter slice that weight penalties (or an optimizer's weight decay) apply to, under
+// one of the rules of optim/decay_scope.hpp, in increasing order, adjacent ones merged.
+template <class S, class Rule = decay_rule::flagged>
 struct decay_ranges {
   struct range {
     std::size_t first = 0, count = 0;
@@ -200,7 +202,7 @@ struct decay_ranges {
     list l;
     visit_arrays<S>([&l](auto p, std::size_t offset, bool trained) {
       using P = typename decltype(p)::type;
-      if (!trained || !P::decay) return;
+      if (!trained || !Rule::template applies<P>) return;
       if (l.size > 0 && l.items[l.size - 1].first + l.items[l.size - 1].count == offset)
         l.items[l.size - 1].count += P::size;
       else

@@ -254,6 +254,11 @@ class device_model {
                   "step needs a loss that fuses with it (sparse_categorical_cross_entropy)");
     (void)loss;
     check_rows(rows, "train_step");
+    if constexpr (requires { opt.decay_on; })
+      TENFOLD_EXPECT(opt.decay_on == decay_scope::every_parameter, errc::invalid_argument,
+                     "cuda::device_model::train_step: %s with decay_on other than every_parameter is not supported on "
+                     "the device yet; the device update decays every parameter",
+                     Opt::name);
     ++state.step;
     const detail::factors_t<Opt, T> f = opt.template factors_for<T>(state.step, state.lr);
     record_loss_scale<L>(rows);

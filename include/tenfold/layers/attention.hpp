@@ -1,0 +1,187 @@
+// multi_head_attention<Heads, Mask, Bias>: self-attention over a [T, D] sample (T positions of D features),
+// as PyTorch's nn.MultiheadAttention(D, Heads, batch_first=True) computes it with query = key = value:
+//   qkv = x · W_in + b_in                                    [T, 3D]: q, k and v side by side
+//   per head h (dh = D / Heads): P_h = softmax(q_h · k_hᵀ / sqrt(dh)), masked; o_h = P_h · v_h
+//   y = concat_h(o_h) · W_out + b_out                        [T, D]
+// The projections are one GEMM each over the whole batch (rows = batch·T); the per-head products read their
+// operands in place as column slices of those rows (attention/head.hpp). Forward keeps qkv, the
+// probabilities and the concatenated heads for backward; backward's working memory (dO, dqkv and one head's
+// dS) is the stage's scratch, so a step allocates nothing.
+//
+// The parameters have nn.MultiheadAttention's names: `in_proj_weight`, `in_proj_bias`, `out_proj.weight`,
+// `out_proj.bias`. The weights are kept [in, out] (D × 3D and D × D), as dense keeps its weight, so that the
+// projections are plain products; they carry TorchTransposed, since PyTorch keeps them [out, in]. The q, k
+// and v blocks are in that order and the heads split the feature axis, as in PyTorch, so safetensors files
+// map one to one. Weights start from N(0, 0.02) and biases from zero, as nanoGPT does; every array takes
+// weight penalties (Decay), as under PyTorch's weight_decay.
+#pragma once
+#include "../core/internal.hpp"
+
+#include <cstddef>
+#include <cstdio>
+#include <ratio>
+#include <type_traits>
+
+#include "../cpu/gemm.hpp"
+#include "../nn/init.hpp"
+#include "../nn/stage.hpp"
+#include "attention/head.hpp"
+#include "attention/mask.hpp"
+
+namespace tenfold {
+
+namespace check {
+// multi_head_attention<Heads>: the width D of its [T, D] samples splits into Heads equal heads.
+template <std::size_t Heads, class In>
+struct heads_divide_width {
+  static constexpr bool value = In::rank == 2 && In::extents[In::rank - 1] % Heads == 0;
+};
+}  // namespace check
+
+namespace detail {
+
+// y(i, j) = acc + bias[j], or acc alone without a bias.
+template <class T, bool Bias>
+struct added_bias {
+  const T* bias;
+  TENFOLD_INLINE T operator()(std::size_t, std::size_t j, T acc) const {
+    if constexpr (Bias) acc += bias[j];
+    return acc;
+  }
+};
+
+template <std::size_t Heads, class Mask, bool Bias, class In, class T>
+struct attention_stage : leaf_stage<T, In, In> {
+  static_assert(check::heads_divide_width<Heads, In>::value,
+                "tenfold: multi_head_attention<Heads> needs the width D of its [T, D] samples to be a multiple of "
+                "Heads");
+  static constexpr std::size_t length = In::extents[0];
+  static constexpr std::size_t width = In::extents[1];
+  static constexpr std::size_t head_width = width / Heads;
+  static constexpr std::size_t qkv_width = 3 * width;
+  static constexpr bool has_bias = Bias;
+  using head = attention_head<T, length, head_width, Mask::masked>;
+
+  using weight_init = init::normal<std::ratio<1, 50>>;
+  using in_weight = param<"in_proj_weight", shape<width, qkv_width>, weight_init, width, qkv_width, true, true>;
+  using in_bias = param<"in_proj_bias", shape<qkv_width>, init::zeros, width, qkv_width>;
+  using out_weight = param<"out_proj.weight", shape<width, width>, weight_init, width, width, true, true>;
+  using out_bias = param<"out_proj.bias", shape<width>, init::zeros, width, width>;
+  using parameters =
+      std::conditional_t<Bias, type_list<in_weight, in_bias, out_weight, out_bias>, type_list<in_weight, out_weight>>;
+  static constexpr std::size_t in_bias_offset = width * qkv_width;
+  static constexpr std::size_t out_weight_offset = in_bias_offset + (Bias ? qkv_width : 0);
+  static constexpr std::size_t out_bias_offset = out_weight_offset + width * width;
+  static constexpr std::size_t param_count = out_bias_offset + (Bias ? width : 0);
+
+  // Per sample: qkv [T, 3D], the probabilities [Heads, T, T] and the concatenated heads [T, D] are kept; dO
+  // [T, D] and dqkv [T, 3D] are backward's working memory, and one head's dS [T, T] is shared by all heads.
+  static constexpr std::size_t qkv_size = length * qkv_width;
+  static constexpr std::size_t probabilities_size = Heads * length * length;
+  static constexpr std::size_t heads_size = length * width;
+  static constexpr std::size_t saved_per_sample = qkv_size + probabilities_size + heads_size;
+  static constexpr std::size_t scratch_per_sample = heads_size + qkv_size;
+  static constexpr std::size_t scratch_per_batch = length * length;
+
+  static void describe(char* buf, std::size_t n) {
+    std::snprintf(buf, n, "multi_head_attention<%zu> (%s%s)", Heads, Mask::name, Bias ? "" : ", no bias");
+  }
+
+  void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
+    const regions r(p);
+    const std::size_t rows = x.vectors();
+    cpu::gemm<T>(rows, qkv_width, width, operand{x.data, width, 1}, operand{params, qkv_width, 1}, r.qkv, qkv_width,
+                 added_bias<T, Bias>{params + in_bias_offset});
+    for (std::size_t n = 0; n < x.rows; ++n)
+      for (std::size_t h = 0; h < Heads; ++h) {
+        const T* q = r.qkv + n * qkv_size + h * head_width;
+        head::forward(q, q + width, q + 2 * width, qkv_width, r.probabilities + (n * Heads + h) * length * length,
+                      r.heads + n * heads_size + h * head_width, width);
+      }
+    cpu::gemm<T>(rows, width, width, operand{r.heads, width, 1}, operand{params + out_weight_offset, width, 1}, y.data,
+                 width, added_bias<T, Bias>{params + out_bias_offset});
+  }
+
+  // Each weight is read for the input gradient before `ready` reports it (ready may update it): the output
+  // projection's arrays are final first, the input projection's last.
+  template <class Ready>
+  void backward(const pass<T>& p, const T* params, T* grads, batch<const T, In> x, batch<const T, In>,
+                batch<const T, In> dy, batch<T, In> dx, Ready&& ready) const {
+    const regions r(p);
+    const std::size_t rows = x.vectors();
+    // dO = dy · W_outᵀ, dW_out = Oᵀ · dy (the batch's rows are the inner dimension), db_out = Σ dy.
+    cpu::gemm<T>(rows, width, width, operand{dy.data, width, 1}, operand{params + out_weight_offset, 1, width},
+                 r.dheads, width);
+    cpu::gemm<T>(width, width, rows, operand{r.heads, 1, width}, operand{dy.data, width, 1}, grads + out_weight_offset,
+                 width);
+    if constexpr (Bias) column_sums(dy.data, rows, width, grads + out_bias_offset);
+    ready(out_weight_offset, param_count - out_weight_offset);
+
+    for (std::size_t n = 0; n < x.rows; ++n)
+      for (std::size_t h = 0; h < Heads; ++h) {
+        const std::size_t offset = n * qkv_size + h * head_width;
+        const T* q = r.qkv + offset;
+        T* dq = r.dqkv + offset;
+        head::backward(q, q + width, q + 2 * width, qkv_width, r.probabilities + (n * Heads + h) * length * length,
+                       r.dheads + n * heads_size + h * head_width, width, r.dscores, dq, dq + width, dq + 2 * width);
+      }
+
+    // dx = dqkv · W_inᵀ, dW_in = xᵀ · dqkv, db_in = Σ dqkv.
+    if (dx)
+      cpu::gemm<T>(rows, width, qkv_width, operand{r.dqkv, qkv_width, 1}, operand{params, 1, qkv_width}, dx.data,
+                   width);
+    cpu::gemm<T>(width, qkv_width, rows, operand{x.data, 1, width}, operand{r.dqkv, qkv_width, 1}, grads, qkv_width);
+    if constexpr (Bias) column_sums(r.dqkv, rows, qkv_width, grads + in_bias_offset);
+    ready(std::size_t{0}, out_weight_offset);
+  }
+
+ private:
+  using operand = cpu::strided_operand<T>;
+
+  // Where each array lives: the saved ones side by side over the whole capacity (so that qkv and the heads
+  // are single matrices of batch·T rows for the projections), then the scratch ones.
+  struct regions {
+    T* qkv;
+    T* probabilities;
+    T* heads;
+    T* dheads;
+    T* dqkv;
+    T* dscores;
+    explicit regions(const pass<T>& p)
+        : qkv(p.saved),
+          probabilities(qkv + p.capacity * qkv_size),
+          heads(probabilities + p.capacity * probabilities_size),
+          dheads(p.scratch),
+          dqkv(dheads + p.capacity * heads_size),
+          dscores(dqkv + p.capacity * qkv_size) {}
+  };
+
+  static void column_sums(const T* m, std::size_t rows, std::size_t cols, T* out) {
+    for (std::size_t j = 0; j < cols; ++j) out[j] = T(0);
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::size_t j = 0; j < cols; ++j) out[j] += m[i * cols + j];
+  }
+};
+
+}  // namespace detail
+
+// Heads: how many heads share the width D of a [T, D] sample (D must be a multiple of Heads). Mask: causal
+// (position t attends to positions 0..t) or unmasked. Bias = false drops both projections' biases.
+template <std::size_t Heads, class Mask = causal, bool Bias = true>
+struct multi_head_attention {
+  static_assert(Heads > 0, "tenfold: multi_head_attention<Heads> needs at least one head");
+  static_assert(detail::is_attention_mask_v<Mask>,
+                "tenfold: multi_head_attention<Heads, Mask>: the mask is tenfold::causal or tenfold::unmasked");
+  static constexpr const char* name = "multi_head_attention";
+  static constexpr std::size_t heads = Heads;
+  using mask = Mask;
+  static constexpr bool masked = Mask::masked;
+  static constexpr bool has_bias = Bias;
+  // A sample is a sequence: [T, D], T positions of D features.
+  template <class In>
+  static constexpr bool accepts = In::rank == 2;
+  template <class In, class T>
+  using bind = detail::attention_stage<Heads, Mask, Bias, In, T>;
+};
+
+}  // namespace tenfold
