@@ -2,8 +2,8 @@
 // operator new), and a few hundred steps (forward, loss, backward, optimizer) of the MNIST networks (the MLP,
 // and a CNN with convolutions and pooling) must leave the count where it was. The very first step of a fresh
 // model is measured on its own, before any warm-up, so that a lazily built buffer (scratch space, a thread)
-// cannot hide behind it. A network with batch_norm, one with causal self-attention, and one with layer_norm,
-// rms_norm and gradient clipping are checked too.
+// cannot hide behind it. A network with batch_norm, one with causal self-attention, one with layer_norm,
+// rms_norm and gradient clipping, and one with recurrent layers are checked too.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -109,11 +109,32 @@ int check_norm_steps() {
   return during == 0 ? 0 : 1;
 }
 
+// An LSTM and a GRU keep their gates and states in the saved region and their gate gradients in scratch.
+int check_recurrent_steps() {
+  using net = sequential<input<12, 6>, lstm<16>, gru<8, last_step>, dense<3>>;
+  using M = model<net, 16>;
+  auto owner = std::make_unique<M>(7);
+  auto& m = *owner;
+  M::optimizer_state_for<adam> state(adam{});
+  std::vector<float> x(16 * M::input_size), y(16);
+  rng g(7);
+  for (auto& v : x) v = static_cast<float>(g.uniform());
+  for (auto& v : y) v = static_cast<float>(g.below(3));
+  const long before = heap_allocations;
+  for (int i = 0; i < 50; ++i)
+    m.train_step(x.data(), y.data(), 1 + i % 16, sparse_categorical_cross_entropy{}, adam{}, state);
+  m.forward(x.data(), 16, mode::evaluation);
+  const long during = heap_allocations - before;
+  std::printf("lstm and gru: %ld allocations in 50 training steps and an evaluation\n", during);
+  return during == 0 ? 0 : 1;
+}
+
 int main() {
   int failures = check_steps("adam", adam{}) + check_steps("sgd", sgd{}) + check_steps("momentum", momentum{});
   failures += check_batch_norm_steps();
   failures += check_attention_steps();
   failures += check_norm_steps();
+  failures += check_recurrent_steps();
   failures += check_steps<mnist_cnn>("cnn, adam", adam{});
   // A model small enough for static storage needs no heap even to be built.
   const long before = heap_allocations;

@@ -10,6 +10,7 @@
 #include "dropout.hpp"
 #include "layer_norm.hpp"
 #include "pooling.hpp"
+#include "recurrent.hpp"
 #include "reshape.hpp"
 #include "rms_norm.hpp"
 #include "softmax.hpp"
