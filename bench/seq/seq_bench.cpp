@@ -45,11 +45,28 @@ void gpt_rows(const bench::options& o) {
   }
 }
 
+// A training step of one recurrent layer over [32, 64] samples, batch 64, MSE on its every-step output, Adam.
+template <class Layer>
+void recurrent_row(const bench::options& o, const char* name) {
+  if (!bench::wanted(o, name)) return;
+  constexpr std::size_t steps = 32, width = 64, rows = 64;
+  using M = model<sequential<input<steps, width>, Layer>, rows>;
+  auto m = std::make_unique<M>(1);
+  typename M::template optimizer_state_for<adam> state(adam{});
+  rng g(2);
+  std::vector<float> x(rows * M::input_size), y(rows * M::output_size);
+  for (auto& v : x) v = static_cast<float>(g.uniform(-1, 1));
+  for (auto& v : y) v = static_cast<float>(g.uniform(-1, 1));
+  bench::time_and_print(o, name, "64", rows, [&] { m->train_step(x.data(), y.data(), rows, mse{}, adam{}, state); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const bench::options o = bench::parse_options(argc, argv);
   bench::set_float_mode(o);
   gpt_rows(o);
+  recurrent_row<rnn<128, tenfold::tanh>>(o, "rnn_train");
+  recurrent_row<lstm<128>>(o, "lstm_train");
   return 0;
 }
