@@ -8,12 +8,17 @@
 //   rnn_train     rnn<128, tanh> over 32 steps of 64 inputs, batch 64, MSE on every step's state, Adam;
 //   lstm_train    lstm<128>, the same sizes and loss.
 //
-//   seq_bench [--reps R] [--rep-ms MS] [--only NAME]
+// First comes `fma_peak,1,<GFLOP/s>`, one core's measured single-precision FMA throughput, from which
+// run_seq_bench.py states each row's share of the peak. With --threads 2 the GEMMs use their helper thread.
+//
+//   seq_bench [--threads 1|2] [--reps R] [--rep-ms MS] [--only NAME]
+#include <cstdio>
 #include <memory>
 #include <tenfold/tenfold.hpp>
 #include <vector>
 
 #include "../../examples/char_gpt/network.hpp"
+#include "../common/fma_peak.hpp"
 #include "../comparators/bench_common.hpp"
 
 using namespace tenfold;
@@ -65,6 +70,8 @@ void recurrent_row(const bench::options& o, const char* name) {
 int main(int argc, char** argv) {
   const bench::options o = bench::parse_options(argc, argv);
   bench::set_float_mode(o);
+  std::printf("fma_peak,1,%.1f\n", bench::fma_peak());
+  cpu::set_gemm_threads(o.threads >= 2 ? 2 : 1);
   gpt_rows(o);
   recurrent_row<rnn<128, tenfold::tanh>>(o, "rnn_train");
   recurrent_row<lstm<128>>(o, "lstm_train");
