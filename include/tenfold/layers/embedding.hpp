@@ -24,8 +24,8 @@ namespace check {
 // Every id below Vocab is an integer that T holds exactly (2^24 for float, 2^53 for double).
 template <class T, std::size_t Vocab>
 struct token_ids_exact_in {
-  static constexpr bool value = std::numeric_limits<T>::digits >= 64 ||
-                                Vocab <= (std::size_t{1} << std::numeric_limits<T>::digits);
+  static constexpr bool value =
+      std::numeric_limits<T>::digits >= 64 || Vocab <= (std::size_t{1} << std::numeric_limits<T>::digits);
 };
 }  // namespace check
 

@@ -35,8 +35,8 @@ struct position_embedding_stage : leaf_stage<T, In, In> {
   }
 
   template <class Ready>
-  void backward(const pass<T>&, const T*, T* dweight, batch<const T, In>, batch<const T, In>,
-                batch<const T, In> dy, batch<T, In> dx, Ready&& ready) const {
+  void backward(const pass<T>&, const T*, T* dweight, batch<const T, In>, batch<const T, In>, batch<const T, In> dy,
+                batch<T, In> dx, Ready&& ready) const {
     for (std::size_t i = 0; i < In::size; ++i) dweight[i] = T(0);
     for (std::size_t r = 0; r < dy.rows; ++r)
       for (std::size_t i = 0; i < In::size; ++i) dweight[i] += dy.data[r * In::size + i];

@@ -51,9 +51,17 @@ constexpr std::size_t token_count() {
     return 1;
 }
 
+// The inner layers as the composite's one child, named "layers"; without inner layers it is a leaf stage.
+template <class Body>
+struct tied_children {
+  using children = type_list<child<Body, segment_name<"layers">>>;
+};
+template <>
+struct tied_children<void> {};
+
 // Body is the chain of inner layers bound to [N, Dim], or void when there are none.
 template <std::size_t Vocab, std::size_t Dim, class Init, class In, class T, class Body>
-struct tied_embedding_stage {
+struct tied_embedding_stage : tied_children<Body> {
   static_assert(check::token_ids_exact_in<T, Vocab>::value,
                 "tenfold::tied_embedding: the element type cannot hold every id of this vocabulary exactly (float "
                 "holds integers up to 2^24); use double or a smaller vocabulary");
@@ -78,7 +86,6 @@ struct tied_embedding_stage {
  public:
   using parameters = type_list<param<"weight", shape<Vocab, Dim>, Init, Vocab, Dim>>;
   using buffers = type_list<>;
-  using children = std::conditional_t<has_body, type_list<child<body_type, segment_name<"layers">>>, type_list<>>;
   static constexpr std::size_t param_count = weight_count + layout::param_count;
   static constexpr std::size_t buffer_count = layout::buffer_count;
   static constexpr std::size_t saved_per_sample = layout::saved_per_sample;
@@ -186,7 +193,7 @@ struct tied_embedding_init {
  public:
   // A sample of token ids, [N], and inner layers that keep [N, Dim].
   template <class In>
-  static constexpr bool accepts = In::rank == 1 && body_binds<In> && body_keeps_shape<In>;
+  static constexpr bool accepts = In::rank == 1 && body_binds<In>&& body_keeps_shape<In>;
   template <class In, class T>
   using bind = detail::tied_embedding_stage<Vocab, Dim, Init, In, T, typename body_of<In, T>::type>;
   // The composite itself for a sample that is not [N] ids; inside, the failing layer; otherwise the inner
