@@ -17,6 +17,7 @@
 #pragma once
 #include "../core/internal.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdio>
 #include <ratio>
@@ -97,12 +98,7 @@ struct tied_embedding_stage : tied_children<Body> {
 
   body_type body{};
 
-  static void describe(char* buf, std::size_t n) {
-    if constexpr (has_body)
-      std::snprintf(buf, n, "tied_embedding<%zu, %zu> (%zu stages)", Vocab, Dim, body_type::count);
-    else
-      std::snprintf(buf, n, "tied_embedding<%zu, %zu>", Vocab, Dim);
-  }
+  static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "tied_embedding<%zu, %zu>", Vocab, Dim); }
 
   void forward(const pass<T>& p, const T* params, batch<const T, In> ids, batch<T, output_shape> y) const {
     T* e = embedded(p);

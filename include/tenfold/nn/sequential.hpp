@@ -4,7 +4,8 @@
 // sequential<input<28, 28, 1>, Layers...> is a network: the model binds it to an element type and lays it
 // out. sequential<tokens<64>, Layers...> is a network whose samples are 64 integer token ids: they travel in
 // the model's element type like any input (exact up to 2^24 in float, 2^53 in double: the embedding layers
-// check their vocabulary against that), and nothing asks for their gradient, which does not exist. Without input<...> in front, sequential<Layers...> is a block, a layer like any other, for use inside
+// check their vocabulary against that), and nothing asks for their gradient, which does not exist. Without
+// input<...> or tokens<N> in front, sequential<Layers...> is a block, a layer like any other, for use inside
 // residual<...>, parallel<...> and repeat<...>: it binds to whatever shape reaches it. Both bind to a
 // chain_stage (chain.hpp). A layer that cannot take its input stops compilation here, in the network's own
 // body, with one sentence whose note gives the path to the layer, the layer and the shape.
