@@ -46,8 +46,7 @@ inline double ceiling_for(int argc, char** argv, const char* name) {
 // Whether `value` stays at or below `ceiling`; says so on stderr when it does not.
 inline bool at_most(const char* name, double value, double ceiling) {
   if (value <= ceiling) return true;
-  std::fprintf(stderr, "%s %.4f is above the allowed %.4f
-", name, value, ceiling);
+  std::fprintf(stderr, "%s %.4f is above the allowed %.4f\n", name, value, ceiling);
   return false;
 }
 
