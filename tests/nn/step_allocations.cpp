@@ -3,7 +3,9 @@
 // and a CNN with convolutions and pooling) must leave the count where it was. The very first step of a fresh
 // model is measured on its own, before any warm-up, so that a lazily built buffer (scratch space, a thread)
 // cannot hide behind it. A network with batch_norm, one with causal self-attention, one with layer_norm,
-// rms_norm and gradient clipping, and one with recurrent layers are checked too.
+// rms_norm and gradient clipping, and one with recurrent layers are checked too; so are a small GPT and a
+// character LSTM trained as fit_iterations trains them (windows drawn from a token stream, clipping, AdamW
+// on matrices), and a generated token.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -129,12 +131,53 @@ int check_recurrent_steps() {
   return during == 0 ? 0 : 1;
 }
 
+// A GPT of the char_gpt example's shape, small: tokens, a tied embedding, learned positions, pre-norm blocks of
+// causal attention and a GELU MLP; and a character LSTM. Each iteration draws its windows from a token stream,
+// runs forward and backward, clips and updates, as fit_iterations does; then a few tokens are generated.
+template <class Net, class Opt>
+int check_language_model_steps(const char* name, const Opt& opt) {
+  using M = model<Net, 6>;
+  constexpr std::size_t n = M::input_size;
+  auto owner = std::make_unique<M>(8);
+  auto& m = *owner;
+  typename M::template optimizer_state_for<Opt> state(opt);
+  std::vector<float> stream(500), x(6 * n), y(6 * n);
+  rng g(8), draws(9);
+  for (auto& v : stream) v = static_cast<float>(g.below(11));
+  const token_windows<float> windows(stream.data(), stream.size(), n);
+  sequence_generator<M> generator(m, 10);
+  const float start = 1;
+  const long before = heap_allocations;
+  for (int i = 0; i < 30; ++i) {
+    const std::size_t rows = 1 + i % 6;
+    windows.sample(draws, rows, x.data(), y.data());
+    m.forward(x.data(), rows, mode::training);
+    m.backward(x.data(), y.data(), rows, sparse_categorical_cross_entropy{});
+    clip_gradient_norm(m, 1.0);
+    m.apply(opt, state);
+  }
+  generator.start(&start, 1);
+  for (int i = 0; i < 20; ++i) generator.next({.temperature = 0.8, .top_k = 5});
+  const long during = heap_allocations - before;
+  std::printf("%s: %ld allocations in 30 iterations and 20 generated tokens\n", name, during);
+  return during == 0 ? 0 : 1;
+}
+using small_block = sequential<residual<layer_norm<false>, multi_head_attention<2, causal, false>>,
+                               residual<layer_norm<false>, dense<32, false>, gelu, dense<16, false>>>;
+using small_gpt = sequential<tokens<8>, tied_embedding<11, 16, position_embedding<>, repeat<2, small_block>,
+                                                       layer_norm<false>>,
+                             softmax>;
+using small_char_lstm = sequential<tokens<8>, embedding<11, 6>, lstm<12>, lstm<12>, dense<11>, softmax>;
+
 int main() {
   int failures = check_steps("adam", adam{}) + check_steps("sgd", sgd{}) + check_steps("momentum", momentum{});
   failures += check_batch_norm_steps();
   failures += check_attention_steps();
   failures += check_norm_steps();
   failures += check_recurrent_steps();
+  failures += check_language_model_steps<small_gpt>(
+      "gpt", adamw{.beta2 = 0.99, .weight_decay = 0.1, .decay_on = decay_scope::matrices});
+  failures += check_language_model_steps<small_char_lstm>("char lstm", adam{});
   failures += check_steps<mnist_cnn>("cnn, adam", adam{});
   // A model small enough for static storage needs no heap even to be built.
   const long before = heap_allocations;
