@@ -3,7 +3,8 @@
 (bench/comparators/torch_seq.py) alternately, `--rounds` times at each thread count, so that both sides see
 the same machine; each row's figure is the median of the rounds' medians. Writes bench/results/seq-<date>.md
 with the ratios (PyTorch time / tenfold time: above 1 means tenfold is faster), the goals they are held to, and
-each tenfold training row's share of the measured single-core FMA peak (FLOPs of the products only).
+each tenfold training row's share of the measured single-core FMA peak (FLOPs of the products only), and the
+compile time of examples/char_gpt/char_gpt.cpp with `g++ -std=c++20 -O2` (median of three, goal < 15 s).
 
   python3 bench/seq/run_seq_bench.py --build-dir build-bench [--python build-bench/venv/bin/python]
                                      [--threads 1,2] [--rounds 3] [--only NAME]
@@ -15,6 +16,8 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -58,6 +61,21 @@ def run(cmd):
     return rows_of(r.stdout)
 
 
+def char_gpt_compile_seconds(runs=3):
+    """Median wall time of compiling examples/char_gpt/char_gpt.cpp with g++ -O2 into a scratch file."""
+    times = []
+    with tempfile.TemporaryDirectory() as scratch:
+        cmd = ["g++", "-std=c++20", "-O2", "-I" + os.path.join(ROOT, "include"),
+               '-DTENFOLD_SHAKESPEARE="input.txt"', "-c", os.path.join(ROOT, "examples", "char_gpt", "char_gpt.cpp"),
+               "-o", os.path.join(scratch, "char_gpt.o")]
+        for _ in range(runs):
+            t = time.perf_counter()
+            if subprocess.run(cmd, capture_output=True).returncode != 0:
+                return None
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def main():
     a = parse_args()
     tenfold = os.path.join(a.build_dir, "bench", "seq", "seq_bench")
@@ -98,6 +116,9 @@ def main():
         share = (f"{100 * FLOPS[name] / (ours * 1e-6) / (peak * 1e9 * threads):.0f}%"
                  if name in FLOPS and ours and peak else "")
         lines.append(f"| {name} | {threads} | {fmt(ours)} | {fmt(theirs)} | {ratio} | {goal} | {share} |")
+    compile_s = char_gpt_compile_seconds()
+    lines += ["", f"Compile time of examples/char_gpt/char_gpt.cpp, g++ -std=c++20 -O2 (median of 3): "
+              + (f"{compile_s:.1f} s (goal < 15 s)." if compile_s else "failed.")]
     text = "\n".join(lines) + "\n"
     out = a.out or os.path.join(ROOT, "bench", "results", f"seq-{stamp:%Y-%m-%d}.md")
     with open(out, "w") as f:

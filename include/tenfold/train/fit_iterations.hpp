@@ -108,6 +108,7 @@ iteration_history fit_iterations(Model& m, DrawTrain&& draw_train, DrawValidatio
     if (options.output)
       std::fprintf(options.output, "iteration %zu/%zu: train loss %.4f, validation loss %.4f (lr %.3g, %.1f s)\n",
                    iteration, options.iterations, r.train_loss, r.validation_loss, r.lr, r.seconds);
+    if (options.output) std::fflush(options.output);  // a long run is watched through a pipe or a log file
   };
 
   for (std::size_t it = 0; it < options.iterations; ++it) {
