@@ -5,8 +5,10 @@
 // position, samples a token and appends it, sliding the window left once it is full. When every stage of the
 // network decodes one position at a time (nn/decode.hpp), it does: each new token is one decoder step at batch
 // 1, against the keys and values the decoder keeps. When the window slides, every position moves, so with
-// learned absolute positions the decoder starts again from position 0 and decodes the window anew (as nanoGPT
-// crops its context); the logits are the same as the full pass's, up to rounding. Otherwise, or with
+// learned absolute positions the window is run again from position 0 (as nanoGPT crops its context): in one
+// pass of the model, since the next token slides it again and nothing decoded would be reused (at T = 64,
+// D = 128, a pass costs what 35 one-position steps do). The logits are the full pass's, up to rounding in
+// attention (nn/decode.hpp), so a seed gives the same tokens either way. Otherwise, or with
 // Cached = false, each step runs the model on the whole window at batch 1: until it is full, the positions after
 // the last token hold id 0, and the networks this is for are causal (attention with the causal mask, recurrent
 // layers), so what lies after a position never changes that position's output.
@@ -130,9 +132,11 @@ class sequence_generator {
 
  private:
   // The next-token scores at the last filled position: the decoder steps through the positions it has not seen
-  // (one after an append, the whole window after a start or a slide), or the model runs on the whole window.
+  // (one after an append, the prompt after a start), or the model runs on the whole window.
   const T* scores_at_last_token() {
     if constexpr (Cached) {
+      // A full window the decoder has not seen (slid): the next token slides it again, so one pass is cheaper.
+      if (filled_ == positions && decoded_ + 1 < filled_) return model_.forward(window_.data(), 1) + (filled_ - 1) * vocab;
       while (decoded_ < filled_) {
         decoder_.step(window_.data() + decoded_, 1);
         ++decoded_;
