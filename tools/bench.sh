@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one benchmark command: installs the comparators that are missing (dlib, Eigen, OpenBLAS from Debian;
 # PyTorch and matplotlib into build-bench/venv), configures and builds build-bench in release mode, then runs
-# bench/run.py, which prints the table and writes bench/results/. Anything that cannot be installed only removes
+# bench/run.py, which prints the table and writes bench/results/, then bench/seq/run_seq_bench.py (the sequence
+# rows beside PyTorch, bench/results/seq-<date>.md). Anything that cannot be installed only removes
 # its column. Arguments are passed to bench/run.py (e.g. --threads 1 --only w1_train); see bench/README.md.
 set -uo pipefail
 
@@ -57,4 +58,7 @@ step "run"
 python="$venv/bin/python"
 [[ -x $python ]] || python=python3
 "$python" "$root/bench/run.py" --build-dir "$build" "$@" || status=1
+
+step "sequence rows (GPT, generation, RNN, LSTM) beside PyTorch"
+"$python" "$root/bench/seq/run_seq_bench.py" --build-dir "$build" --python "$python" || status=1
 exit $status

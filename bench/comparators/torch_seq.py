@@ -4,7 +4,8 @@
                 4 heads, 128-dim embeddings, 64-character context, vocabulary 65, batch 12, no bias, no dropout,
                 tied input/output embeddings, exact GELU; forward, cross-entropy, backward, clip_grad_norm_(1.0),
                 AdamW (lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on matrices only, as nanoGPT's groups);
-  gpt_generate  nanoGPT's generate(): the whole (cropped) context through the model for every new token, batch 1,
+  gpt_generate  nanoGPT's generate() from a full 64-character context: the whole (cropped) context through the
+                model for every new token, batch 1,
                 temperature 0.8, top-k 200; reported per token (samples_per_s is tokens per second);
   rnn_train     nn.RNN (tanh), input 64, hidden 128, 32 steps, batch 64, every step's state, MSE against a
                 target of the same shape, Adam;
@@ -151,7 +152,7 @@ def gpt_rows(a):
         emit("gpt_train", a.threads, 12, med, lo, hi, 12 / med)
     if not a.only or "gpt_generate" in a.only:
         m.eval()
-        start = torch.zeros((1, 1), dtype=torch.long)
+        start = torch.randint(0, 65, (1, 64))  # a full context, as in a long generation
         tokens = 100
 
         def generate():

@@ -37,6 +37,19 @@ inline const char* positional(int argc, char** argv, int index) {
   return argv[index];
 }
 
+// The value after "--require-max-<name>" (a ceiling, for results where lower is better, such as a loss), or
+// no ceiling when it is not given.
+inline double ceiling_for(int argc, char** argv, const char* name) {
+  return flag_value(argc, argv, std::string("--require-max-") + name, 1e300);
+}
+
+// Whether `value` stays at or below `ceiling`; says so on stderr when it does not.
+inline bool at_most(const char* name, double value, double ceiling) {
+  if (value <= ceiling) return true;
+  std::fprintf(stderr, "%s %.4f is above the allowed %.4f\n", name, value, ceiling);
+  return false;
+}
+
 // Whether `value` reaches `floor`; says so on stderr when it does not.
 inline bool meets(const char* name, double value, double floor) {
   if (value >= floor) return true;

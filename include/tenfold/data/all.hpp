@@ -4,9 +4,12 @@
 
 #include "augment.hpp"
 #include "batches.hpp"
+#include "char_vocabulary.hpp"
 #include "csv.hpp"
 #include "dataset.hpp"
 #include "idx.hpp"
 #include "input_file.hpp"
 #include "mnist.hpp"
 #include "shuffle.hpp"
+#include "text.hpp"
+#include "token_windows.hpp"

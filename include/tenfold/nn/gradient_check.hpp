@@ -3,6 +3,8 @@
 // Public so that anyone writing a layer or a loss can check it the way tenfold's own tests do: build a small
 // model<..., double> around it, call check_gradients on a random batch, and require a small relative error.
 // Dropout masks stay fixed across the perturbed evaluations (the generator is restored before each one).
+// A network of token ids (sequential<tokens<N>, ...>) has no input gradient: only its parameters are checked,
+// and inputs_checked stays 0.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -41,7 +43,7 @@ gradient_check_result check_gradients(Model& m, const typename Model::value_type
 
   m.generator() = saved_generator;
   m.forward(input.data(), rows, mode::training);
-  m.backward(input.data(), target, rows, loss, input_grad.data());
+  m.backward(input.data(), target, rows, loss, Model::input_is_differentiable ? input_grad.data() : nullptr);
   std::vector<T> analytic(m.grads(), m.grads() + Model::param_count);
 
   auto relative = [](double a, double b) {
@@ -60,7 +62,7 @@ gradient_check_result check_gradients(Model& m, const typename Model::value_type
     if (err > r.max_param_error) r.max_param_error = err, r.worst_param = i;
     ++r.params_checked;
   }
-  for (std::size_t i = 0; i < input.size(); ++i) {
+  for (std::size_t i = 0; Model::input_is_differentiable && i < input.size(); ++i) {
     const T original = input[i];
     input[i] = original + T(step);
     const double up = evaluate();

@@ -2,7 +2,8 @@
 //
 // `fan_in` and `fan_out` are the layer's input and output widths. He (Kaiming) suits ReLU-family layers,
 // Xavier (Glorot) suits tanh and sigmoid; `torch_default` reproduces PyTorch's nn.Linear initialisation
-// (uniform in ±1/sqrt(fan_in) for weights and biases); `normal<Stddev>` is a fixed-width normal (GPT's 0.02).
+// (uniform in ±1/sqrt(fan_in) for weights and biases); `normal<Stddev>` is a fixed-width normal (GPT's 0.02);
+// `torch_recurrent<Hidden>` is PyTorch's draw for its recurrent layers, keyed on the hidden size, not a fan.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -67,6 +68,20 @@ struct torch_default {
   template <class T>
   void operator()(T* w, std::size_t n, std::size_t fan_in, std::size_t, rng& g) const {
     const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(g.uniform(-bound, bound));
+  }
+};
+
+// Uniform in ±1/sqrt(Hidden) whatever the fans: nn.RNN, nn.LSTM and nn.GRU draw all four of their arrays (input
+// and recurrent weights, both biases) so, from the hidden size alone. A fan would not say it: the input
+// weight's fan-in is the input width.
+template <std::size_t Hidden>
+struct torch_recurrent {
+  static_assert(Hidden > 0, "tenfold: init::torch_recurrent<Hidden> needs a hidden size of at least 1");
+  static constexpr const char* name = "torch_recurrent";
+  template <class T>
+  void operator()(T* w, std::size_t n, std::size_t, std::size_t, rng& g) const {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(Hidden));
     for (std::size_t i = 0; i < n; ++i) w[i] = static_cast<T>(g.uniform(-bound, bound));
   }
 };

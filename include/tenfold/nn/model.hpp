@@ -61,11 +61,13 @@ template <class Net, class T>
 struct network_parts {
   using root = unbound_network<T, shape<1>>;
   using input_shape = shape<1>;
+  static constexpr bool input_is_differentiable = true;
 };
 template <class Net, class T>
 requires requires { Net::is_network; } &&(Net::is_network) struct network_parts<Net, T> {
   using root = typename Net::template root<T>;
   using input_shape = typename Net::input_shape;
+  static constexpr bool input_is_differentiable = Net::input_is_differentiable;
 };
 
 // An optimizer whose decoupled weight decay can be limited to some parameters (adamw's decay_on).
@@ -125,8 +127,8 @@ class model {
   static_assert(Capacity > 0, "tenfold::model: the batch capacity must be at least 1");
   static_assert(std::is_floating_point_v<T>, "tenfold::model: the element type must be float or double");
   static_assert(check::first_entry_is_input<typename detail::first_entry<Net>::type>::value,
-                "tenfold::model: the network must be sequential<input<...>, Layers...>: the first entry must be "
-                "input<...>, the shape of one sample");
+                "tenfold::model: the network must be sequential<input<...>, Layers...> or sequential<tokens<N>, "
+                "Layers...>: the first entry must be input<...> or tokens<N>, the shape of one sample");
 
  public:
   using network = Net;
@@ -138,6 +140,8 @@ class model {
   static constexpr std::size_t stage_count = root_type::count;
   static constexpr std::size_t capacity = Capacity;
   static constexpr std::size_t input_size = input_shape::size;
+  // False when the network starts with tokens<N>: ids have no gradient, and backward refuses to give one.
+  static constexpr bool input_is_differentiable = detail::network_parts<Net, T>::input_is_differentiable;
   static constexpr std::size_t output_size = output_shape::size;
   // Last-axis semantics: a loss sees output_rows rows of output_width values per sample.
   static constexpr std::size_t output_width = last_extent_v<output_shape>;
@@ -240,7 +244,7 @@ class model {
 
   // Gradient of the loss for the last forward pass (which must have had input x) with respect to every
   // parameter, written to grads(); returns the loss. When `input_grad` is given, the gradient with respect
-  // to the input is written there too.
+  // to the input is written there too (an error for a network of token ids, which have none).
   template <class L>
   T backward(const T* x, const T* target, std::size_t rows, const L& loss, T* input_grad = nullptr,
              mode m = mode::training) {
@@ -335,7 +339,7 @@ class model {
     char name[96], shape_text[64];
     detail::format_shape<input_shape>(shape_text, sizeof shape_text);
     std::fprintf(out, "%-4s %-32s %-18s %10s\n", "#", "layer", "output shape", "parameters");
-    std::fprintf(out, "%-4d %-32s %-18s %10d\n", 0, "input", shape_text, 0);
+    std::fprintf(out, "%-4d %-32s %-18s %10d\n", 0, input_is_differentiable ? "input" : "tokens", shape_text, 0);
     summary_rows(out, name, sizeof name, shape_text, sizeof shape_text, std::make_index_sequence<stage_count>{});
     std::fprintf(out, "total parameters: %zu; buffers %zu; batch capacity %zu; workspace %zu values\n", param_count,
                  buffer_count, Capacity, workspace_size);
@@ -443,6 +447,10 @@ class model {
   T backward_impl(const T* x, const T* target, std::size_t rows, const L& loss, T* input_grad, mode m, Update& update) {
     check_loss<L>();
     check_rows(rows, "backward");
+    if constexpr (!input_is_differentiable)
+      TENFOLD_EXPECT(input_grad == nullptr, errc::invalid_argument,
+                     "model::backward: the network's input is token ids, which have no gradient; pass no input "
+                     "gradient buffer");
     const pass<T> p = make_pass(rows, m);
     T* g = loss_gradient();
     const std::size_t vectors = rows * output_rows;

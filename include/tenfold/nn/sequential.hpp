@@ -1,7 +1,11 @@
-// input<...> and sequential<...>: a network, or a block inside one, written as a flat list of layer types.
+// input<...>, tokens<N> and sequential<...>: a network, or a block inside one, written as a flat list of
+// layer types.
 //
 // sequential<input<28, 28, 1>, Layers...> is a network: the model binds it to an element type and lays it
-// out. Without input<...> in front, sequential<Layers...> is a block, a layer like any other, for use inside
+// out. sequential<tokens<64>, Layers...> is a network whose samples are 64 integer token ids: they travel in
+// the model's element type like any input (exact up to 2^24 in float, 2^53 in double: the embedding layers
+// check their vocabulary against that), and nothing asks for their gradient, which does not exist. Without
+// input<...> or tokens<N> in front, sequential<Layers...> is a block, a layer like any other, for use inside
 // residual<...>, parallel<...> and repeat<...>: it binds to whatever shape reaches it. Both bind to a
 // chain_stage (chain.hpp). A layer that cannot take its input stops compilation here, in the network's own
 // body, with one sentence whose note gives the path to the layer, the layer and the shape.
@@ -24,6 +28,13 @@ namespace tenfold {
 template <std::size_t... Extents>
 struct input {
   using shape_type = shape<Extents...>;
+};
+
+// The N integer token ids of one sample entering a sequence network: tokens<64>. The sample shape is [N].
+template <std::size_t N>
+struct tokens {
+  static_assert(N > 0, "tenfold::tokens: a sample needs at least one token");
+  using shape_type = shape<N>;
 };
 
 namespace detail {
@@ -51,17 +62,25 @@ template <class L>
 struct is_input : std::false_type {};
 template <std::size_t... E>
 struct is_input<input<E...>> : std::true_type {};
+template <std::size_t N>
+struct is_input<tokens<N>> : std::true_type {};
+
+// Whether a network's input has a gradient: token ids do not.
+template <class L>
+inline constexpr bool input_is_differentiable = true;
+template <std::size_t N>
+inline constexpr bool input_is_differentiable<tokens<N>> = false;
 }  // namespace detail
 
 namespace check {
-// A model's network starts with input<...>: the shape of one sample.
+// A model's network starts with input<...> or tokens<N>: the shape of one sample.
 template <class First>
 struct first_entry_is_input {
   static constexpr bool value = detail::is_input<First>::value;
 };
 }  // namespace check
 
-// A block: sequential<Layers...> without input<...>.
+// A block: sequential<Layers...> without input<...> or tokens<N>.
 template <class... Layers>
 struct sequential : detail::chain_descriptor<check::at, Layers...> {
   static_assert(sizeof...(Layers) > 0, "tenfold::sequential: a block needs at least one layer");
@@ -69,12 +88,15 @@ struct sequential : detail::chain_descriptor<check::at, Layers...> {
   static constexpr bool is_network = false;
 };
 
-// A network: sequential<input<...>, Layers...>.
-template <std::size_t... Extents, class... Layers>
-struct sequential<input<Extents...>, Layers...> {
-  static_assert(sizeof...(Layers) > 0, "tenfold::sequential: a network needs at least one layer after input<...>");
+// A network: sequential<input<...>, Layers...> or sequential<tokens<N>, Layers...>.
+template <class Input, class... Layers>
+requires(detail::is_input<Input>::value) struct sequential<Input, Layers...> {
+  static_assert(sizeof...(Layers) > 0,
+                "tenfold::sequential: a network needs at least one layer after input<...> or tokens<N>");
   static constexpr bool is_network = true;
-  using input_shape = shape<Extents...>;
+  // False for token ids: the model then refuses a request for the input's gradient.
+  static constexpr bool input_is_differentiable = detail::input_is_differentiable<Input>;
+  using input_shape = typename Input::shape_type;
   static constexpr std::size_t layer_count = sizeof...(Layers);
   using layers = type_list<Layers...>;
 

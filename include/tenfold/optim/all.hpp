@@ -1,9 +1,11 @@
-// Every header of tenfold/optim/, for the umbrella header: the optimizers and the learning-rate schedules.
+// Every header of tenfold/optim/, for the umbrella header: the optimizers, gradient clipping and the
+// learning-rate schedules.
 #pragma once
 #include "../core/internal.hpp"
 
 #include "adam.hpp"
 #include "adamw.hpp"
+#include "clip.hpp"
 #include "gd.hpp"
 #include "momentum.hpp"
 #include "apply_rule.hpp"

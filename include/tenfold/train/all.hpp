@@ -6,6 +6,7 @@
 #include "cross_validation.hpp"
 #include "evaluate.hpp"
 #include "fit.hpp"
+#include "fit_iterations.hpp"
 #include "generate.hpp"
 #include "history.hpp"
 #include "history_svg.hpp"
