@@ -1,9 +1,9 @@
 // Generating one position at a time (nn/decode.hpp): for networks of dense layers, activations, softmax,
-// residual blocks, repeat and causal attention on float sequences, decoding positions 0..T-1 one by one gives
-// the outputs forward gives for the whole sequence, at batch 1 and 3, odd sizes, lengths below and above the
-// attention's block of 16 rows; what is and is not decodable, and the decoder's errors; no allocation in a
-// step; and a sequence_generator that decodes gives the same tokens as one that runs the whole window, through
-// an embedding stage written here.
+// layer_norm, rms_norm, position_embedding, residual blocks, repeat and causal attention on float sequences,
+// and for token networks (embedding, tied_embedding), decoding positions 0..T-1 one by one gives the outputs
+// forward gives for the whole sequence, at batch 1 and 3, odd sizes, lengths below and above the attention's
+// block of 16 rows; what is and is not decodable, and the decoder's errors; no allocation in a step; and a
+// sequence_generator that decodes gives the same tokens as one that runs the whole window.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -20,41 +20,6 @@ using namespace tenfold;
 
 namespace {
 
-// Token ids in, one learned row of D values per id out: [N] → [N, D]. Test-only: it stands for the library's
-// embedding, and decodes one id per position.
-template <std::size_t V, std::size_t D, class In, class T>
-struct lookup_stage : leaf_stage<T, In, shape<In::extents[0], D>> {
-  static constexpr std::size_t length = In::extents[0];
-  using parameters = type_list<param<"weight", shape<V, D>, init::normal<std::ratio<1>>, V, D, false>>;
-  static constexpr std::size_t param_count = V * D;
-  static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "lookup"); }
-  static void look_up(const T* table, const T* ids, std::size_t count, T* out) {
-    for (std::size_t i = 0; i < count; ++i)
-      for (std::size_t j = 0; j < D; ++j) out[i * D + j] = table[static_cast<std::size_t>(ids[i]) * D + j];
-  }
-  void forward(const pass<T>&, const T* table, batch<const T, In> x, batch<T, shape<length, D>> y) const {
-    look_up(table, x.data, x.rows * length, y.data);
-  }
-  void decode(const decode_pass<T>& p, const T* table, std::size_t, const T* ids, T* y) const {
-    look_up(table, ids, p.rows, y);
-  }
-  template <class Ready>
-  void backward(const pass<T>&, const T*, T* grads, batch<const T, In> x, batch<const T, shape<length, D>>,
-                batch<const T, shape<length, D>> dy, batch<T, In>, Ready&& ready) const {
-    for (std::size_t i = 0; i < param_count; ++i) grads[i] = 0;
-    for (std::size_t i = 0; i < x.rows * length; ++i)
-      for (std::size_t j = 0; j < D; ++j) grads[static_cast<std::size_t>(x.data[i]) * D + j] += dy.data[i * D + j];
-    ready(0, param_count);
-  }
-};
-template <std::size_t V, std::size_t D>
-struct lookup {
-  template <class In>
-  static constexpr bool accepts = In::rank == 1;
-  template <class In, class T>
-  using bind = lookup_stage<V, D, In, T>;
-};
-
 // Weights wide enough that attention's probabilities are far from uniform.
 template <class Model>
 void spread_parameters(Model& m, rng& g, double bound = 0.6) {
@@ -69,7 +34,8 @@ struct decode_difference {
 
 // Forward on `rows` whole sequences, then a decoder over positions 0..T-1 of the same sequences, twice (the
 // second time after reset()): the largest difference between the two outputs.
-template <class Net, class T>
+// Vocabulary > 0: the inputs are token ids below it.
+template <class Net, class T, std::size_t Vocabulary>
 decode_difference decode_against_forward(std::size_t rows, std::uint64_t seed) {
   constexpr std::size_t capacity = 3;
   using M = model<Net, capacity, T>;
@@ -77,7 +43,8 @@ decode_difference decode_against_forward(std::size_t rows, std::uint64_t seed) {
   auto m = std::make_unique<M>(seed);
   rng g(seed + 1);
   spread_parameters(*m, g);
-  const auto x = test_support::uniform<T>(g, capacity * M::input_size);
+  const auto x = Vocabulary > 0 ? test_support::labels<T>(g, capacity * M::input_size, Vocabulary)
+                                : test_support::uniform<T>(g, capacity * M::input_size);
   const T* whole = m->forward(x.data(), rows);
   const std::vector<T> expected(whole, whole + rows * M::output_size);
 
@@ -108,12 +75,12 @@ decode_difference decode_against_forward(std::size_t rows, std::uint64_t seed) {
 // order differs from the tiled kernel's that forward uses for 16-row blocks: a few ulp, in float and in double.
 enum class agreement { exact, within_rounding };
 
-template <class Net>
+template <class Net, std::size_t Vocabulary = 0>
 void check_decoding(agreement expected) {
   TENFOLD_SEEDED(seed);
   for (std::size_t rows : {std::size_t{1}, std::size_t{3}}) {
-    const auto f = decode_against_forward<Net, float>(rows, seed);
-    const auto d = decode_against_forward<Net, double>(rows, seed);
+    const auto f = decode_against_forward<Net, float, Vocabulary>(rows, seed);
+    const auto d = decode_against_forward<Net, double, Vocabulary>(rows, seed);
     INFO("rows = " << rows << "; decoded − forward: float " << f.largest << " (" << f.largest_scaled
                    << " relative to max(1, |y|)), double " << d.largest);
     if (expected == agreement::exact) {
@@ -126,8 +93,11 @@ void check_decoding(agreement expected) {
   }
 }
 
-// Position-wise stages only: dense with absorbed activations, gelu (a stage of its own), softmax.
-using position_wise = sequential<input<7, 5>, dense<9>, tenfold::tanh, dense<11>, gelu, dense<3, false>, relu, dense<4>, softmax>;
+// Position-wise stages only: dense with absorbed activations, gelu (a stage of its own), softmax, the
+// normalisations, learned positions.
+using position_wise = sequential<input<7, 3, 5>, dense<9>, tenfold::tanh, dense<11>, gelu, dense<3, false>, relu, dense<4>, softmax>;
+using normalised = sequential<input<7, 5>, position_embedding<>, layer_norm<>, dense<9>, rms_norm<>, gelu,
+                              layer_norm<false>, dense<4>>;
 // Attention alone, with and without biases, and a length past the attention's block of 16 rows.
 using attention_only = sequential<input<7, 9>, multi_head_attention<3>>;
 using attention_long = sequential<input<19, 6>, multi_head_attention<2, causal, false>, dense<5>>;
@@ -138,11 +108,22 @@ using small_gpt = sequential<input<11, 9>, repeat<2, gpt_block>, dense<5>>;
 // Nested composites: a block inside a residual, and a residual directly inside repeat.
 using nested = sequential<input<5, 6>, dense<6>, residual<sequential<multi_head_attention<2>, dense<6>, sigmoid>, relu>,
                           repeat<2, residual<multi_head_attention<1>>>, dense<3>>;
+// Token networks: char_gpt's shape (tied embedding, learned positions, pre-norm blocks) at odd sizes, and an
+// untied one.
+constexpr std::size_t vocabulary = 13;
+using norm_block = sequential<residual<layer_norm<false>, multi_head_attention<3, causal, false>>,
+                              residual<layer_norm<false>, dense<17, false>, gelu, dense<9, false>>>;
+using tied_gpt = sequential<tokens<11>, tied_embedding<vocabulary, 9, position_embedding<>, repeat<2, norm_block>,
+                                                       layer_norm<false>>,
+                            softmax>;
+using untied_gpt = sequential<tokens<7>, embedding<vocabulary, 9>, position_embedding<>, norm_block, layer_norm<>,
+                              dense<vocabulary>>;
 
 }  // namespace
 
 TEST_CASE("decoding position-wise stages gives forward's outputs") {
   check_decoding<position_wise>(agreement::exact);
+  check_decoding<normalised>(agreement::exact);
 }
 
 TEST_CASE("decoding causal attention gives forward's outputs") {
@@ -153,6 +134,11 @@ TEST_CASE("decoding causal attention gives forward's outputs") {
 TEST_CASE("decoding a GPT-like stack of residual blocks gives forward's outputs") {
   check_decoding<small_gpt>(agreement::within_rounding);
   check_decoding<nested>(agreement::within_rounding);
+}
+
+TEST_CASE("decoding token networks, tied and untied, gives forward's outputs") {
+  check_decoding<tied_gpt, vocabulary>(agreement::within_rounding);
+  check_decoding<untied_gpt, vocabulary>(agreement::within_rounding);
 }
 
 TEST_CASE("decodable: every stage must decode, and attention only under the causal mask") {
@@ -194,13 +180,13 @@ TEST_CASE("decoder: the position past the last, and a change of rows, are errors
 }
 
 namespace {
-constexpr std::size_t vocabulary = 13;
 constexpr std::size_t window = 9;
-using language_model = sequential<input<window>, lookup<vocabulary, 10>, repeat<2, sequential<
-                                      residual<multi_head_attention<2, causal, false>>,
-                                      residual<dense<17, false>, gelu, dense<10, false>>>>,
-                                  dense<vocabulary>>;
-using language_model_probabilities = sequential<input<window>, lookup<vocabulary, 6>,
+using language_model = sequential<tokens<window>, tied_embedding<vocabulary, 10, position_embedding<>,
+                                                                 repeat<2, sequential<
+                                      residual<layer_norm<false>, multi_head_attention<2, causal, false>>,
+                                      residual<layer_norm<false>, dense<17, false>, gelu, dense<10, false>>>>,
+                                                                 layer_norm<false>>>;
+using language_model_probabilities = sequential<tokens<window>, embedding<vocabulary, 6>, position_embedding<>,
                                                 residual<multi_head_attention<3>>, dense<vocabulary>, softmax>;
 
 // The same seed gives the same tokens with and without the decoder, past several slides of the window.
