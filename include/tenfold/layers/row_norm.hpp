@@ -139,8 +139,12 @@ struct row_norm_stage : leaf_stage<T, In, In> {
   struct statistics {
     T mean, rstd;
   };
-  // One row: out = (in − μ) · r · weight (+ bias); returns μ and r.
-  static statistics normalise_row(const T* params, const T* TENFOLD_RESTRICT in, T* TENFOLD_RESTRICT out) {
+  // One row: out = (in − μ) · r · weight (+ bias); returns μ and r. Always inlined, as the loop was before it
+  // was shared with decode: called out of line, g++ 12 sees row_sum's empty tail loop with a constant width and
+  // warns that it would overflow (-Waggressive-loop-optimizations).
+  TENFOLD_INLINE static statistics normalise_row(const T* params, const T* x, T* y) {
+    const T* TENFOLD_RESTRICT in = x;
+    T* TENFOLD_RESTRICT out = y;
     const T* TENFOLD_RESTRICT w = params;
     const T* TENFOLD_RESTRICT b = params + width;
     T mean = T(0);
