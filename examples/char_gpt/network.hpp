@@ -20,7 +20,8 @@ inline constexpr std::size_t vocab = 65;
 using weights = init::normal<std::ratio<1, 50>>;
 using residual_weights = init::normal<std::ratio<1, 141>>;
 
-using block = sequential<residual<layer_norm<false>, multi_head_attention<heads, causal, false>>,
+using attention = multi_head_attention<heads, causal, false, weights, residual_weights>;
+using block = sequential<residual<layer_norm<false>, attention>,
                          residual<layer_norm<false>, dense<4 * width, false, weights>, gelu,
                                   dense<width, false, residual_weights>>>;
 using gpt = sequential<tokens<context>,

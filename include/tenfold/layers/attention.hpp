@@ -55,7 +55,8 @@ struct added_bias {
   }
 };
 
-template <std::size_t Heads, class Mask, bool Bias, class In, class T>
+template <std::size_t Heads, class Mask, bool Bias, class In, class T, class InInit = init::normal<std::ratio<1, 50>>,
+          class OutInit = InInit>
 struct attention_stage : leaf_stage<T, In, In> {
   static_assert(check::heads_divide_width<Heads, In>::value,
                 "tenfold: multi_head_attention<Heads> needs the width D of its [T, D] samples to be a multiple of "
@@ -67,10 +68,9 @@ struct attention_stage : leaf_stage<T, In, In> {
   static constexpr bool has_bias = Bias;
   using head = attention_head<T, length, head_width, Mask::masked>;
 
-  using weight_init = init::normal<std::ratio<1, 50>>;
-  using in_weight = param<"in_proj_weight", shape<width, qkv_width>, weight_init, width, qkv_width, true, true>;
+  using in_weight = param<"in_proj_weight", shape<width, qkv_width>, InInit, width, qkv_width, true, true>;
   using in_bias = param<"in_proj_bias", shape<qkv_width>, init::zeros, width, qkv_width>;
-  using out_weight = param<"out_proj.weight", shape<width, width>, weight_init, width, width, true, true>;
+  using out_weight = param<"out_proj.weight", shape<width, width>, OutInit, width, width, true, true>;
   using out_bias = param<"out_proj.bias", shape<width>, init::zeros, width, width>;
   using parameters =
       std::conditional_t<Bias, type_list<in_weight, in_bias, out_weight, out_bias>, type_list<in_weight, out_weight>>;
@@ -201,8 +201,11 @@ struct attention_stage : leaf_stage<T, In, In> {
 }  // namespace detail
 
 // Heads: how many heads share the width D of a [T, D] sample (D must be a multiple of Heads). Mask: causal
-// (position t attends to positions 0..t) or unmasked. Bias = false drops both projections' biases.
-template <std::size_t Heads, class Mask = causal, bool Bias = true>
+// (position t attends to positions 0..t) or unmasked. Bias = false drops both projections' biases. InInit and
+// OutInit draw the two weights (GPT-2 and nanoGPT scale the output projection's N(0, 0.02) down by
+// sqrt(2 · blocks), since it ends in a residual sum).
+template <std::size_t Heads, class Mask = causal, bool Bias = true, class InInit = init::normal<std::ratio<1, 50>>,
+          class OutInit = InInit>
 struct multi_head_attention {
   static_assert(Heads > 0, "tenfold: multi_head_attention<Heads> needs at least one head");
   static_assert(detail::is_attention_mask_v<Mask>,
@@ -216,7 +219,7 @@ struct multi_head_attention {
   template <class In>
   static constexpr bool accepts = In::rank == 2;
   template <class In, class T>
-  using bind = detail::attention_stage<Heads, Mask, Bias, In, T>;
+  using bind = detail::attention_stage<Heads, Mask, Bias, In, T, InInit, OutInit>;
 };
 
 }  // namespace tenfold

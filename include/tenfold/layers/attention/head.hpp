@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "../../core/fast_math.hpp"
 #include "../../cpu/gemm.hpp"
 
 namespace tenfold::detail {
@@ -132,13 +133,13 @@ struct attention_head {
 
  private:
   // Softmax over the first n values of a row. The row's maximum is subtracted first, so that large scores
-  // cannot overflow.
+  // cannot overflow. (The exponentials are one loop and their sum another, so that the first vectorises.)
   static void softmax_in_place(T* row, std::size_t n) {
-    using std::exp;
     T largest = row[0];
     for (std::size_t j = 1; j < n; ++j) largest = row[j] > largest ? row[j] : largest;
+    for (std::size_t j = 0; j < n; ++j) row[j] = fast_exp(row[j] - largest);
     T total = 0;
-    for (std::size_t j = 0; j < n; ++j) total += (row[j] = exp(row[j] - largest));
+    for (std::size_t j = 0; j < n; ++j) total += row[j];
     const T inverse = T(1) / total;
     for (std::size_t j = 0; j < n; ++j) row[j] *= inverse;
   }
