@@ -1,7 +1,7 @@
 // Decoding one position at a time needs every stage to decode; attention without the causal mask cannot (every
 // position sees the ones after it). The note names the first stage that cannot.
 // expect: tenfold::decoder: this network cannot be decoded one position at a time
-// expect: stage_decodes<tenfold::detail::attention_stage<2, tenfold::unmasked, true, tenfold::shape<5, 8>, float> >
+// expect: stage_decodes<tenfold::detail::attention_stage<2, tenfold::unmasked, true, tenfold::shape<5, 8>, float
 #include <tenfold/tenfold.hpp>
 
 using namespace tenfold;
