@@ -7,7 +7,7 @@
 // 1, against the keys and values the decoder keeps. When the window slides, every position moves, so with
 // learned absolute positions the window is run again from position 0 (as nanoGPT crops its context): in one
 // pass of the model, since the next token slides it again and nothing decoded would be reused (at T = 64,
-// D = 128, a pass costs what 35 one-position steps do). The logits are the full pass's, up to rounding in
+// D = 128, a pass costs what about 22 one-position steps do). The logits are the full pass's, up to rounding in
 // attention (nn/decode.hpp), so a seed gives the same tokens either way. Otherwise, or with
 // Cached = false, each step runs the model on the whole window at batch 1: until it is full, the positions after
 // the last token hold id 0, and the networks this is for are causal (attention with the causal mask, recurrent
