@@ -4,7 +4,8 @@
 // function of the output (relu, leaky_relu, sigmoid, tanh, identity) say grad_from_output; a dense layer
 // directly before one of them absorbs it (dense.hpp), so the pair is one stage. gelu needs its input for the
 // derivative and stays a stage of its own. A sigmoid stage declares itself the output activation, so that
-// binary cross-entropy can start backward from its input.
+// binary cross-entropy can start backward from its input. Decoding one position (nn/decode.hpp) applies the
+// same function to that position's values.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -37,11 +38,9 @@ struct activation_stage : parameterless_stage<T, In, In> {
   Act act{};
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "%s", Act::name); }
-  void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, In> y) const {
-    const T* TENFOLD_RESTRICT in = x.data;
-    T* TENFOLD_RESTRICT out = y.data;
-    const std::size_t n = x.size();
-    for (std::size_t i = 0; i < n; ++i) out[i] = act.f(in[i]);
+  void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, In> y) const { apply(x.data, y.data, x.size()); }
+  void decode(const decode_pass<T>& p, const T*, std::size_t, const T* x, T* y) const requires(In::rank >= 1) {
+    apply(x, y, p.rows * position_width_v<In>);
   }
   template <class Ready>
   void backward(const pass<T>&, const T*, T*, batch<const T, In> x, batch<const T, In> y, batch<const T, In> dy,
@@ -57,6 +56,11 @@ struct activation_stage : parameterless_stage<T, In, In> {
     } else {
       for (std::size_t i = 0; i < n; ++i) din[i] = g[i] * act.df_from_input(in[i]);
     }
+  }
+
+ private:
+  void apply(const T* TENFOLD_RESTRICT in, T* TENFOLD_RESTRICT out, std::size_t n) const {
+    for (std::size_t i = 0; i < n; ++i) out[i] = act.f(in[i]);
   }
 };
 

@@ -14,6 +14,11 @@
 // and v blocks are in that order and the heads split the feature axis, as in PyTorch, so safetensors files
 // map one to one. Weights start from N(0, 0.02) and biases from zero, as nanoGPT does; every array takes
 // weight penalties (Decay), as under PyTorch's weight_decay.
+//
+// Under the causal mask the layer also decodes one position at a time (nn/decode.hpp): the position's q, k and
+// v come from the same input projection, k and v are appended to the stage's cache ([T, 2D] per sample: row t
+// holds k_t then v_t), each head attends over the cached positions 0..t, and the output projection follows.
+// An unmasked layer cannot: every position's output depends on the positions after it.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -82,6 +87,10 @@ struct attention_stage : leaf_stage<T, In, In> {
   static constexpr std::size_t saved_per_sample = qkv_size + probabilities_size + heads_size;
   static constexpr std::size_t scratch_per_sample = heads_size + qkv_size;
   static constexpr std::size_t scratch_per_batch = length * length;
+  // Decoding: k and v of every position so far, [T, 2D] per sample; one position's qkv [3D], heads [D] and
+  // scores [T] as working memory.
+  static constexpr std::size_t cache_per_sample = length * 2 * width;
+  static constexpr std::size_t decode_scratch_per_sample = qkv_width + width + length;
 
   static void describe(char* buf, std::size_t n) {
     std::snprintf(buf, n, "multi_head_attention<%zu> (%s%s)", Heads, Mask::name, Bias ? "" : ", no bias");
@@ -90,16 +99,32 @@ struct attention_stage : leaf_stage<T, In, In> {
   void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
     const regions r(p);
     const std::size_t rows = x.vectors();
-    cpu::gemm<T>(rows, qkv_width, width, operand{x.data, width, 1}, operand{params, qkv_width, 1}, r.qkv, qkv_width,
-                 added_bias<T, Bias>{params + in_bias_offset});
+    project_in(params, x.data, rows, r.qkv);
     for (std::size_t n = 0; n < x.rows; ++n)
       for (std::size_t h = 0; h < Heads; ++h) {
         const T* q = r.qkv + n * qkv_size + h * head_width;
         head::forward(q, q + width, q + 2 * width, qkv_width, r.probabilities + (n * Heads + h) * length * length,
                       r.heads + n * heads_size + h * head_width, width);
       }
-    cpu::gemm<T>(rows, width, width, operand{r.heads, width, 1}, operand{params + out_weight_offset, width, 1}, y.data,
-                 width, added_bias<T, Bias>{params + out_bias_offset});
+    project_out(params, r.heads, rows, y.data);
+  }
+
+  // Position `position` of p.rows sequences whose positions 0..position-1 were decoded before.
+  void decode(const decode_pass<T>& p, const T* params, std::size_t position, const T* x, T* y) const
+    requires(Mask::masked) {
+    T* qkv = p.scratch;
+    T* heads = qkv + p.capacity * qkv_width;
+    T* scores = heads + p.capacity * width;
+    project_in(params, x, p.rows, qkv);
+    for (std::size_t n = 0; n < p.rows; ++n) {
+      const T* q = qkv + n * qkv_width;
+      T* kv = p.cache + n * cache_per_sample;
+      for (std::size_t j = 0; j < 2 * width; ++j) kv[position * 2 * width + j] = q[width + j];
+      for (std::size_t h = 0; h < Heads; ++h)
+        head::decode_row(q + h * head_width, kv + h * head_width, kv + width + h * head_width, 2 * width, position,
+                         scores, heads + n * width + h * head_width);
+    }
+    project_out(params, heads, p.rows, y);
   }
 
   // Each weight is read for the input gradient before `ready` reports it (ready may update it): the output
@@ -137,6 +162,16 @@ struct attention_stage : leaf_stage<T, In, In> {
 
  private:
   using operand = cpu::strided_operand<T>;
+
+  // qkv = x · W_in + b_in and y = O · W_out + b_out over `rows` rows.
+  static void project_in(const T* params, const T* x, std::size_t rows, T* qkv) {
+    cpu::gemm<T>(rows, qkv_width, width, operand{x, width, 1}, operand{params, qkv_width, 1}, qkv, qkv_width,
+                 added_bias<T, Bias>{params + in_bias_offset});
+  }
+  static void project_out(const T* params, const T* heads, std::size_t rows, T* y) {
+    cpu::gemm<T>(rows, width, width, operand{heads, width, 1}, operand{params + out_weight_offset, width, 1}, y, width,
+                 added_bias<T, Bias>{params + out_bias_offset});
+  }
 
   // Where each array lives: the saved ones side by side over the whole capacity (so that qkv and the heads
   // are single matrices of batch·T rows for the projections), then the scratch ones.

@@ -5,7 +5,8 @@
 // A dense stage absorbs an activation that follows it when that activation can take its derivative from its
 // output (relu, sigmoid, tanh, ...): the forward pass applies bias and activation in the GEMM's epilogue (one
 // pass over the output), and the backward pass applies the activation's derivative while the GEMMs pack their
-// operands, so dz = dy ⊙ act'(y) is never stored.
+// operands, so dz = dy ⊙ act'(y) is never stored. Decoding one position of a sequence (nn/decode.hpp) is the
+// same product over that position's rows.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -72,9 +73,13 @@ struct dense_stage : leaf_stage<T, In, replace_last_t<In, N>> {
   using absorb = dense_stage<N, Bias, WInit, BInit, In, T, Next>;
 
   void forward(const pass<T>&, const T* params, batch<const T, In> x, batch<T, output_shape> y) const {
-    cpu::gemm<T>(x.vectors(), N, in_width, cpu::strided_operand<T>{x.data, in_width, 1},
-                 cpu::strided_operand<T>{params, N, 1}, y.data, N,
-                 bias_activation_epilogue<T, Bias, Act>{params + weight_count, act});
+    apply(params, x.data, y.data, x.vectors());
+  }
+
+  // One position of a sequence ([T, ..., D] samples): its rows of every sample are rows of the same product.
+  void decode(const decode_pass<T>& p, const T* params, std::size_t, const T* x, T* y) const
+      requires(In::rank >= 2) {
+    apply(params, x, y, p.rows * (position_width_v<In> / in_width));
   }
 
   // The input gradient is computed first, while the weights are still those of the forward pass: `ready`
@@ -104,6 +109,12 @@ struct dense_stage : leaf_stage<T, In, replace_last_t<In, N>> {
   }
 
  private:
+  // y = act(x·W + b) for `vectors` rows of in_width values.
+  void apply(const T* params, const T* x, T* y, std::size_t vectors) const {
+    cpu::gemm<T>(vectors, N, in_width, cpu::strided_operand<T>{x, in_width, 1}, cpu::strided_operand<T>{params, N, 1},
+                 y, N, bias_activation_epilogue<T, Bias, Act>{params + weight_count, act});
+  }
+
   template <class DZ, class Ready>
   void backward_with(const T* params, T* grads, batch<const T, In> x, const DZ& dz, batch<T, In> dx,
                      Ready& ready) const {

@@ -6,6 +6,7 @@
 // values. A vocabulary whose ids the element type cannot all hold exactly (above 2^24 in float) does not
 // compile. Backward scatter-adds each row of dy into the row of dW its id selected, so an id that appears
 // twice receives both gradients; ids have no gradient, and a caller that asks for one anyway gets zeros.
+// Decoding one position (nn/decode.hpp) gathers the row of that position's id for each sample.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -73,6 +74,9 @@ struct embedding_stage : leaf_stage<T, In, shape<In::extents[0], Dim>> {
 
   void forward(const pass<T>&, const T* weight, batch<const T, In> ids, batch<T, output_shape> y) const {
     gather_rows(weight, Vocab, Dim, ids.data, ids.size(), y.data, "embedding");
+  }
+  void decode(const decode_pass<T>& p, const T* weight, std::size_t, const T* ids, T* y) const {
+    gather_rows(weight, Vocab, Dim, ids, p.rows, y, "embedding");
   }
 
   template <class Ready>

@@ -4,7 +4,7 @@
 // nanoGPT gathers wpe rows for positions 0..T-1 from a table of block_size rows; with the sequence length
 // fixed by the network's type, that gather is the whole table, so the table has exactly T rows and the layer
 // is an addition. The parameter is "weight", [T, D], the layout of PyTorch's nn.Embedding(T, D). Backward:
-// dW is the sum of dy over the batch, and dx = dy.
+// dW is the sum of dy over the batch, and dx = dy. Decoding position t (nn/decode.hpp) adds row t alone.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -30,8 +30,10 @@ struct position_embedding_stage : leaf_stage<T, In, In> {
   }
 
   void forward(const pass<T>&, const T* weight, batch<const T, In> x, batch<T, In> y) const {
-    for (std::size_t r = 0; r < x.rows; ++r)
-      for (std::size_t i = 0; i < In::size; ++i) y.data[r * In::size + i] = x.data[r * In::size + i] + weight[i];
+    for (std::size_t r = 0; r < x.rows; ++r) add(x.data + r * In::size, weight, y.data + r * In::size, In::size);
+  }
+  void decode(const decode_pass<T>& p, const T* weight, std::size_t position, const T* x, T* y) const {
+    for (std::size_t r = 0; r < p.rows; ++r) add(x + r * width, weight + position * width, y + r * width, width);
   }
 
   template <class Ready>
@@ -43,6 +45,11 @@ struct position_embedding_stage : leaf_stage<T, In, In> {
     if (dx)
       for (std::size_t i = 0; i < dx.size(); ++i) dx.data[i] = dy.data[i];
     ready(std::size_t{0}, param_count);
+  }
+
+ private:
+  static void add(const T* x, const T* rows, T* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] + rows[i];
   }
 };
 

@@ -10,6 +10,7 @@
 //   dweight = Σ_rows dy ⊙ x̂,   dbias = Σ_rows dy.
 // Forward saves μ and r per row (r alone when not centred) for backward, which recomputes x̂ from x: two
 // values per row instead of a copy of x̂. A row of equal values has σ² = 0 and r = 1/sqrt(ε): finite.
+// Decoding one position (nn/decode.hpp) normalises its rows the same way and keeps no statistics.
 //
 // Row sums are taken in the element type over several interleaved partial sums, which the compiler turns into
 // vector additions, and the partial sums are added in double: the error stays that of a sum of D/16 values.
@@ -88,29 +89,16 @@ struct row_norm_stage : leaf_stage<T, In, In> {
 
   // The statistics are saved in every mode, so that backward after an evaluation pass finds them too.
   void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
-    const T* TENFOLD_RESTRICT w = params;
-    const T* TENFOLD_RESTRICT b = params + width;
     for (std::size_t r = 0; r < x.vectors(); ++r) {
-      const T* TENFOLD_RESTRICT in = x.data + r * width;
-      T* TENFOLD_RESTRICT out = y.data + r * width;
       T* saved = p.saved + r * saved_per_row;
-      T mean = T(0);
-      if constexpr (Centred) mean = T(row_sum<T>(width, [&](std::size_t j) { return in[j]; }) / double(width));
-      const double spread = row_sum<T>(width, [&](std::size_t j) {
-        const T d = in[j] - mean;
-        return d * d;
-      });
-      const T rstd = T(1.0 / std::sqrt(spread / double(width) + epsilon));
-      if constexpr (Centred) saved[0] = mean;
-      saved[saved_per_row - 1] = rstd;
-      for (std::size_t j = 0; j < width; ++j) {
-        const T v = (in[j] - mean) * rstd * w[j];
-        if constexpr (Bias)
-          out[j] = v + b[j];
-        else
-          out[j] = v;
-      }
+      const statistics s = normalise_row(params, x.data + r * width, y.data + r * width);
+      if constexpr (Centred) saved[0] = s.mean;
+      saved[saved_per_row - 1] = s.rstd;
     }
+  }
+  void decode(const decode_pass<T>& p, const T* params, std::size_t, const T* x, T* y) const requires(In::rank >= 2) {
+    const std::size_t rows = p.rows * (position_width_v<In> / width);
+    for (std::size_t r = 0; r < rows; ++r) normalise_row(params, x + r * width, y + r * width);
   }
 
   // The input gradient of each row is computed before `ready` is called, with the weight forward used.
@@ -145,6 +133,35 @@ struct row_norm_stage : leaf_stage<T, In, In> {
         out[j] = rstd * (g[j] * w[j] - mean_dxhat - (in[j] - mean) * rstd * mean_dxhat_xhat);
     }
     ready(std::size_t{0}, param_count);
+  }
+
+ private:
+  struct statistics {
+    T mean, rstd;
+  };
+  // One row: out = (in − μ) · r · weight (+ bias); returns μ and r. Always inlined, as the loop was before it
+  // was shared with decode: called out of line, g++ 12 sees row_sum's empty tail loop with a constant width and
+  // warns that it would overflow (-Waggressive-loop-optimizations).
+  TENFOLD_INLINE static statistics normalise_row(const T* params, const T* x, T* y) {
+    const T* TENFOLD_RESTRICT in = x;
+    T* TENFOLD_RESTRICT out = y;
+    const T* TENFOLD_RESTRICT w = params;
+    const T* TENFOLD_RESTRICT b = params + width;
+    T mean = T(0);
+    if constexpr (Centred) mean = T(row_sum<T>(width, [&](std::size_t j) { return in[j]; }) / double(width));
+    const double spread = row_sum<T>(width, [&](std::size_t j) {
+      const T d = in[j] - mean;
+      return d * d;
+    });
+    const T rstd = T(1.0 / std::sqrt(spread / double(width) + epsilon));
+    for (std::size_t j = 0; j < width; ++j) {
+      const T v = (in[j] - mean) * rstd * w[j];
+      if constexpr (Bias)
+        out[j] = v + b[j];
+      else
+        out[j] = v;
+    }
+    return {mean, rstd};
   }
 };
 

@@ -3,6 +3,7 @@
 // Forward subtracts each row's maximum before exponentiating, so large logits do not overflow. Backward is
 // dx = y ⊙ (dy − Σ dy⊙y). The stage declares itself the output activation: when a cross-entropy loss follows,
 // the model skips this backward and starts from the fused gradient at its input (loss/cross_entropy.hpp).
+// Decoding one position of a sequence (nn/decode.hpp) normalises that position's rows the same way.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -23,18 +24,11 @@ struct softmax_stage : parameterless_stage<T, In, In> {
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "softmax"); }
   void forward(const pass<T>&, const T*, batch<const T, In> in, batch<T, In> out) const {
-    using std::exp;
-    const std::size_t rows = in.vectors();
-    for (std::size_t r = 0; r < rows; ++r) {
-      const T* x = in.data + r * width;
-      T* y = out.data + r * width;
-      T m = x[0];
-      for (std::size_t j = 1; j < width; ++j) m = x[j] > m ? x[j] : m;
-      T s = 0;
-      for (std::size_t j = 0; j < width; ++j) s += (y[j] = exp(x[j] - m));
-      const T inv = T(1) / s;
-      for (std::size_t j = 0; j < width; ++j) y[j] *= inv;
-    }
+    normalise(in.data, out.data, in.vectors());
+  }
+  // One position of a sequence: the rank is at least 2, so that the last axis is not the sequence itself.
+  void decode(const decode_pass<T>& p, const T*, std::size_t, const T* x, T* y) const requires(In::rank >= 2) {
+    normalise(x, y, p.rows * (position_width_v<In> / width));
   }
   template <class Ready>
   void backward(const pass<T>&, const T*, T*, batch<const T, In>, batch<const T, In> out, batch<const T, In> dout,
@@ -47,6 +41,21 @@ struct softmax_stage : parameterless_stage<T, In, In> {
       T dot = 0;
       for (std::size_t j = 0; j < width; ++j) dot += dy[j] * y[j];
       for (std::size_t j = 0; j < width; ++j) din.data[r * width + j] = y[j] * (dy[j] - dot);
+    }
+  }
+
+ private:
+  static void normalise(const T* in, T* out, std::size_t rows) {
+    using std::exp;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* x = in + r * width;
+      T* y = out + r * width;
+      T m = x[0];
+      for (std::size_t j = 1; j < width; ++j) m = x[j] > m ? x[j] : m;
+      T s = 0;
+      for (std::size_t j = 0; j < width; ++j) s += (y[j] = exp(x[j] - m));
+      const T inv = T(1) / s;
+      for (std::size_t j = 0; j < width; ++j) y[j] *= inv;
     }
   }
 };

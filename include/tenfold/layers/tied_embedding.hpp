@@ -14,6 +14,8 @@
 //           gradient is therefore the sum of both uses, reported final once, at the end.
 // The logits are not normalised: put `softmax` after the composite and sparse_categorical_cross_entropy then
 // takes the fused path (its gradient at the logits is (p − onehot)/rows, and softmax's own backward is skipped).
+// Decoding one position (nn/decode.hpp) gathers its rows of W, decodes the inner layers and projects, with
+// e and h one row per sample in its decoding scratch.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -83,6 +85,7 @@ struct tied_embedding_stage : tied_children<Body> {
   static constexpr std::size_t own_scratch = (has_body ? 2 : 1) * hidden_size;
   using layout = std::conditional_t<has_body, children_layout<own_saved, own_scratch, body_type>,
                                     children_layout<own_saved, own_scratch>>;
+  using decoding = std::conditional_t<has_body, decode_layout<2 * Dim, body_type>, decode_layout<Dim>>;
 
  public:
   using parameters = type_list<param<"weight", shape<Vocab, Dim>, Init, Vocab, Dim>>;
@@ -95,6 +98,8 @@ struct tied_embedding_stage : tied_children<Body> {
   // The inner layers' parameters follow W in this stage's slice.
   static constexpr std::array<std::size_t, 2> child_param_offsets = {weight_count, param_count};
   static constexpr auto child_buffer_offsets = layout::buffer_offset;
+  static constexpr std::size_t cache_per_sample = decoding::cache_per_sample;
+  static constexpr std::size_t decode_scratch_per_sample = decoding::decode_scratch_per_sample;
 
   body_type body{};
 
@@ -107,9 +112,16 @@ struct tied_embedding_stage : tied_children<Body> {
     if constexpr (has_body)
       body.forward(layout::template child_pass<0>(p), params + weight_count, batch<const T, hidden_shape>{e, p.rows},
                    batch<T, hidden_shape>{h, p.rows});
-    // logits[i, v] = Σ_d h[i, d] · W[v, d]
-    cpu::gemm<T>(p.rows * length, Vocab, Dim, cpu::strided_operand<T>{h, Dim, 1},
-                 cpu::strided_operand<T>{params, 1, Dim}, y.data, Vocab);
+    project(params, h, p.rows * length, y.data);
+  }
+
+  void decode(const decode_pass<T>& p, const T* params, std::size_t position, const T* ids, T* y) const {
+    T* e = p.scratch;
+    T* h = has_body ? e + p.capacity * Dim : e;
+    gather_rows(params, Vocab, Dim, ids, p.rows, e, "tied_embedding");
+    if constexpr (has_body)
+      body.decode(decoding::template child_pass<0>(p), params + weight_count, position, e, h);
+    project(params, h, p.rows, y);
   }
 
   template <class Ready>
@@ -140,6 +152,11 @@ struct tied_embedding_stage : tied_children<Body> {
   }
 
  private:
+  // logits[i, v] = Σ_d h[i, d] · W[v, d] for `rows` rows of h.
+  static void project(const T* params, const T* h, std::size_t rows, T* y) {
+    cpu::gemm<T>(rows, Vocab, Dim, cpu::strided_operand<T>{h, Dim, 1}, cpu::strided_operand<T>{params, 1, Dim}, y,
+                 Vocab);
+  }
   static T* embedded(const pass<T>& p) { return p.saved; }
   static T* hidden(const pass<T>& p) { return has_body ? p.saved + p.capacity * hidden_size : p.saved; }
 };

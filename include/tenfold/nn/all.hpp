@@ -5,6 +5,7 @@
 #include "../layers/all.hpp"
 #include "chain.hpp"
 #include "check.hpp"
+#include "decode.hpp"
 #include "gradient_check.hpp"
 #include "init.hpp"
 #include "layout.hpp"

@@ -10,9 +10,12 @@
 //
 // The chain keeps every intermediate output in its saved region (a stage that aliases its input keeps
 // none), and uses two gradient buffers from its scratch in backward, one for each neighbouring stage.
+// Decoding one position (decode.hpp) runs the children in order through two position buffers of its decoding
+// scratch, taken in turn, each child's cache placed by decode_layout as children_layout places saved values.
 #pragma once
 #include "../core/internal.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdio>
 #include <tuple>
@@ -163,8 +166,18 @@ struct chain_stage<T, In, type_list<C...>>
  private:
   using plan = detail::chain_plan<typename C::stage...>;
   using layout = typename plan::layout;
+  // The widest position row between two children: the two decoding buffers hold one such row per sample.
+  static constexpr std::size_t position_buffer_width = [] {
+    constexpr std::array<std::size_t, count> widths = {position_width_v<typename C::stage::output_shape>...};
+    std::size_t m = 0;
+    for (std::size_t i = 0; i + 1 < count; ++i) m = widths[i] > m ? widths[i] : m;
+    return m;
+  }();
+  using decoding = decode_layout<2 * position_buffer_width, typename C::stage...>;
 
  public:
+  static constexpr std::size_t cache_per_sample = decoding::cache_per_sample;
+  static constexpr std::size_t decode_scratch_per_sample = decoding::decode_scratch_per_sample;
   stages_type stages{};
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "sequential (%zu stages)", count); }
@@ -177,6 +190,11 @@ struct chain_stage<T, In, type_list<C...>>
   void backward(const pass<T>& p, const T* params, T* grads, batch<const T, In> x, batch<const T, output_shape> y,
                 batch<const T, output_shape> dy, batch<T, In> dx, Ready&& ready) const {
     backward_at<count - 1>(p, params, grads, x.data, y.data, dy.data, dx.data, ready);
+  }
+
+  // One position of `p.rows` samples through every child in order (decode.hpp; every child must decode).
+  void decode(const decode_pass<T>& p, const T* params, std::size_t position, const T* x, T* y) const {
+    decode_at<0>(p, params, position, x, y);
   }
 
   // Backward from the gradient at the input of the output activation, which a fused loss computed.
@@ -241,6 +259,14 @@ struct chain_stage<T, In, type_list<C...>>
                                   batch<T, typename S::output_shape>{out, p.rows});
     }
     if constexpr (I + 1 < count) forward_at<I + 1>(p, params, x, y);
+  }
+
+  template <std::size_t I>
+  void decode_at(const decode_pass<T>& p, const T* params, std::size_t position, const T* in, T* y) const {
+    T* out = I == count - 1 ? y : p.scratch + p.capacity * position_buffer_width * (I % 2);
+    std::get<I>(stages).decode(decoding::template child_pass<I>(p), params + layout::param_offset[I], position, in,
+                               out);
+    if constexpr (I + 1 < count) decode_at<I + 1>(p, params, position, out, y);
   }
 
   // Backward through child I and everything before it; `g` is the gradient of child I's output.

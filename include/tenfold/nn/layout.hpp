@@ -88,6 +88,28 @@ struct children_layout {
   }
 };
 
+// Where each child of a composite keeps its decoding cache (one after another, per sample) and where its
+// decoding scratch starts (after the composite's own OwnScratch per sample, shared by the children in turn):
+// the same rule as children_layout's, for the regions of decode().
+template <std::size_t OwnScratch, class... S>
+struct decode_layout {
+  static constexpr std::size_t count = sizeof...(S);
+  static constexpr std::array<std::size_t, count + 1> cache_offset =
+      detail::prefix_sums<count>(0, {cache_per_sample_v<S>...});
+  static constexpr std::array<std::size_t, count + 1> buffer_offset =
+      detail::prefix_sums<count>(0, {S::buffer_count...});
+  static constexpr std::size_t scratch_offset = OwnScratch;
+  static constexpr std::size_t cache_per_sample = cache_offset[count];
+  static constexpr std::size_t decode_scratch_per_sample =
+      OwnScratch + detail::max_of({decode_scratch_per_sample_v<S>...});
+
+  // The decode pass of child I, given the composite's.
+  template <std::size_t I, class T>
+  static decode_pass<T> child_pass(const decode_pass<T>& p) {
+    return p.child(cache_offset[I], scratch_offset, buffer_offset[I]);
+  }
+};
+
 // What every composite declares, from its layout: counts, and the offsets the parameter walk reads.
 template <class Layout>
 struct composite_counts {

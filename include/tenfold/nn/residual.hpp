@@ -1,7 +1,8 @@
 // residual<Layers...>: y = x + f(x), where f is the block of Layers (which must give back x's shape).
 //
 // f's output is kept (its last stage may need it in backward, as a dense layer with a fused activation does),
-// and y is written beside it. Backward runs f's backward and adds the gradient that goes around it.
+// and y is written beside it. Backward runs f's backward and adds the gradient that goes around it. Decoding
+// one position (decode.hpp) runs f's decode into a row of its decoding scratch and adds x the same way.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -28,8 +29,12 @@ struct residual_stage : composite_counts<children_layout<In::size, 0, Body>> {
  private:
   // f(x) is kept per sample, before the block's own saved values.
   using layout = children_layout<In::size, 0, Body>;
+  // f(x) of one position per sample, before the block's own decoding scratch.
+  using decoding = decode_layout<position_width_v<In>, Body>;
 
  public:
+  static constexpr std::size_t cache_per_sample = decoding::cache_per_sample;
+  static constexpr std::size_t decode_scratch_per_sample = decoding::decode_scratch_per_sample;
   Body body{};
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "residual (%zu stages)", Body::count); }
@@ -37,8 +42,13 @@ struct residual_stage : composite_counts<children_layout<In::size, 0, Body>> {
   void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
     T* fx = p.saved;
     body.forward(layout::template child_pass<0>(p), params, x, batch<T, In>{fx, p.rows});
-    const std::size_t n = x.size();
-    for (std::size_t i = 0; i < n; ++i) y.data[i] = fx[i] + x.data[i];
+    add(fx, x.data, y.data, x.size());
+  }
+
+  void decode(const decode_pass<T>& p, const T* params, std::size_t position, const T* x, T* y) const {
+    T* fx = p.scratch;
+    body.decode(decoding::template child_pass<0>(p), params, position, x, fx);
+    add(fx, x, y, p.rows * position_width_v<In>);
   }
 
   template <class Ready>
@@ -48,6 +58,11 @@ struct residual_stage : composite_counts<children_layout<In::size, 0, Body>> {
                   ready);
     if (dx)
       for (std::size_t i = 0; i < dx.size(); ++i) dx.data[i] += dy.data[i];
+  }
+
+ private:
+  static void add(const T* fx, const T* x, T* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = fx[i] + x[i];
   }
 };
 

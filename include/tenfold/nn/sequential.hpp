@@ -48,6 +48,7 @@ struct unbound_network : parameterless_stage<T, In, In> {
   using output_activation = activation_kind::none;
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "unbound"); }
   void forward(const pass<T>&, const T*, batch<const T, In>, batch<T, In>) const {}
+  void decode(const decode_pass<T>&, const T*, std::size_t, const T*, T*) const {}
   template <class Ready>
   void backward(const pass<T>&, const T*, T*, batch<const T, In>, batch<const T, In>, batch<const T, In>, batch<T, In>,
                 Ready&&) const {}

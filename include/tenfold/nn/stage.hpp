@@ -29,6 +29,9 @@
 //   output_activation             what produced the output (activation_kind::softmax or ::sigmoid), so that
 //                                 a loss with a fused gradient can start below it
 //   backward_from_preactivation   backward from the gradient at the input of that output activation
+//   cache_per_sample,             generating one position at a time (decode.hpp): what the stage keeps across
+//   decode_scratch_per_sample,    positions (attention's keys and values so far), its working memory for one
+//   decode                        position, and decode(), which computes one position's output row
 #pragma once
 #include "../core/internal.hpp"
 
@@ -124,6 +127,57 @@ struct pass {
     return p;
   }
 };
+
+// Everything decode() needs besides the parameters and the rows: how many samples (`rows`, one row each), the
+// capacity the regions are sized for, and this stage's cache, scratch and buffer regions. The cache outlives
+// the call: it holds what earlier positions left (capacity × cache_per_sample, sample n at n × cache_per_sample);
+// the scratch does not (capacity × decode_scratch_per_sample).
+template <class T>
+struct decode_pass {
+  std::size_t rows = 0;
+  std::size_t capacity = 0;
+  T* cache = nullptr;
+  T* scratch = nullptr;
+  const T* buffers = nullptr;
+
+  // The pass of a child whose regions start at the given per-sample, per-sample and absolute offsets.
+  decode_pass child(std::size_t cache_offset, std::size_t scratch_offset, std::size_t buffer_offset) const {
+    decode_pass p = *this;
+    p.cache = cache + capacity * cache_offset;
+    p.scratch = scratch + capacity * scratch_offset;
+    p.buffers = buffers + buffer_offset;
+    return p;
+  }
+};
+
+// How many values one position of a sample of shape S holds: the sequence is the first axis, so a [T, D]
+// sample has rows of D values and a [T] sample of token ids one id per position.
+template <class S>
+inline constexpr std::size_t position_width_v = S::rank == 0 ? 1 : S::size / S::extents[0];
+
+namespace detail {
+template <class S>
+constexpr std::size_t cache_per_sample() {
+  if constexpr (requires { S::cache_per_sample; })
+    return S::cache_per_sample;
+  else
+    return 0;
+}
+template <class S>
+constexpr std::size_t decode_scratch_per_sample() {
+  if constexpr (requires { S::decode_scratch_per_sample; })
+    return S::decode_scratch_per_sample;
+  else
+    return 0;
+}
+}  // namespace detail
+
+// What a stage keeps across positions when decoding, and its working memory for one position, per sample (0
+// for stages that declare none).
+template <class S>
+inline constexpr std::size_t cache_per_sample_v = detail::cache_per_sample<S>();
+template <class S>
+inline constexpr std::size_t decode_scratch_per_sample_v = detail::decode_scratch_per_sample<S>();
 
 // What produced a stage's output, for losses with a fused gradient.
 namespace activation_kind {

@@ -8,7 +8,9 @@
 // and computes at most one diagonal block's worth of masked entries, which its epilogue turns to zero. The
 // softmax scale 1/sqrt(dh) and the mask are applied in the epilogue that writes the scores, and the softmax
 // runs in place on them. The probabilities are saved with zeros above the diagonal, so that a transposed
-// block (Pᵀ in the value gradient) reads zeros where the mask was.
+// block (Pᵀ in the value gradient) reads zeros where the mask was. Decoding one position (decode_row) computes
+// that position's row of the same products against the keys and values kept so far, with the same epilogue and
+// the same softmax.
 #pragma once
 #include "../../core/internal.hpp"
 
@@ -66,9 +68,26 @@ struct attention_head {
       T* pb = p + t0 * Length;
       cpu::gemm<T>(rows, cols, HeadWidth, operand{q + t0 * ld, ld, 1}, operand{k, 1, ld}, pb, Length,
                    scaled_scores<T, Masked>{s, t0});
-      for (std::size_t i = 0; i < rows; ++i) softmax_in_place(pb + i * Length, visible(t0 + i));
+      for (std::size_t i = 0; i < rows; ++i) {
+        T* row = pb + i * Length;
+        const std::size_t n = visible(t0 + i);
+        softmax_in_place(row, n);
+        for (std::size_t j = n; j < Length; ++j) row[j] = T(0);
+      }
       cpu::gemm<T>(rows, HeadWidth, cols, operand{pb, Length, 1}, operand{v, ld, 1}, o + t0 * ldo, ldo);
     }
+  }
+
+  // Position `position` alone, under the causal mask: q is its query; k and v (row stride ld) hold the keys and
+  // values of positions 0..position. Writes o = softmax(scale · q · kᵀ) · v (HeadWidth values); `scores` is
+  // working memory of position + 1 values.
+  static void decode_row(const T* q, const T* k, const T* v, std::size_t ld, std::size_t position, T* scores, T* o)
+    requires(Masked) {
+    const std::size_t n = visible(position);
+    cpu::gemm<T>(1, n, HeadWidth, operand{q, HeadWidth, 1}, operand{k, 1, ld}, scores, n,
+                 scaled_scores<T, Masked>{scale(), position});
+    softmax_in_place(scores, n);
+    cpu::gemm<T>(1, HeadWidth, n, operand{scores, n, 1}, operand{v, ld, 1}, o, HeadWidth);
   }
 
   // From dout = dL/do (row stride ldo) and the saved P, writes dq, dk, dv (row stride ld); ds is
@@ -113,9 +132,8 @@ struct attention_head {
   }
 
  private:
-  // Softmax over the first n values of a row of Length, the rest set to zero. The row's maximum is subtracted
-  // first, so that large scores cannot overflow.
-  // (The exponentials are one loop and their sum another, so that the first vectorises.)
+  // Softmax over the first n values of a row. The row's maximum is subtracted first, so that large scores
+  // cannot overflow. (The exponentials are one loop and their sum another, so that the first vectorises.)
   static void softmax_in_place(T* row, std::size_t n) {
     T largest = row[0];
     for (std::size_t j = 1; j < n; ++j) largest = row[j] > largest ? row[j] : largest;
@@ -124,7 +142,6 @@ struct attention_head {
     for (std::size_t j = 0; j < n; ++j) total += row[j];
     const T inverse = T(1) / total;
     for (std::size_t j = 0; j < n; ++j) row[j] *= inverse;
-    for (std::size_t j = n; j < Length; ++j) row[j] = T(0);
   }
 };
 
