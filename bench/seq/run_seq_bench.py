@@ -28,7 +28,7 @@ RNN_MACS = {"rnn_train": 64 * 32 * 1 * 128 * (64 + 128), "lstm_train": 64 * 32 *
 FLOPS = {"gpt_train": 2 * 3 * GPT_FORWARD_MACS,
          "rnn_train": 2 * 3 * RNN_MACS["rnn_train"], "lstm_train": 2 * 3 * RNN_MACS["lstm_train"]}
 GOALS = {"gpt_train": 1.3, "gpt_generate": 10.0, "rnn_train": 1.5, "lstm_train": 1.2}
-UNITS = {"gpt_generate": "µs per token"}
+UNITS = {"gpt_generate": "ms per 63 tokens"}
 
 
 def parse_args():
@@ -109,7 +109,7 @@ def main():
         ours = statistics.median(v["tenfold"]) if v["tenfold"] else None
         theirs = statistics.median(v["pytorch"]) if v["pytorch"] else None
         unit = UNITS.get(name, "ms per step")
-        scale = 1.0 if unit.startswith("µs") else 1e-3
+        scale = 1e-3
         fmt = (lambda x: f"{x * scale:.2f} {unit}" if x else "-")
         ratio = f"{theirs / ours:.2f}×" if ours and theirs else "-"
         goal = f"≥ {GOALS[name]}×" if name in GOALS and threads == 1 else ""
