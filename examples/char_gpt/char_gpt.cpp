@@ -12,7 +12,6 @@
 // the run, 2,000 iterations. The losses on the training and validation text are estimated every 250
 // iterations from 20 batches each; nanoGPT reports a validation loss of about 1.88 at the end. Then 300
 // characters are sampled (temperature 0.8, top-k 200) from a newline.
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <tenfold/tenfold.hpp>
@@ -34,26 +33,9 @@ int main(int argc, char** argv) {
   using gpt_model = model<char_gpt::gpt, char_gpt::batch_size>;
   auto m = std::make_unique<gpt_model>(args.seed);
   std::printf("%zu parameters\n", gpt_model::param_count);
-  rng train_draws(args.seed + 1), validation_draws(args.seed + 2);
-  auto draw_train = [&](float* x, float* y, std::size_t rows) { text->train.sample(train_draws, rows, x, y); };
-  auto draw_validation = [&](float* x, float* y, std::size_t rows) {
-    text->validation.sample(validation_draws, rows, x, y);
-  };
-
   const adamw opt{.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.99, .weight_decay = 0.1, .decay_on = decay_scope::matrices};
   // nanoGPT warms up for 100 iterations and decays over its 2,000; a shorter run scales both down.
   const schedule::warmup_cosine rates{.warmup = args.iterations >= 2000 ? 100 : args.iterations / 20,
                                       .decay_iterations = args.iterations, .min_lr = 1e-4};
-  const iteration_options options{.iterations = args.iterations, .batch_size = char_gpt::batch_size,
-                                  .eval_every = args.eval_every, .eval_batches = args.eval_batches, .clip_norm = 1.0};
-  const auto start = std::chrono::steady_clock::now();
-  const auto history =
-      fit_iterations(*m, draw_train, draw_validation, sparse_categorical_cross_entropy{}, opt, options, rates);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double validation_loss = history.estimates.back().validation_loss;
-  std::printf("trained %zu iterations in %.1f s (%.1f ms per iteration, estimates included); validation loss %.4f\n",
-              args.iterations, seconds, 1e3 * seconds / double(args.iterations), validation_loss);
-  std::printf("--- sample ---\n%s\n--------------\n",
-              example::sample_text(*m, text->characters, args.sample_length, args.seed + 3).c_str());
-  return example::at_most("validation loss", validation_loss, args.max_validation_loss) ? 0 : 1;
+  return example::train_and_sample(*m, *text, args, opt, rates, char_gpt::batch_size);
 }

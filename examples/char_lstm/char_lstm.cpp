@@ -10,7 +10,6 @@
 // random places in the first 90% of the text, Adam (lr 2e-3) with 50 warm-up iterations and a cosine decay to
 // 2e-4, gradients clipped to norm 1, 2,000 iterations by default; the losses on both parts of the text are
 // estimated every 250 iterations. Then 300 characters are sampled (temperature 0.8, top-k 200) from a newline.
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <tenfold/tenfold.hpp>
@@ -38,24 +37,7 @@ int main(int argc, char** argv) {
 
   auto m = std::make_unique<char_rnn_model>(args.seed);
   std::printf("%zu parameters\n", char_rnn_model::param_count);
-  rng train_draws(args.seed + 1), validation_draws(args.seed + 2);
-  auto draw_train = [&](float* x, float* y, std::size_t rows) { text->train.sample(train_draws, rows, x, y); };
-  auto draw_validation = [&](float* x, float* y, std::size_t rows) {
-    text->validation.sample(validation_draws, rows, x, y);
-  };
-
   const schedule::warmup_cosine rates{.warmup = args.iterations >= 1000 ? 50 : args.iterations / 20,
                                       .decay_iterations = args.iterations, .min_lr = 2e-4};
-  const iteration_options options{.iterations = args.iterations, .batch_size = batch_size,
-                                  .eval_every = args.eval_every, .eval_batches = args.eval_batches, .clip_norm = 1.0};
-  const auto start = std::chrono::steady_clock::now();
-  const auto history =
-      fit_iterations(*m, draw_train, draw_validation, sparse_categorical_cross_entropy{}, adam{.lr = 2e-3}, options, rates);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double validation_loss = history.estimates.back().validation_loss;
-  std::printf("trained %zu iterations in %.1f s (%.1f ms per iteration, estimates included); validation loss %.4f\n",
-              args.iterations, seconds, 1e3 * seconds / double(args.iterations), validation_loss);
-  std::printf("--- sample ---\n%s\n--------------\n",
-              example::sample_text(*m, text->characters, args.sample_length, args.seed + 3).c_str());
-  return example::at_most("validation loss", validation_loss, args.max_validation_loss) ? 0 : 1;
+  return example::train_and_sample(*m, *text, args, adam{.lr = 2e-3}, rates, batch_size);
 }

@@ -1,8 +1,10 @@
 // What the character-level examples (char_gpt, char_lstm) share: their command line
 // `[text-file] [iterations] [--seed S] [--eval-every K] [--eval-batches B] [--sample-length L]
 //  [--require-max-validation-loss X]`, the text numbered by its sorted distinct characters and split 90/10 as
-// nanoGPT splits it, the batch draws from both parts, and the sample printed at the end.
+// nanoGPT splits it, and the run itself: batches drawn from both parts, fit_iterations with clipping at norm 1,
+// the time, the final validation loss and a sample.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -89,6 +91,32 @@ std::string sample_text(Model& m, const tenfold::char_vocabulary& characters, st
   for (std::size_t i = 0; i < length; ++i)
     sample.push_back(characters.char_of(generator.next({.temperature = 0.8, .top_k = 200})));
   return sample;
+}
+
+// Trains m on the text's windows (batches of batch_size) with the given optimizer and schedule, clipping the
+// gradients to norm 1, prints the time, the final validation loss and a sample, and returns the program's exit
+// status: 1 when the validation loss is above the --require-max-validation-loss ceiling.
+template <class Model, class Opt>
+int train_and_sample(Model& m, const char_text& text, const char_arguments& args, const Opt& opt,
+                     const tenfold::schedule::warmup_cosine& rates, std::size_t batch_size) {
+  tenfold::rng train_draws(args.seed + 1), validation_draws(args.seed + 2);
+  auto draw_train = [&](float* x, float* y, std::size_t rows) { text.train.sample(train_draws, rows, x, y); };
+  auto draw_validation = [&](float* x, float* y, std::size_t rows) {
+    text.validation.sample(validation_draws, rows, x, y);
+  };
+  const tenfold::iteration_options options{.iterations = args.iterations, .batch_size = batch_size,
+                                           .eval_every = args.eval_every, .eval_batches = args.eval_batches,
+                                           .clip_norm = 1.0};
+  const auto start = std::chrono::steady_clock::now();
+  const auto history = tenfold::fit_iterations(m, draw_train, draw_validation,
+                                               tenfold::sparse_categorical_cross_entropy{}, opt, options, rates);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double validation_loss = history.estimates.back().validation_loss;
+  std::printf("trained %zu iterations in %.1f s (%.1f ms per iteration, estimates included); validation loss %.4f\n",
+              args.iterations, seconds, 1e3 * seconds / double(args.iterations), validation_loss);
+  std::printf("--- sample ---\n%s\n--------------\n",
+              sample_text(m, text.characters, args.sample_length, args.seed + 3).c_str());
+  return at_most("validation loss", validation_loss, args.max_validation_loss) ? 0 : 1;
 }
 
 }  // namespace example
