@@ -4,7 +4,8 @@
 the same machine; each row's figure is the median of the rounds' medians. Writes bench/results/seq-<date>.md
 with the ratios (PyTorch time / tenfold time: above 1 means tenfold is faster), the goals they are held to, and
 each tenfold training row's share of the measured single-core FMA peak (FLOPs of the products only), and the
-compile time of examples/char_gpt/char_gpt.cpp with `g++ -std=c++20 -O2` (median of three, goal < 15 s).
+compile time of examples/char_gpt/char_gpt.cpp with `g++ -std=c++20 -O2` (median of three, goal < 15 s). The
+same text replaces the "Sequence rows" section of bench/results/latest.md (added after run.py's rows).
 
   python3 bench/seq/run_seq_bench.py --build-dir build-bench [--python build-bench/venv/bin/python]
                                      [--threads 1,2] [--rounds 3] [--only NAME]
@@ -123,7 +124,25 @@ def main():
     out = a.out or os.path.join(ROOT, "bench", "results", f"seq-{stamp:%Y-%m-%d}.md")
     with open(out, "w") as f:
         f.write(text)
+    if not a.out:
+        update_latest(text)
     print(text)
+
+
+def update_latest(text):
+    """Puts `text` as the "## Sequence rows" section of bench/results/latest.md, replacing an older one."""
+    path = os.path.join(ROOT, "bench", "results", "latest.md")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        latest = f.read()
+    start = latest.find("\n## Sequence rows")
+    if start >= 0:
+        end = latest.find("\n## ", start + 1)
+        latest = latest[:start] + (latest[end:] if end >= 0 else "\n")
+    section = "#" + text  # the report's title, one level down: "## Sequence rows, <date> UTC"
+    with open(path, "w") as f:
+        f.write(latest.rstrip("\n") + "\n\n" + section)
 
 
 if __name__ == "__main__":
