@@ -9,20 +9,12 @@
 #include <vector>
 
 #include "counting_allocator.hpp"
+#include "error_text.hpp"
 #include "random_data.hpp"
 
 using namespace tenfold;
 
-namespace {
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const tenfold::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
+using test_support::error_of;
 
 TEST_CASE("char_vocabulary numbers the sorted distinct characters and round-trips a text") {
   const std::string text = "to be, or not to be";

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "random_data.hpp"
+#include "torch_fixture.hpp"
 
 using namespace tenfold;
 
@@ -376,21 +377,7 @@ TEST_CASE("multi_head_attention: train_step's fused update equals backward and a
 namespace {
 
 std::map<std::string, std::vector<double>> read_torch_attention() {
-  std::ifstream in(TENFOLD_NN_FIXTURES "/torch_attention.txt");
-  REQUIRE(in);
-  std::map<std::string, std::vector<double>> arrays;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string name;
-    std::size_t count = 0;
-    fields >> name >> count;
-    std::vector<double> values(count);
-    for (double& v : values) fields >> v;
-    REQUIRE(fields);
-    arrays[name] = values;
-  }
-  return arrays;
+  return test_support::read_torch_fixture(TENFOLD_NN_FIXTURES "/torch_attention.txt").arrays;
 }
 
 // The case's arrays loaded (each a parameter's PyTorch layout, transposed where tenfold keeps it the other

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "random_data.hpp"
+#include "torch_fixture.hpp"
 
 using namespace tenfold;
 
@@ -145,25 +146,9 @@ void check_evaluation_gradients(M& m, std::vector<double> x, const std::vector<d
 }
 
 std::map<std::string, std::vector<double>> read_torch_fixture(std::vector<std::string>& names) {
-  std::ifstream in(TENFOLD_NN_FIXTURES "/torch_batch_norm.txt");
-  REQUIRE(in);
-  std::map<std::string, std::vector<double>> arrays;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    if (key == "names") {
-      for (std::string n; fields >> n;) names.push_back(n);
-      continue;
-    }
-    std::size_t count = 0;
-    fields >> count;
-    std::vector<double>& values = arrays[key];
-    for (double v; fields >> v;) values.push_back(v);
-    REQUIRE(values.size() == count);
-  }
-  return arrays;
+  auto f = test_support::read_torch_fixture(TENFOLD_NN_FIXTURES "/torch_batch_norm.txt");
+  names = test_support::split_words(f.words["names"]);
+  return f.arrays;
 }
 
 template <class Stage>

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "error_text.hpp"
 #include "counting_allocator.hpp"
 #include "network_gradients.hpp"
 #include "random_data.hpp"
@@ -34,14 +35,7 @@ void check_close(const float* got, const std::vector<double>& want, const char* 
   CHECK(worst <= 1e-5 * std::max(largest, 1.0));
 }
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const tenfold::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 }  // namespace
 

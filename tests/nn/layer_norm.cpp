@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "random_data.hpp"
+#include "torch_fixture.hpp"
 
 using namespace tenfold;
 
@@ -162,27 +163,9 @@ void check_net_gradients(double x_lo = -1, double x_hi = 1) {
 }
 
 std::map<std::string, std::vector<double>> read_torch_fixture(std::map<std::string, std::string>& names) {
-  std::ifstream in(TENFOLD_NN_FIXTURES "/torch_norms.txt");
-  REQUIRE(in);
-  std::map<std::string, std::vector<double>> arrays;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    if (key.rfind("names_", 0) == 0) {
-      std::string rest;
-      std::getline(fields, rest);
-      names[key] = rest.substr(rest.find_first_not_of(' '));
-      continue;
-    }
-    std::size_t count = 0;
-    fields >> count;
-    std::vector<double>& values = arrays[key];
-    for (double v; fields >> v;) values.push_back(v);
-    REQUIRE(values.size() == count);
-  }
-  return arrays;
+  auto f = test_support::read_torch_fixture(TENFOLD_NN_FIXTURES "/torch_norms.txt");
+  names = f.words;
+  return f.arrays;
 }
 
 template <class V>

@@ -17,6 +17,7 @@
 
 #include "network_gradients.hpp"
 #include "random_data.hpp"
+#include "torch_fixture.hpp"
 
 using namespace tenfold;
 
@@ -265,20 +266,7 @@ TEST_CASE("recurrent layers start as PyTorch's do: all four arrays uniform in ±
 namespace {
 
 std::map<std::string, std::vector<double>> read_torch_fixture() {
-  std::ifstream in(TENFOLD_NN_FIXTURES "/torch_recurrent.txt");
-  REQUIRE(in);
-  std::map<std::string, std::vector<double>> arrays;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    std::size_t count = 0;
-    fields >> key >> count;
-    std::vector<double>& values = arrays[key];
-    for (double v; fields >> v;) values.push_back(v);
-    REQUIRE(values.size() == count);
-  }
-  return arrays;
+  return test_support::read_torch_fixture(TENFOLD_NN_FIXTURES "/torch_recurrent.txt").arrays;
 }
 
 // Within rounding of double of the largest value of its kind.

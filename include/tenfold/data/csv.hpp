@@ -300,14 +300,9 @@ result<dataset<T>> try_parse_csv(std::string_view text, const csv_options& optio
 // Reads and parses a CSV file (plain, or gzip-compressed when zlib is available).
 template <class T = float>
 result<dataset<T>> try_load_csv(const std::string& path, const csv_options& options = {}) {
-  auto opened = detail::input_file::open(path, "CSV file");
-  if (!opened) return opened.error();
-  std::string text;
-  char piece[1 << 16];
-  while (const std::size_t n = opened->read(piece, sizeof piece)) text.append(piece, n);
-  if (const char* why = opened->failure())
-    return error::make(errc::io_error, "CSV file '%s' could not be read to its end (%s)", path.c_str(), why);
-  return try_parse_csv<T>(text, options, path.c_str());
+  auto text = detail::read_whole_file(path, "CSV file");
+  if (!text) return text.error();
+  return try_parse_csv<T>(*text, options, path.c_str());
 }
 
 template <class T = float>

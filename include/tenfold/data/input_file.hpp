@@ -1,4 +1,4 @@
-// Reading a data file whole or in pieces, plain or gzip-compressed, for the IDX and CSV readers.
+// Reading a data file whole or in pieces, plain or gzip-compressed, for the IDX, CSV and text readers.
 //
 // A file is recognised as gzip by its first two bytes (1f 8b), not by its name, so a renamed file still
 // reads. Compressed files go through zlib's gzopen/gzread when tenfold is built with TENFOLD_HAS_ZLIB
@@ -173,6 +173,18 @@ class input_file {
 #endif
   std::string path_;
 };
+
+// The whole content of the file at `path` (`kind` names it in errors: "CSV file", "text file").
+inline result<std::string> read_whole_file(const std::string& path, const char* kind) {
+  auto opened = input_file::open(path, kind);
+  if (!opened) return opened.error();
+  std::string text;
+  char piece[1 << 16];
+  while (const std::size_t n = opened->read(piece, sizeof piece)) text.append(piece, n);
+  if (const char* why = opened->failure())
+    return error::make(errc::io_error, "%s '%s' could not be read to its end (%s)", kind, path.c_str(), why);
+  return text;
+}
 
 }  // namespace detail
 }  // namespace tenfold

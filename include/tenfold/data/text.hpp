@@ -12,14 +12,7 @@ namespace tenfold {
 
 // The bytes of the file at `path`, or the error that stopped the reading.
 inline result<std::string> try_load_text(const std::string& path) {
-  auto opened = detail::input_file::open(path, "text file");
-  if (!opened) return opened.error();
-  std::string text;
-  char piece[1 << 16];
-  while (const std::size_t n = opened->read(piece, sizeof piece)) text.append(piece, n);
-  if (const char* why = opened->failure())
-    return error::make(errc::io_error, "text file '%s' could not be read to its end (%s)", path.c_str(), why);
-  return text;
+  return detail::read_whole_file(path, "text file");
 }
 
 inline std::string load_text(const std::string& path) { return try_load_text(path).value(); }
