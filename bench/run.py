@@ -38,7 +38,10 @@ W3_MACS = (28 * 28 * 32 * 3 * 3 * 1          # conv 32@3x3 on 28x28x1 (pad 1)
 # the peak that tenfold's net_bench measured with the same thread count.
 FLOPS_PER_SAMPLE = {"w1_train": 6 * W1_MACS, "w1_epoch": 6 * W1_MACS, "w1_infer": 2 * W1_MACS,
                     "w4_train": 6 * W4_MACS, "w3_train": 6 * W3_MACS, "w3_infer": 2 * W3_MACS}
-IMPLEMENTATIONS = ["tenfold", "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
+# "tenfold plain -O2": net_bench built with no -march and errno-setting math (bench/nets/meson.build), its
+# kernels chosen at run time.
+PLAIN = "tenfold plain -O2"
+IMPLEMENTATIONS = ["tenfold", PLAIN, "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
 # OpenBLAS tuning variables some setups export for tenfold's GEMM comparison; dlib runs with OpenBLAS's defaults.
 DLIB_UNSET_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # A cell is marked noisy when other processes used more than this share of all CPUs during its program's run.
@@ -599,7 +602,8 @@ def write_chart(path, info, merged):
     others = [i for i in present if any(speedup(r, i, base) for _, r in groups)]
     if not groups:
         return "nothing to compare, no chart"
-    colours = dict(zip(IMPLEMENTATIONS, ("#555555", "#ee4c2c", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b")))
+    colours = dict(zip(IMPLEMENTATIONS, ("#555555", "#aaaaaa", "#ee4c2c", "#1f77b4", "#2ca02c", "#9467bd",
+                                         "#8c564b")))
     fig, ax = plt.subplots(figsize=(min(24, max(8, 0.3 * len(groups) * len(others) + 2)), 6))
     width = 0.8 / len(others)
     for j, impl in enumerate(others):
@@ -662,6 +666,7 @@ def main():
     info["openblas"] = package_version("libopenblas-dev")
     info["subnormals"] = "kept by the comparators" if args.keep_denormals else "flushed to zero (FTZ/DAZ) everywhere"
     net_bench = os.path.join(args.build_dir, "bench", "nets", "net_bench")
+    net_bench_plain = os.path.join(args.build_dir, "bench", "nets", "net_bench_plain")
     gemm_bench = os.path.join(args.build_dir, "bench", "gemm", "gemm_bench")
     for name, path in (("tenfold net_bench", net_bench), ("tenfold gemm_bench", gemm_bench)):
         if not os.path.exists(path):
@@ -693,10 +698,11 @@ def main():
         common += ["--data", data]
     for threads in args.thread_counts:
         if os.path.exists(net_bench) and data:
-            # With a baseline, the two builds alternate three times and each row keeps its median round, so that
-            # a slow spell of the machine does not land on one side only.
-            sides = [("tenfold", net_bench)] + ([(baseline_name, baseline_bench)] if baseline_name else [])
-            rounds = 3 if baseline_name else 1
+            # With a second build (plain flags, a baseline), the builds alternate three times and each row keeps
+            # its median round, so that a slow spell of the machine does not land on one side only.
+            sides = [("tenfold", net_bench)] + ([(PLAIN, net_bench_plain)] if os.path.exists(net_bench_plain) else [])
+            sides += [(baseline_name, baseline_bench)] if baseline_name else []
+            rounds = 3 if len(sides) > 1 else 1
             per_side = {impl: [] for impl, _ in sides}
             for _ in range(rounds):
                 for impl, path in sides:

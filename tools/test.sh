@@ -67,10 +67,7 @@ for f in sorted(wanted):
 }
 
 # Tags name the manifest's machine-dependent tests that a configuration must run (see tests/manifest.txt).
-# Where the compiler targets AVX-512 on this machine (-march=native) the GEMM test has an AVX2 build; elsewhere
-# an AVX-512 build, which runs where the CPU has AVX-512 and skips where it does not.
-tags=",no_avx512"
-echo | c++ -march=native -dM -E - 2>/dev/null | grep -q __AVX512F__ && tags=",avx512"
+tags=""
 # The CUDA tests are built wherever nvcc is found, and then they must be (-Dcuda=enabled).
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
 if command -v nvcc >/dev/null 2>&1; then

@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
   } else {
     peak = measured_peak();
   }
-  std::printf("tenfold TENFOLD_SIMD=%d; fp32 FMA peak of %d thread(s) measured here: %.1f GFLOP/s; nominal %.0f\n",
-              TENFOLD_SIMD, threads, peak, nominal_peak * threads);
+  std::printf("tenfold kernels: %s; fp32 FMA peak of %d thread(s) measured here: %.1f GFLOP/s; nominal %.0f\n",
+              tenfold::cpu::isa_name(tenfold::cpu::selected_isa()).data(), threads, peak, nominal_peak * threads);
 
   const product_shape shapes[] = {{32, 784, 128}, {256, 784, 128}, {256, 128, 64}, {64, 1000, 500},
                                   {1, 784, 128},  {32, 784, 10},   {32, 128, 64},  {1024, 1024, 1024}};

@@ -26,10 +26,25 @@
 #define TENFOLD_ALIGNMENT 64
 #endif
 
-// TENFOLD_SIMD: the instruction set of the CPU kernels. 0 = portable C++, 2 = AVX2+FMA, 3 = AVX-512F.
-// By default, the widest set the compiler is allowed to emit (-march=native picks it for this machine).
+// TENFOLD_SIMD: the widest instruction set the CPU kernels are built for. 0 = portable C++ only,
+// 2 = up to AVX2+FMA, 3 = up to AVX-512F. The kernels that run are chosen once, at run time, among the sets
+// built: the widest this CPU has (cpu/isa.hpp; TENFOLD_ISA=avx512|avx2|portable in the environment asks for
+// another).
+// TENFOLD_DISPATCH: 1 builds the sets above the compiler's baseline (-march) too, behind function target
+// attributes, so that a program compiled with plain -O2 runs the same kernels as one compiled with
+// -march=native. The default is 1 where the baseline has no AVX2 (plain flags, x86-64, g++ or clang) and 0
+// where -march already chose a SIMD set: such a program keeps the set it asked for, and the compile time of a
+// single set (define it to 1 to carry AVX-512 in an AVX2 build as well). Always 0 in CUDA translation units.
+#ifndef TENFOLD_DISPATCH
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__CUDACC__) && !(defined(__AVX2__) && defined(__FMA__))
+#define TENFOLD_DISPATCH 1
+#else
+#define TENFOLD_DISPATCH 0
+#endif
+#endif
 #ifndef TENFOLD_SIMD
-#if defined(__AVX512F__)
+#if TENFOLD_DISPATCH || defined(__AVX512F__)
 #define TENFOLD_SIMD 3
 #elif defined(__AVX2__) && defined(__FMA__)
 #define TENFOLD_SIMD 2

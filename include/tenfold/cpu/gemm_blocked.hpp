@@ -14,22 +14,13 @@
 // strided array of the kernel's type is always read in place as A, whatever its strides: the kernel only
 // broadcasts from it (R coefficients per step of k, contiguous for a transposed view), and packing it
 // measured slower at every shape tried, up to 1024³. Lazy operands and other element types are packed.
-#pragma once
-#include "../core/internal.hpp"
+// Compiled once per instruction set (gemm_levels.hpp includes it with TENFOLD_ISA_NS set); included alone,
+// it stands for gemm_levels.hpp.
+#if !defined(TENFOLD_ISA_NS)
+#include "gemm_levels.hpp"
+#else
 
-#include <algorithm>
-#include <cstddef>
-#include <type_traits>
-
-#include "gemm_kernel.hpp"
-#include "gemm_operands.hpp"
-#include "gemm_pack.hpp"
-#include "scratch.hpp"
-
-namespace tenfold::cpu::detail {
-
-// Up to this many rows, a row-major B of the kernel's type is read in place.
-inline constexpr std::size_t gemm_in_place_b_max_rows = 64;
+namespace tenfold::cpu::detail::TENFOLD_ISA_NS {
 
 // Computes the block rows [r.i_begin, r.i_end) × columns [r.j_begin, r.j_end) of C (all indices are those of
 // the whole product).
@@ -114,4 +105,5 @@ void gemm_blocked(const gemm_range& r, std::size_t k, const A& a, const B& b, T*
   }
 }
 
-}  // namespace tenfold::cpu::detail
+}  // namespace tenfold::cpu::detail::TENFOLD_ISA_NS
+#endif

@@ -11,33 +11,36 @@
 // accumulator is summed across its lanes once, at the end of k, and the epilogue follows at once. The last vector along
 // k is loaded masked, so nothing past an operand is read. A is read in place when its rows are contiguous, and packed
 // row by row otherwise.
-#pragma once
-#include "../core/internal.hpp"
+// Compiled once per instruction set (gemm_levels.hpp includes it with TENFOLD_ISA_NS set); included alone,
+// it stands for gemm_levels.hpp.
+#if !defined(TENFOLD_ISA_NS)
+#include "gemm_levels.hpp"
+#else
 
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <utility>
-
-#include "gemm_operands.hpp"
-#include "scratch.hpp"
-#include "simd.hpp"
-
-namespace tenfold::cpu::detail {
+namespace tenfold::cpu::detail::TENFOLD_ISA_NS {
 
 template <class T>
 struct dot_tile {
-#if TENFOLD_SIMD >= 3
-  static constexpr int rows = 4;
-#else
-  static constexpr int rows = 2;
-#endif
+  static constexpr int rows = TENFOLD_ISA_WIDE ? 4 : 2;
   static constexpr int cols = 4;
 };
 
-// Up to this many rows, or this many columns, a product whose B has contiguous columns is done here.
-inline constexpr std::size_t gemm_dot_max_rows = 4;
-inline constexpr std::size_t gemm_dot_max_cols = 2;
+// One step of k for RA rows and RB columns: a vector of each, RA·RB fused multiply-adds. Masked: the last,
+// partial vector along k.
+template <class T, int RA, int RB, bool Masked>
+TENFOLD_INLINE void dot_step(const T* const* a, const T* const* b, std::size_t p, typename simd<T>::mask tail,
+                             typename simd<T>::reg (&acc)[RA][RB]) {
+  using S = simd<T>;
+  typename S::reg bv[RB];
+#pragma GCC unroll 4
+  for (int c = 0; c < RB; ++c) bv[c] = in_register(Masked ? S::load(b[c] + p, tail) : S::load(b[c] + p));
+#pragma GCC unroll 8
+  for (int r = 0; r < RA; ++r) {
+    const typename S::reg av = in_register(Masked ? S::load(a[r] + p, tail) : S::load(a[r] + p));
+#pragma GCC unroll 4
+    for (int c = 0; c < RB; ++c) acc[r][c] = S::fmadd(av, bv[c], acc[r][c]);
+  }
+}
 
 // out[r][c] = sum over p < k of a[r][p] · b[c][p], for RA rows and RB columns given by pointers. Like the
 // micro-kernels, these do not depend on the operand or epilogue types of a call.
@@ -54,35 +57,14 @@ void dot_products(std::size_t k, const T* const* a_rows, const T* const* b_cols,
   for (int r = 0; r < RA; ++r)
 #pragma GCC unroll 4
     for (int c = 0; c < RB; ++c) acc[r][c] = S::zero();
-  const auto step = [&](std::size_t p, auto load) {
-    typename S::reg bv[RB];
-#pragma GCC unroll 4
-    for (int c = 0; c < RB; ++c) bv[c] = in_register(load(b[c] + p));
-#pragma GCC unroll 8
-    for (int r = 0; r < RA; ++r) {
-      const typename S::reg av = in_register(load(a[r] + p));
-#pragma GCC unroll 4
-      for (int c = 0; c < RB; ++c) acc[r][c] = S::fmadd(av, bv[c], acc[r][c]);
-    }
-  };
   std::size_t p = 0;
-  for (; p + L <= k; p += L) step(p, [](const T* q) { return S::load(q); });
-  if (p < k) {
-    const typename S::mask tail = S::first(k - p);
-    step(p, [tail](const T* q) { return S::load(q, tail); });
-  }
+  for (; p + L <= k; p += L) dot_step<T, RA, RB, false>(a, b, p, S::first(L), acc);
+  if (p < k) dot_step<T, RA, RB, true>(a, b, p, S::first(k - p), acc);
 #pragma GCC unroll 8
   for (int r = 0; r < RA; ++r)
 #pragma GCC unroll 4
     for (int c = 0; c < RB; ++c) out[r][c] = S::sum(acc[r][c]);
 }
-
-template <class T>
-using dot_kernel_fn = void (*)(std::size_t, const T* const*, const T* const*, T (*)[4]);
-
-// Entry 2·(rows - 1) takes one column, entry 2·(rows - 1) + 1 four.
-constexpr int dot_table_rows(std::size_t entry) { return int(entry / 2) + 1; }
-constexpr int dot_table_cols(std::size_t entry) { return entry % 2 == 0 ? 1 : 4; }
 
 template <class T, std::size_t... I>
 constexpr std::array<dot_kernel_fn<T>, sizeof...(I)> make_dot_table(std::index_sequence<I...>) {
@@ -152,4 +134,5 @@ void gemm_dot(const gemm_range& r, std::size_t k, const A& a, const strided_oper
   }
 }
 
-}  // namespace tenfold::cpu::detail
+}  // namespace tenfold::cpu::detail::TENFOLD_ISA_NS
+#endif

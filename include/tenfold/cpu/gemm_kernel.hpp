@@ -15,50 +15,19 @@
 // last vector masked, its loads of B included, so that nothing past an operand read in place is read.
 // Every (R, V) up to the full tile is instantiated once per element type and picked from a table, so the
 // kernels do not depend on the operand or epilogue types of a call.
-#pragma once
-#include "../core/internal.hpp"
+// Compiled once per instruction set (gemm_levels.hpp includes it with TENFOLD_ISA_NS set); included alone,
+// it stands for gemm_levels.hpp.
+#if !defined(TENFOLD_ISA_NS)
+#include "gemm_levels.hpp"
+#else
 
-#include <array>
-#include <cstddef>
-#include <utility>
-
-#include "simd.hpp"
-
-namespace tenfold::cpu::detail {
+namespace tenfold::cpu::detail::TENFOLD_ISA_NS {
 
 template <class T>
 struct gemm_tile {
-#if TENFOLD_SIMD >= 3
-  static constexpr int rows = 6, vectors = 4;
-#else
-  static constexpr int rows = 6, vectors = 2;
-#endif
-  static constexpr int lanes = simd<T>::available ? simd<T>::lanes : 1;
+  static constexpr int rows = 6, vectors = TENFOLD_ISA_WIDE ? 4 : 2;
+  static constexpr int lanes = simd<T>::lanes;
   static constexpr int cols = vectors * lanes;
-};
-
-// How many rows the next tile takes when `remaining` rows are left: R, except that a short last tile is
-// avoided by splitting the last R + (fewer than R/2) rows into two tiles of about equal height (a batch of
-// 32 is 6+6+6+6+4+4 rather than 6+6+6+6+6+2: a 2-row tile does 8 FMAs per 6 loads and runs at half speed).
-template <std::size_t R>
-constexpr std::size_t tile_rows(std::size_t remaining) {
-  if (remaining > R && remaining < R + R / 2) return (remaining + 1) / 2;
-  return remaining < R ? remaining : R;
-}
-
-// One call of the micro-kernel. A(r, p) = a[r * a_row + p * a_step] (a packed panel: a_row 1, a_step R; A read
-// in place: its row stride and 1). B(p, j) = b[p * b_step + j].
-template <class T>
-struct tile_args {
-  std::size_t kc;
-  const T* a;
-  std::size_t a_row, a_step;
-  const T* b;
-  std::size_t b_step;
-  T* c;
-  std::size_t ldc;
-  std::size_t cols;  // columns of the tile, 1 .. V·lanes
-  bool load_c;       // add the values already in C (a previous k block, or accumulate)
 };
 
 template <class T, int R, int V>
@@ -113,9 +82,6 @@ void micro_kernel(const tile_args<T>& t) {
   }
 }
 
-template <class T>
-using micro_kernel_fn = void (*)(const tile_args<T>&);
-
 template <class T, std::size_t... I>
 constexpr std::array<micro_kernel_fn<T>, sizeof...(I)> make_kernel_table(std::index_sequence<I...>) {
   constexpr int V = gemm_tile<T>::vectors;
@@ -144,4 +110,5 @@ inline micro_kernel_fn<T> row_kernel_for(std::size_t vectors) {
   return table[vectors - 1];
 }
 
-}  // namespace tenfold::cpu::detail
+}  // namespace tenfold::cpu::detail::TENFOLD_ISA_NS
+#endif

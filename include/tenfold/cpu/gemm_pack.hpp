@@ -4,23 +4,13 @@
 // A strided array of the kernel's type is read in place instead wherever that is faster (see
 // gemm_blocked.hpp): packing is for lazy operands and other element types, for B when it is transposed,
 // and for B when enough rows reuse the packed panel.
-#pragma once
-#include "../core/internal.hpp"
+// Compiled once per instruction set (gemm_levels.hpp includes it with TENFOLD_ISA_NS set); included alone,
+// it stands for gemm_levels.hpp.
+#if !defined(TENFOLD_ISA_NS)
+#include "gemm_levels.hpp"
+#else
 
-#include <algorithm>
-#include <cstddef>
-
-#include "gemm_kernel.hpp"
-#include "gemm_operands.hpp"
-#include "simd.hpp"
-
-namespace tenfold::cpu::detail {
-
-// A lazy operand may copy a run of one of its rows itself: `a.copy_row(i, p0, count, out, stride)` writes
-// a(i, p0 + t) to out[t·stride] for t < count. One that can do that much faster than element by element
-// says so by having it (a convolution's patches find the image position once per row, not per value).
-template <class Op, class T>
-concept copies_rows = requires(const Op& op, T* out, std::size_t n) { op.copy_row(n, n, n, out, n); };
+namespace tenfold::cpu::detail::TENFOLD_ISA_NS {
 
 // Rows [i0, i0 + mc) × columns [p0, p0 + kc) of A, as panels of tile_rows<R> rows: the panel of rows
 // q .. q + rows starts at out + q·kc and holds A(q + r, p) at [p·rows + r].
@@ -74,4 +64,5 @@ void pack_b(const B& b, std::size_t p0, std::size_t kc, std::size_t j0, std::siz
   }
 }
 
-}  // namespace tenfold::cpu::detail
+}  // namespace tenfold::cpu::detail::TENFOLD_ISA_NS
+#endif

@@ -1,4 +1,4 @@
-// The portable GEMM: plain C++ that any compiler vectorises a little, used when TENFOLD_SIMD is 0 or the
+// The portable GEMM: plain C++ that any compiler vectorises a little, used where the portable set is chosen (isa.hpp) or the
 // element type has no vector kernels, and by the tests as the second opinion on the SIMD kernels.
 //
 // It is blocked over k and n, with B packed into a row-major panel so that the inner loop is a contiguous

@@ -7,28 +7,13 @@
 // stays in registers over the whole k loop: per step of k, one broadcast of A(i, p) and 8 fused multiply-adds
 // that each load their vector of B; each weight is read once per row of A. The last strip loads under masks,
 // so nothing past an operand is read. The epilogue runs on each finished element.
-#pragma once
-#include "../core/internal.hpp"
+// Compiled once per instruction set (gemm_levels.hpp includes it with TENFOLD_ISA_NS set); included alone,
+// it stands for gemm_levels.hpp.
+#if !defined(TENFOLD_ISA_NS)
+#include "gemm_levels.hpp"
+#else
 
-#include <algorithm>
-#include <cstddef>
-
-#include "gemm_operands.hpp"
-#include "simd.hpp"
-
-namespace tenfold::cpu::detail {
-
-// Up to this many rows of A, a product whose B has contiguous rows is done here.
-inline constexpr std::size_t gemm_row_max_rows = 2;
-
-template <class T>
-bool row_product_fits(std::size_t m, const strided_operand<T>& b) {
-  return m <= gemm_row_max_rows && b.col_stride == 1;
-}
-
-// Vectors of C per strip: eight independent accumulators cover the fused multiply-add's latency on two
-// pipes (with fewer, each step of k waits for the previous one).
-inline constexpr int gemm_row_vectors = 8;
+namespace tenfold::cpu::detail::TENFOLD_ISA_NS {
 
 // C(i, j0 .. j0 + width) for one row i: a full strip, or (Tail) the last, narrower one with every vector
 // loaded under its own mask (the masks of vectors past `width` are empty: those lanes stay zero).
@@ -83,4 +68,5 @@ void gemm_row(std::size_t m, std::size_t n, std::size_t k, const A& a, const str
   }
 }
 
-}  // namespace tenfold::cpu::detail
+}  // namespace tenfold::cpu::detail::TENFOLD_ISA_NS
+#endif

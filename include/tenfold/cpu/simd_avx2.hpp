@@ -1,22 +1,33 @@
 // simd<float> and simd<double> on AVX2 with FMA: 256-bit registers (8 floats, 4 doubles).
 //
 // AVX2 has no mask registers: a mask is a vector whose lanes have their sign bit set where they take part,
-// as vmaskmov expects. Masked loads, like AVX-512's, do not fault on the lanes they leave out. Included by
-// simd.hpp when TENFOLD_SIMD is 2.
+// as vmaskmov expects. Masked loads, like AVX-512's, do not fault on the lanes they leave out. Compiled for
+// AVX2 with FMA whatever the program's flags (isa.hpp), in namespace cpu::detail::avx2.
 #pragma once
 #include "../core/internal.hpp"
 
 #include <cstddef>
 
-#include "simd.hpp"
+#include "isa.hpp"
 
-#if TENFOLD_SIMD == 2
-#if !defined(__AVX2__) || !defined(__FMA__)
-#error "tenfold: TENFOLD_SIMD=2 needs a compiler allowed to emit AVX2 and FMA (e.g. -march=native or -mavx2 -mfma)"
-#endif
+#if TENFOLD_BUILDS_AVX2
 #include <immintrin.h>
 
-namespace tenfold::cpu {
+TENFOLD_BEGIN_AVX2
+namespace tenfold::cpu::detail::avx2 {
+
+template <class T>
+struct simd {
+  static constexpr bool available = false;
+};
+
+// Returns v, which the compiler must now hold in a register: a value loaded once and used by several FMAs
+// stays one load, instead of becoming a memory operand of each of them.
+template <class Reg>
+TENFOLD_INLINE Reg in_register(Reg v) {
+  __asm__("" : "+v"(v));
+  return v;
+}
 
 template <>
 struct simd<float> {
@@ -99,5 +110,6 @@ struct simd<double> {
   }
 };
 
-}  // namespace tenfold::cpu
+}  // namespace tenfold::cpu::detail::avx2
+TENFOLD_END_TARGET
 #endif

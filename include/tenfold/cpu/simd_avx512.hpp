@@ -1,21 +1,33 @@
 // simd<float> and simd<double> on AVX-512F: 512-bit registers (16 floats, 8 doubles) and k-register masks.
 //
 // Masked loads suppress faults on the lanes they leave out, so a kernel may point a masked load at the last
-// few elements of an operand without reading past it. Included by simd.hpp when TENFOLD_SIMD is 3.
+// few elements of an operand without reading past it. Compiled
+// for AVX-512F whatever the program's flags (isa.hpp), in namespace cpu::detail::avx512.
 #pragma once
 #include "../core/internal.hpp"
 
 #include <cstddef>
 
-#include "simd.hpp"
+#include "isa.hpp"
 
-#if TENFOLD_SIMD >= 3
-#if !defined(__AVX512F__)
-#error "tenfold: TENFOLD_SIMD=3 needs a compiler allowed to emit AVX-512F (e.g. -march=native or -mavx512f -mfma)"
-#endif
+#if TENFOLD_BUILDS_AVX512
 #include <immintrin.h>
 
-namespace tenfold::cpu {
+TENFOLD_BEGIN_AVX512
+namespace tenfold::cpu::detail::avx512 {
+
+template <class T>
+struct simd {
+  static constexpr bool available = false;
+};
+
+// Returns v, which the compiler must now hold in a register: a value loaded once and used by several FMAs
+// stays one load, instead of becoming a memory operand of each of them.
+template <class Reg>
+TENFOLD_INLINE Reg in_register(Reg v) {
+  __asm__("" : "+v"(v));
+  return v;
+}
 
 template <>
 struct simd<float> {
@@ -119,5 +131,6 @@ struct simd<double> {
   static TENFOLD_INLINE mask first(std::size_t n) { return n >= 8 ? mask(0xFF) : mask((1u << n) - 1u); }
 };
 
-}  // namespace tenfold::cpu
+}  // namespace tenfold::cpu::detail::avx512
+TENFOLD_END_TARGET
 #endif

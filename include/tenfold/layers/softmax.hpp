@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdio>
 
+#include "../core/fast_math.hpp"
 #include "../nn/stage.hpp"
 
 namespace tenfold {
@@ -46,14 +47,14 @@ struct softmax_stage : parameterless_stage<T, In, In> {
 
  private:
   static void normalise(const T* in, T* out, std::size_t rows) {
-    using std::exp;
+    // fast_exp (core/fast_math.hpp): vectorises in float whatever the compiler flags.
     for (std::size_t r = 0; r < rows; ++r) {
       const T* x = in + r * width;
       T* y = out + r * width;
       T m = x[0];
       for (std::size_t j = 1; j < width; ++j) m = x[j] > m ? x[j] : m;
       T s = 0;
-      for (std::size_t j = 0; j < width; ++j) s += (y[j] = exp(x[j] - m));
+      for (std::size_t j = 0; j < width; ++j) s += (y[j] = detail::fast_exp(x[j] - m));
       const T inv = T(1) / s;
       for (std::size_t j = 0; j < width; ++j) y[j] *= inv;
     }
