@@ -7,11 +7,12 @@
 // vector is in; an array whose axis runs over such features (dense's weight, declared by its param's
 // InputAxis) is then stored with that axis permuted to PyTorch's order. The rule is one function of the
 // stages' declarations, `torch_order_after<S>`: an aliasing stage that turns an [H, W, C] sample into one
-// vector (flatten, reshape<N>) makes the order channels-last; a stage that keeps its features one for one
-// (`keeps_feature_order`: by default a leaf without arrays whose output shape is its input's, such as an
-// activation or dropout; batch_norm and layer_norm declare it) passes it on; a chain passes it from child to
-// child; a residual passes it to its block and on; every other stage (dense, a parallel's combination) gives
-// features in an order of its own, which PyTorch shares.
+// vector (flatten, reshape<N>) makes the order channels-last (a rank-3 sample is an image here, as conv2d and
+// the pooling layers take it); a stage that keeps its features one for one (`keeps_feature_order`: by
+// default a leaf without arrays whose output shape is its input's, such as an activation or dropout;
+// batch_norm, layer_norm, rms_norm and residual declare it) passes it on; a chain passes it from child to
+// child and every other composite to each of its children; every other stage (dense, a parallel's
+// combination) gives features in an order of its own, which PyTorch shares.
 #pragma once
 #include "../core/internal.hpp"
 
