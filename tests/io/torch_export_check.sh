@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Saves a tenfold MLP and loads it into PyTorch with load_state_dict(strict=True). Uses the python in
+# Saves tenfold networks (an MLP, CNNs, LSTMs) and loads them into PyTorch with load_state_dict(strict=True). Uses the python in
 # $TENFOLD_TORCH_PYTHON, else python3; exits 77 (skipped) when that python cannot import torch.
 #   torch_export_check.sh <torch_export_writer> <torch_export_check.py> <work folder>
 set -uo pipefail

@@ -1,11 +1,13 @@
 // save_safetensors / load_safetensors: a model's parameters and buffers as a safetensors file that PyTorch
 // reads with `load_state_dict(safetensors.torch.load_file(path), strict=True)`, and back.
 //
-// Names are PyTorch's state_dict keys (nn/parameters.hpp) and arrays are stored in PyTorch's orientation: an
-// array flagged `torch_transposed` (dense's weight, [in, out] here, [out, in] in nn.Linear) is transposed on
-// the way out and back on the way in. Everything is driven by the names and flags the layers declare, so a
-// new layer is saved and loaded without a change here. Files are written in the model's element type (F32 or
-// F64); F32, F64, F16 and BF16 tensors are converted on load.
+// Names are PyTorch's state_dict keys (nn/parameters.hpp) and arrays are stored in PyTorch's layout
+// (torch_layout.hpp): an array flagged `torch_transposed` (dense's weight, [in, out] here, [out, in] in
+// nn.Linear) is transposed, and an axis over a flattened channels-last map (the weight of a dense layer after
+// flatten) is put in PyTorch's channel-first order, on the way out and back on the way in. Everything is
+// driven by the names and flags the layers declare, so a new layer is saved and loaded without a change here.
+// Files are written in the model's element type (F32 or F64); F32, F64, F16 and BF16 tensors are converted on
+// load, and so are integer tensors for buffers (PyTorch counts num_batches_tracked in I64).
 //
 // Loading is strict: a tensor the network needs that the file lacks, a tensor the file has that the network
 // does not, a shape or dtype that does not match, or a value that is not finite is an error naming the file,
@@ -28,6 +30,7 @@
 #include "../nn/parameters.hpp"
 #include "half.hpp"
 #include "safetensors_file.hpp"
+#include "torch_layout.hpp"
 #include "type_name.hpp"
 
 namespace tenfold {
@@ -45,12 +48,6 @@ constexpr tensor_dtype dtype_of() {
   return std::is_same_v<T, float> ? tensor_dtype::f32 : tensor_dtype::f64;
 }
 
-// The array's extents as PyTorch stores it.
-inline std::vector<std::uint64_t> torch_shape(const parameter_info& p) {
-  if (p.torch_transposed && p.rank == 2) return {p.extents[1], p.extents[0]};
-  return std::vector<std::uint64_t>(p.extents.begin(), p.extents.begin() + static_cast<std::ptrdiff_t>(p.rank));
-}
-
 inline std::string shape_text(const std::vector<std::uint64_t>& s) {
   std::string t = "[";
   for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
@@ -65,22 +62,34 @@ safetensors_tensor tensor_of(const parameter_info& p, const T* values) {
   t.dtype = dtype_of<T>();
   t.shape = torch_shape(p);
   t.bytes.resize(p.size * sizeof(T));
-  if (p.torch_transposed && p.rank == 2) {
-    // tenfold [rows, cols] -> PyTorch [cols, rows]
-    const std::size_t rows = p.extents[0], cols = p.extents[1];
-    auto* out = reinterpret_cast<unsigned char*>(t.bytes.data());
-    for (std::size_t c = 0; c < cols; ++c)
-      for (std::size_t r = 0; r < rows; ++r) std::memcpy(out + (c * rows + r) * sizeof(T), values + r * cols + c, sizeof(T));
+  auto* out = reinterpret_cast<unsigned char*>(t.bytes.data());
+  if (!same_order_as_torch(p)) {
+    for (std::size_t i = 0; i < p.size; ++i) std::memcpy(out + torch_index(p, i) * sizeof(T), values + i, sizeof(T));
   } else if (p.size) {
-    std::memcpy(t.bytes.data(), values, p.size * sizeof(T));
+    std::memcpy(out, values, p.size * sizeof(T));
   }
   return t;
 }
 
-// Element i of a tensor's data, converted to T (the dtype is one of the four floating-point ones).
+template <class T, class Stored>
+T stored_element(const unsigned char* data, std::size_t i) {
+  Stored v;
+  std::memcpy(&v, data + i * sizeof(Stored), sizeof(Stored));
+  return static_cast<T>(v);
+}
+
+// Element i of a tensor's data, converted to T (the dtype is a floating-point or an integer one).
 template <class T>
 T element(const unsigned char* data, tensor_dtype dtype, std::size_t i) {
   switch (dtype) {
+    case tensor_dtype::i64: return stored_element<T, std::int64_t>(data, i);
+    case tensor_dtype::i32: return stored_element<T, std::int32_t>(data, i);
+    case tensor_dtype::i16: return stored_element<T, std::int16_t>(data, i);
+    case tensor_dtype::i8: return stored_element<T, std::int8_t>(data, i);
+    case tensor_dtype::u64: return stored_element<T, std::uint64_t>(data, i);
+    case tensor_dtype::u32: return stored_element<T, std::uint32_t>(data, i);
+    case tensor_dtype::u16: return stored_element<T, std::uint16_t>(data, i);
+    case tensor_dtype::u8: return stored_element<T, std::uint8_t>(data, i);
     case tensor_dtype::f64: {
       double v;
       std::memcpy(&v, data + i * 8, 8);
@@ -102,29 +111,35 @@ T element(const unsigned char* data, tensor_dtype dtype, std::size_t i) {
 inline bool is_floating(tensor_dtype t) {
   return t == tensor_dtype::f64 || t == tensor_dtype::f32 || t == tensor_dtype::f16 || t == tensor_dtype::bf16;
 }
+inline bool is_integer(tensor_dtype t) {
+  return t == tensor_dtype::i64 || t == tensor_dtype::i32 || t == tensor_dtype::i16 || t == tensor_dtype::i8 ||
+         t == tensor_dtype::u64 || t == tensor_dtype::u32 || t == tensor_dtype::u16 || t == tensor_dtype::u8;
+}
 
-// Reads one array from the file into `to` (tenfold's orientation), after checking its dtype, shape and values.
+// Reads one array from the file into `to` (tenfold's layout), after checking its dtype, shape and values. A
+// buffer may also be an integer tensor: PyTorch keeps counts (num_batches_tracked) as I64.
 template <class T>
 result<bool> read_array(const safetensors_file& f, const safetensors_entry& e, const parameter_info& p, T* to) {
-  if (!is_floating(e.dtype))
+  if (!is_floating(e.dtype) && !(!p.trained && is_integer(e.dtype)))
     return error::make(errc::bad_format,
-                       "safetensors file '%s': tensor '%s' is %s; a floating-point tensor (F32, F64, F16 or BF16) is "
-                       "expected",
+                       p.trained ? "safetensors file '%s': tensor '%s' is %s; a floating-point tensor (F32, F64, F16 "
+                                   "or BF16) is expected"
+                                 : "safetensors file '%s': tensor '%s' is %s; a floating-point (F32, F64, F16, BF16) "
+                                   "or integer tensor is expected",
                        f.path.c_str(), p.name, dtype_name(e.dtype));
   const std::vector<std::uint64_t> expected = torch_shape(p);
   if (e.shape != expected)
     return error::make(errc::bad_format, "safetensors file '%s': tensor '%s' has shape %s, but the network's is %s",
                        f.path.c_str(), p.name, shape_text(e.shape).c_str(), shape_text(expected).c_str());
   const unsigned char* data = f.data(e);
-  const bool transposed = p.torch_transposed && p.rank == 2;
-  const std::size_t rows = p.rank == 2 ? p.extents[0] : 1, cols = p.rank == 2 ? p.extents[1] : 1;
+  const bool same_order = same_order_as_torch(p);
   for (std::size_t i = 0; i < p.size; ++i) {
-    const T v = element<T>(data, e.dtype, i);
+    const std::size_t at = same_order ? i : torch_index(p, i);  // tenfold's element i is the file's element at
+    const T v = element<T>(data, e.dtype, at);
     if (!std::isfinite(v))
       return error::make(errc::bad_format, "safetensors file '%s': tensor '%s' holds %s at element %zu", f.path.c_str(),
-                         p.name, std::isnan(v) ? "NaN" : "an infinity", i);
-    // File element i is PyTorch's [i / rows, i % rows] when transposed: tenfold's [i % rows, i / rows].
-    to[transposed ? (i % rows) * cols + i / rows : i] = v;
+                         p.name, std::isnan(v) ? "NaN" : "an infinity", at);
+    to[i] = v;
   }
   return true;
 }

@@ -34,11 +34,16 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
   static constexpr double momentum = double(MomentumRatio::num) / double(MomentumRatio::den);
   static constexpr double epsilon = double(EpsilonRatio::num) / double(EpsilonRatio::den);
 
-  using parameters = type_list<param<"weight", shape<channels>, init::constant<std::ratio<1>>, channels, channels>,
-                               param<"bias", shape<channels>, init::zeros, channels, channels>>;
-  using buffers = type_list<param<"running_mean", shape<channels>, init::zeros, channels, channels>,
-                            param<"running_var", shape<channels>, init::constant<std::ratio<1>>, channels, channels>,
-                            param<"num_batches_tracked", shape<>, init::zeros, 1, 1>>;
+  // One value per feature of the input's last axis (InputAxis 0), which it gives back in the same order: after
+  // a flatten, PyTorch's BatchNorm1d holds them in its own order (nn/torch_order.hpp).
+  static constexpr bool keeps_feature_order = true;
+  using parameters =
+      type_list<param<"weight", shape<channels>, init::constant<std::ratio<1>>, channels, channels, true, false, 0>,
+                param<"bias", shape<channels>, init::zeros, channels, channels, true, false, 0>>;
+  using buffers =
+      type_list<param<"running_mean", shape<channels>, init::zeros, channels, channels, true, false, 0>,
+                param<"running_var", shape<channels>, init::constant<std::ratio<1>>, channels, channels, true, false, 0>,
+                param<"num_batches_tracked", shape<>, init::zeros, 1, 1>>;
   static constexpr std::size_t param_count = 2 * channels;
   static constexpr std::size_t buffer_count = 2 * channels + 1;
 

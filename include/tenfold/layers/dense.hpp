@@ -58,7 +58,7 @@ struct dense_stage : leaf_stage<T, In, replace_last_t<In, N>> {
   using activation = Act;
   static constexpr bool has_bias = Bias;
   static constexpr bool fused = !std::is_same_v<Act, identity>;
-  using weight = param<"weight", shape<in_width, N>, WInit, in_width, N, true, true>;
+  using weight = param<"weight", shape<in_width, N>, WInit, in_width, N, true, true, 0>;
   using bias = param<"bias", shape<N>, BInit, in_width, N>;
   using parameters = std::conditional_t<Bias, type_list<weight, bias>, type_list<weight>>;
   static constexpr std::size_t weight_count = in_width * N;

@@ -74,8 +74,10 @@ struct row_norm_stage : leaf_stage<T, In, In> {
   static constexpr bool centred = Centred;
   static constexpr bool has_bias = Bias;
 
-  using weight = param<"weight", shape<width>, init::constant<std::ratio<1>>, width, width>;
-  using bias = param<"bias", shape<width>, init::zeros, width, width>;
+  // One value per feature (InputAxis 0), given back in the same order (nn/torch_order.hpp).
+  static constexpr bool keeps_feature_order = true;
+  using weight = param<"weight", shape<width>, init::constant<std::ratio<1>>, width, width, true, false, 0>;
+  using bias = param<"bias", shape<width>, init::zeros, width, width, true, false, 0>;
   using parameters = std::conditional_t<Bias, type_list<weight, bias>, type_list<weight>>;
   static constexpr std::size_t param_count = (Bias ? 2 : 1) * width;
 

@@ -157,6 +157,8 @@ struct chain_stage<T, In, type_list<C...>>
   using value_type = T;
   using input_shape = In;
   using children = type_list<C...>;
+  // Each child reads what the one before it gave (nn/torch_order.hpp follows feature orders along it).
+  static constexpr bool children_in_sequence = true;
   using stages_type = std::tuple<typename C::stage...>;
   template <std::size_t I>
   using stage_t = std::tuple_element_t<I, stages_type>;

@@ -6,7 +6,9 @@
 // array's own name ("weight", "bias"). A residual block adds no segment of its own. An MLP
 // sequential<input<784>, dense<128>, relu, dense<10>> has "0.weight" [784, 128], "0.bias", "2.weight",
 // "2.bias": nn.Sequential(Linear, ReLU, Linear) names the same arrays the same way, with Linear's weight
-// stored transposed ([out, in]), which `torch_transposed` says.
+// stored transposed ([out, in]), which `torch_transposed` says. The walk also follows the order of each
+// stage's input features relative to PyTorch's (torch_order.hpp), so that an array whose axis runs over a
+// flattened channels-last map (the weight of a dense layer after flatten) says how PyTorch orders that axis.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -18,6 +20,7 @@
 #include "../optim/decay_scope.hpp"
 #include "layout.hpp"
 #include "stage.hpp"
+#include "torch_order.hpp"
 
 namespace tenfold {
 
@@ -33,6 +36,10 @@ struct parameter_info {
   bool trained = true;            // false: a buffer (running statistics), never touched by the optimizer
   bool decay = true;              // weight penalties apply
   bool torch_transposed = false;  // PyTorch stores this 2-D array as [extents[1], extents[0]]
+  // The axis (in tenfold's extents) whose features PyTorch orders as `torch_order` says, and that order;
+  // no_input_axis when PyTorch orders every axis as tenfold does.
+  std::size_t torch_order_axis = no_input_axis;
+  feature_order torch_order{};
 };
 
 namespace detail {
@@ -71,11 +78,13 @@ template <class... P>
 struct walk_arrays<type_list<P...>> {
   template <class F>
   static void run([[maybe_unused]] F& f, [[maybe_unused]] const char* prefix, [[maybe_unused]] std::size_t len,
-                  [[maybe_unused]] std::size_t offset, [[maybe_unused]] bool trained) {
-    ((one<P>(f, prefix, len, offset, trained), offset += P::size), ...);
+                  [[maybe_unused]] std::size_t offset, [[maybe_unused]] bool trained,
+                  [[maybe_unused]] feature_order input_order) {
+    ((one<P>(f, prefix, len, offset, trained, input_order), offset += P::size), ...);
   }
   template <class Q, class F>
-  static void one(F& f, const char* prefix, std::size_t len, std::size_t offset, bool trained) {
+  static void one(F& f, const char* prefix, std::size_t len, std::size_t offset, bool trained,
+                  feature_order input_order) {
     static_assert(Q::shape_type::rank <= parameter_info::max_rank, "tenfold: a parameter of rank above 6");
     parameter_info info;
     std::memcpy(info.name, prefix, len);
@@ -88,12 +97,20 @@ struct walk_arrays<type_list<P...>> {
     info.trained = trained;
     info.decay = trained && Q::decay;
     info.torch_transposed = Q::torch_transposed;
+    if constexpr (Q::input_axis != no_input_axis) {
+      static_assert(Q::input_axis < Q::shape_type::rank, "tenfold: a param's InputAxis is one of its axes");
+      if (input_order.differs_from_torch() && info.extents[Q::input_axis] == input_order.size()) {
+        info.torch_order_axis = Q::input_axis;
+        info.torch_order = input_order;
+      }
+    }
     f(static_cast<const parameter_info&>(info));
   }
 };
 
 template <class S, class F>
-void walk_stage(F& f, char* prefix, std::size_t len, std::size_t param_offset, std::size_t buffer_offset);
+void walk_stage(F& f, char* prefix, std::size_t len, std::size_t param_offset, std::size_t buffer_offset,
+                feature_order input_order);
 
 template <class S, class Children>
 struct walk_children;
@@ -101,26 +118,32 @@ template <class S, class... C>
 struct walk_children<S, type_list<C...>> {
   template <class F, std::size_t... I>
   static void run(F& f, char* prefix, std::size_t len, std::size_t param_offset, std::size_t buffer_offset,
-                  std::index_sequence<I...>) {
-    (one<C, I>(f, prefix, len, param_offset, buffer_offset), ...);
+                  feature_order input_order, std::index_sequence<I...>) {
+    // A chain's child reads what the child before it gave; every other composite's children read its input.
+    feature_order order = input_order;
+    ((one<C, I>(f, prefix, len, param_offset, buffer_offset, order),
+      order = children_in_sequence_v<S> ? torch_order_after<typename C::stage>(order) : input_order),
+     ...);
   }
   template <class Child, std::size_t I, class F>
-  static void one(F& f, char* prefix, std::size_t len, std::size_t param_offset, std::size_t buffer_offset) {
+  static void one(F& f, char* prefix, std::size_t len, std::size_t param_offset, std::size_t buffer_offset,
+                  feature_order input_order) {
     char name[parameter_info::max_name];
     std::memcpy(name, prefix, len);
     name[len] = '\0';
     const std::size_t n = append_to_name(name, len, segment_text<typename Child::segment>::write);
     walk_stage<typename Child::stage>(f, name, n, param_offset + S::child_param_offsets[I],
-                                      buffer_offset + S::child_buffer_offsets[I]);
+                                      buffer_offset + S::child_buffer_offsets[I], input_order);
   }
 };
 
 template <class S, class F>
-void walk_stage(F& f, char* prefix, std::size_t len, std::size_t param_offset, std::size_t buffer_offset) {
-  walk_arrays<typename S::parameters>::run(f, prefix, len, param_offset, true);
-  walk_arrays<typename S::buffers>::run(f, prefix, len, buffer_offset, false);
+void walk_stage(F& f, char* prefix, std::size_t len, std::size_t param_offset, std::size_t buffer_offset,
+                feature_order input_order) {
+  walk_arrays<typename S::parameters>::run(f, prefix, len, param_offset, true, input_order);
+  walk_arrays<typename S::buffers>::run(f, prefix, len, buffer_offset, false, input_order);
   if constexpr (requires { typename S::children; })
-    walk_children<S, typename S::children>::run(f, prefix, len, param_offset, buffer_offset,
+    walk_children<S, typename S::children>::run(f, prefix, len, param_offset, buffer_offset, input_order,
                                                 std::make_index_sequence<S::children::size>{});
 }
 
@@ -131,7 +154,7 @@ void walk_stage(F& f, char* prefix, std::size_t len, std::size_t param_offset, s
 template <class S, class F>
 void for_each_array(F&& f) {
   char name[parameter_info::max_name] = {};
-  detail::walk_stage<S>(f, name, 0, 0, 0);
+  detail::walk_stage<S>(f, name, 0, 0, 0, feature_order{});
 }
 
 }  // namespace tenfold

@@ -25,6 +25,8 @@ struct residual_stage : composite_counts<children_layout<In::size, 0, Body>> {
   using input_shape = In;
   using output_shape = In;
   using children = type_list<child<Body, segment_none>>;
+  // x + f(x) has x's features in x's order (nn/torch_order.hpp).
+  static constexpr bool keeps_feature_order = true;
 
  private:
   // f(x) is kept per sample, before the block's own saved values.

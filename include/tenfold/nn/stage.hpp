@@ -32,6 +32,8 @@
 //   cache_per_sample,             generating one position at a time (decode.hpp): what the stage keeps across
 //   decode_scratch_per_sample,    positions (attention's keys and values so far), its working memory for one
 //   decode                        position, and decode(), which computes one position's output row
+//   keeps_feature_order           the output's features are the input's, one for one, in the same order
+//                                 (batch_norm): see nn/torch_order.hpp, which also gives the default
 #pragma once
 #include "../core/internal.hpp"
 
@@ -61,11 +63,17 @@ struct fixed_string {
   static constexpr std::size_t length = N - 1;
 };
 
+// The InputAxis of a param whose axes do not run over the stage's input features.
+inline constexpr std::size_t no_input_axis = static_cast<std::size_t>(-1);
+
 // One named array of a stage: trained (in `parameters`) or kept (in `buffers`). FanIn and FanOut are what the
 // initialiser scales by; Decay says whether weight penalties apply to it; TorchTransposed says that PyTorch
-// stores this 2-D array the other way round (nn.Linear keeps [out, in], tenfold [in, out]).
+// stores this 2-D array the other way round (nn.Linear keeps [out, in], tenfold [in, out]); InputAxis is the
+// axis that runs over the features of the stage's input, one index per feature (dense's weight [in, out]:
+// 0), so that where those features stand in another order in PyTorch (a flattened channels-last map,
+// nn/torch_order.hpp) that axis is reordered on the way to and from PyTorch's files.
 template <fixed_string Name, class Shape, class Init, std::size_t FanIn, std::size_t FanOut, bool Decay = true,
-          bool TorchTransposed = false>
+          bool TorchTransposed = false, std::size_t InputAxis = no_input_axis>
 struct param {
   static constexpr const char* name = Name.text;
   using shape_type = Shape;
@@ -74,6 +82,7 @@ struct param {
   static constexpr std::size_t fan_in = FanIn, fan_out = FanOut;
   static constexpr bool decay = Decay;
   static constexpr bool torch_transposed = TorchTransposed;
+  static constexpr std::size_t input_axis = InputAxis;
 };
 
 namespace detail {
