@@ -72,4 +72,7 @@ bool row_product_fits(std::size_t m, const strided_operand<T>& b) {
 // on two pipes (with fewer, each step of k waits for the previous one).
 inline constexpr int gemm_row_vectors = 8;
 
+// How many rows of B ahead gemm_row prefetches its strip.
+inline constexpr std::size_t gemm_row_prefetch_rows = 4;
+
 }  // namespace tenfold::cpu::detail

@@ -41,6 +41,13 @@ TENFOLD_INLINE void row_strip(std::size_t i, std::size_t j0, std::size_t width, 
     else
       ap = static_cast<T>(a(i, p));
     const typename S::reg av = S::broadcast(&ap);
+    // The strip's cache lines of B a few rows ahead: each weight is used once, so the loop waits on memory,
+    // and the hardware prefetcher alone keeps too few lines in flight (batch-1 forward of the MNIST MLP: 7.0
+    // to 5.4 µs on Zen 3 at 4 rows ahead; 2, 3, 6 and 8 rows were slower). A prefetch past the end of B is
+    // harmless: it never faults.
+#pragma GCC unroll 8
+    for (std::size_t line = 0; line < V * L * sizeof(T) / 64; ++line)
+      __builtin_prefetch(brow + gemm_row_prefetch_rows * b.row_stride + line * (64 / sizeof(T)));
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) {
       if constexpr (Tail)
