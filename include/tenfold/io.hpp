@@ -5,6 +5,7 @@
 //   read_safetensors(path) / write_safetensors(path, tensors, meta)  the container, without a model
 //   write_file_atomically(path, pieces)                              temporary file, fsync, rename
 //   save_checkpoint / load_checkpoint, fit_with_checkpoints          resumable training
+//   export_onnx(model, path)                                         the network as an ONNX graph (inference)
 #pragma once
 #include "tenfold.hpp"
 
@@ -17,6 +18,7 @@
 #include "io/safetensors.hpp"
 #include "io/safetensors_file.hpp"
 #include "io/checkpoint.hpp"
+#include "io/onnx.hpp"
 
 #ifdef TENFOLD_IO_DEFINED_INSIDE
 #undef TENFOLD_INSIDE_LIBRARY

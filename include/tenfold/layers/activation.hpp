@@ -5,7 +5,8 @@
 // directly before one of them absorbs it (dense.hpp), so the pair is one stage. gelu needs its input for the
 // derivative and stays a stage of its own. A sigmoid stage declares itself the output activation, so that
 // binary cross-entropy can start backward from its input. Decoding one position (nn/decode.hpp) applies the
-// same function to that position's values.
+// same function to that position's values. Each descriptor also says which ONNX operators compute it
+// (`to_onnx`, used by io/onnx.hpp, by a stage of its own and by the dense or conv2d stage that absorbed it).
 #pragma once
 #include "../core/internal.hpp"
 
@@ -41,6 +42,12 @@ struct activation_stage : parameterless_stage<T, In, In> {
   void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, In> y) const { apply(x.data, y.data, x.size()); }
   void decode(const decode_pass<T>& p, const T*, std::size_t, const T* x, T* y) const requires(In::rank >= 1) {
     apply(x, y, p.rows * position_width_v<In>);
+  }
+  // ONNX export (io/onnx.hpp): the activation's operators, in whatever layout x is (they are elementwise).
+  template <class Graph>
+  requires requires(const Act& a, Graph& g, const typename Graph::value& v) { a.to_onnx(g, v); }
+  typename Graph::value to_onnx(Graph& g, const T*, const T*, const typename Graph::value& x) const {
+    return act.to_onnx(g, x);
   }
   template <class Ready>
   void backward(const pass<T>&, const T*, T*, batch<const T, In> x, batch<const T, In> y, batch<const T, In> dy,
@@ -87,6 +94,10 @@ struct identity : detail::activation_base<identity> {
   TENFOLD_HD T df_from_output(T) const {
     return T(1);
   }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph&, const typename Graph::value& x) const {
+    return x;
+  }
 };
 
 struct relu : detail::activation_base<relu> {
@@ -100,6 +111,10 @@ struct relu : detail::activation_base<relu> {
   template <class T>
   TENFOLD_HD T df_from_output(T y) const {
     return y > T(0) ? T(1) : T(0);
+  }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const typename Graph::value& x) const {
+    return g.node("Relu", {x.name}, x);
   }
 };
 
@@ -119,6 +134,10 @@ struct leaky_relu : detail::activation_base<leaky_relu<SlopeRatio>> {
   TENFOLD_HD T df_from_output(T y) const {
     return y > T(0) ? T(1) : T(Slope);
   }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const typename Graph::value& x) const {
+    return g.node("LeakyRelu", {x.name}, x, {Graph::real("alpha", Slope)});
+  }
 };
 
 struct sigmoid : detail::activation_base<sigmoid> {
@@ -135,6 +154,10 @@ struct sigmoid : detail::activation_base<sigmoid> {
   TENFOLD_HD T df_from_output(T y) const {
     return y * (T(1) - y);
   }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const typename Graph::value& x) const {
+    return g.node("Sigmoid", {x.name}, x);
+  }
 };
 
 struct tanh : detail::activation_base<tanh> {
@@ -147,6 +170,10 @@ struct tanh : detail::activation_base<tanh> {
   template <class T>
   TENFOLD_HD T df_from_output(T y) const {
     return T(1) - y * y;
+  }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const typename Graph::value& x) const {
+    return g.node("Tanh", {x.name}, x);
   }
 };
 
@@ -164,6 +191,15 @@ struct gelu : detail::activation_base<gelu> {
     const T cdf = T(0.5) * (T(1) + detail::fast_erf(x * T(0.70710678118654752440)));
     const T pdf = T(0.39894228040143267794) * detail::fast_exp(T(-0.5) * x * x);
     return cdf + x * pdf;
+  }
+  // Opset 17 has no Gelu operator: x · ½ · (1 + erf(x / √2)), with Erf.
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const typename Graph::value& x) const {
+    const auto scaled = g.node("Mul", {x.name, g.scalar("inv_sqrt2", 0.70710678118654752440f)}, x);
+    const auto erf = g.node("Erf", {scaled.name}, x);
+    const auto one_plus = g.node("Add", {erf.name, g.scalar("one", 1.0f)}, x);
+    const auto times_x = g.node("Mul", {x.name, one_plus.name}, x);
+    return g.node("Mul", {times_x.name, g.scalar("half", 0.5f)}, x);
   }
 };
 

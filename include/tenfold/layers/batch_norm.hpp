@@ -12,6 +12,9 @@
 // the element type, exact up to 2^24 batches in float). γ and β take weight penalties (Decay), as every
 // parameter does under PyTorch's weight_decay and as dense's bias does here. Buffers are never seen by the
 // optimizer or a penalty.
+//
+// In ONNX (io/onnx.hpp) it is BatchNormalization in inference mode (the running statistics), over values
+// with the channel at axis 1: a [N, C] batch as it is, larger samples channels-first.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -85,6 +88,16 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
       }
     }
     if (p.training()) p.buffers[2 * channels] += T(1);  // num_batches_tracked
+  }
+
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T* params, const T* buffers, const typename Graph::value& input) const {
+    const auto x = g.channels_first(input);
+    return g.node("BatchNormalization",
+                  {x.name, g.parameter("weight", {channels}, params), g.parameter("bias", {channels}, params + channels),
+                   g.parameter("running_mean", {channels}, buffers),
+                   g.parameter("running_var", {channels}, buffers + channels)},
+                  x, {Graph::real("epsilon", epsilon)});
   }
 
   // Training: with x̂ = (x − μ)/σ over n values per channel, dβ = Σ dy, dγ = Σ dy·x̂ and

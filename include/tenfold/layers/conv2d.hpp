@@ -18,6 +18,8 @@
 // As dense does, a conv2d absorbs an activation whose derivative comes from its output. Backward then computes
 // dz = dy ⊙ act'(y) once into its scratch (the output's size): three products and the bias read it, and as
 // an array the weight gradient's GEMM reads it in place.
+// In ONNX (io/onnx.hpp) it is a Conv over channels-first values with the weight as it is stored, and pads
+// that give the same output size (for `same`, the extra zero at the bottom and right, as here).
 #pragma once
 #include "../core/internal.hpp"
 
@@ -201,6 +203,26 @@ struct conv2d_stage
         for (std::size_t f = 0; f < F; ++f) db[f] += dz[i * F + f];
     }
     ready(std::size_t{0}, param_count);
+  }
+
+  // ONNX export (io/onnx.hpp): Conv, then the absorbed activation. The pads after the image are the zeros the
+  // last window reaches past it (none where windows leave pixels out, as valid does), so ONNX's output size,
+  // floor((H + pads - KH) / S) + 1, is OH.
+  template <class Graph>
+  requires requires(const Act& a, Graph& g, const typename Graph::value& v) { a.to_onnx(g, v); }
+  typename Graph::value to_onnx(Graph& g, const T* params, const T*, const typename Graph::value& input) const {
+    constexpr auto after = [](std::size_t in, std::size_t k, std::size_t out, std::size_t before) {
+      const std::size_t reach = (out - 1) * S + k;
+      return reach > in + before ? reach - in - before : std::size_t{0};
+    };
+    const auto x = g.channels_first(input);
+    const auto w = g.parameter("weight", {F, C, KH, KW}, params);
+    auto attributes = {Graph::integers("kernel_shape", {KH, KW}), Graph::integers("strides", {S, S}),
+                       Graph::integers("pads", {pad_top, pad_left, after(H, KH, OH, pad_top), after(W, KW, OW, pad_left)})};
+    if constexpr (Bias)
+      return act.to_onnx(g, g.node("Conv", {x.name, w, g.parameter("bias", {F}, params + weight_count)}, x, attributes));
+    else
+      return act.to_onnx(g, g.node("Conv", {x.name, w}, x, attributes));
   }
 
   // "conv2d<32, 3x3>", with the stride and padding where they are not the defaults, and the absorbed activation.

@@ -6,7 +6,8 @@
 // output (relu, sigmoid, tanh, ...): the forward pass applies bias and activation in the GEMM's epilogue (one
 // pass over the output), and the backward pass applies the activation's derivative while the GEMMs pack their
 // operands, so dz = dy ⊙ act'(y) is never stored. Decoding one position of a sequence (nn/decode.hpp) is the
-// same product over that position's rows.
+// same product over that position's rows. In ONNX (io/onnx.hpp) it is a Gemm for [N, D] inputs, a MatMul and
+// an Add for inputs of higher rank, with the weight as it is stored ([in, out] is MatMul's B).
 #pragma once
 #include "../core/internal.hpp"
 
@@ -99,6 +100,21 @@ struct dense_stage : leaf_stage<T, In, replace_last_t<In, N>> {
   void backward_from_preactivation(const pass<T>&, const T* params, T* grads, batch<const T, In> x,
                                    batch<const T, output_shape> dz, batch<T, In> dx, Ready&& ready) const {
     backward_with(params, grads, x, cpu::strided_operand<T>{dz.data, N, 1}, dx, ready);
+  }
+
+  // ONNX export (io/onnx.hpp), in tenfold's layout, then the absorbed activation.
+  template <class Graph>
+  requires requires(const Act& a, Graph& g, const typename Graph::value& v) { a.to_onnx(g, v); }
+  typename Graph::value to_onnx(Graph& g, const T* params, const T*, const typename Graph::value& input) const {
+    const auto x = g.channels_last(input);
+    const auto w = g.parameter("weight", {in_width, N}, params);
+    if constexpr (Bias) {
+      const auto b = g.parameter("bias", {N}, params + weight_count);
+      if (x.rank == 2) return act.to_onnx(g, g.node("Gemm", {x.name, w, b}, x));
+      return act.to_onnx(g, g.node("Add", {g.node("MatMul", {x.name, w}, x).name, b}, x));
+    } else {
+      return act.to_onnx(g, g.node(x.rank == 2 ? "Gemm" : "MatMul", {x.name, w}, x));
+    }
   }
 
   static void describe(char* buf, std::size_t n) {

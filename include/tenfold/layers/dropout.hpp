@@ -1,6 +1,7 @@
 // dropout<std::ratio<1, 2>>: in training, zeroes each value with probability Rate and scales the rest by
 // 1/(1−Rate) (inverted dropout, as PyTorch), so evaluation is the identity. The mask is drawn from the
-// model's seeded generator and saved per sample for backward.
+// model's seeded generator and saved per sample for backward. An exported ONNX graph (io/onnx.hpp), being for
+// inference, has nothing in its place.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -32,6 +33,10 @@ struct dropout_stage : parameterless_stage<T, In, In> {
       mask[i] = p.generator->uniform() >= Rate ? keep_scale : T(0);
       y.data[i] = x.data[i] * mask[i];
     }
+  }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph&, const T*, const T*, const typename Graph::value& x) const {
+    return x;
   }
   template <class Ready>
   void backward(const pass<T>& p, const T*, T*, batch<const T, In>, batch<const T, In>, batch<const T, In> dy,

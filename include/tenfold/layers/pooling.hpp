@@ -6,6 +6,10 @@
 // that backward sends the gradient there without searching the window again; of equal values the first in
 // the window wins. Its backward pass writes zeros over dx and then adds into it, since overlapping windows
 // (stride < K) may send several gradients to one input.
+//
+// In ONNX (io/onnx.hpp) they are MaxPool and AveragePool over channels-first values (no padding, so the same
+// windows), and global_avg_pool a ReduceMean over the image's axes, or a GlobalAveragePool and a Flatten when
+// the values are already channels-first.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -31,6 +35,13 @@ struct pool_stage_base : parameterless_stage<T, In, pooled_shape<K, S, In>> {
   static constexpr std::size_t OH = geometry::out_height, OW = geometry::out_width;
   static constexpr std::size_t out_size = OH * OW * C;
 
+  // ONNX export: `op` (MaxPool, AveragePool) with this window.
+  template <class Graph>
+  static typename Graph::value pool_to_onnx(Graph& g, const char* op, const typename Graph::value& input) {
+    const auto x = g.channels_first(input);
+    return g.node(op, {x.name}, x, {Graph::integers("kernel_shape", {K, K}), Graph::integers("strides", {S, S})});
+  }
+
   // f(sample, output index, offset of the window's top-left value in the sample) for every output value.
   template <class Visit>
   static void for_each_window(std::size_t samples, Visit&& f) {
@@ -54,6 +65,10 @@ struct max_pool_stage : pool_stage_base<K, S, In, T> {
                 "2^24 values per sample");
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "max_pool<%zu, stride %zu>", K, S); }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T*, const T*, const typename Graph::value& x) const {
+    return base::pool_to_onnx(g, "MaxPool", x);
+  }
   // A window's pixels in turn, all channels of a pixel at once (they are contiguous), with selects rather than
   // branches: which value wins is data, and a branch on it would be mispredicted half the time.
   void forward(const pass<T>& p, const T*, batch<const T, In> x, batch<T, output_shape> y) const {
@@ -96,6 +111,10 @@ struct avg_pool_stage : pool_stage_base<K, S, In, T> {
   static constexpr T scale = T(1) / T(K * K);
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "avg_pool<%zu, stride %zu>", K, S); }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T*, const T*, const typename Graph::value& x) const {
+    return base::pool_to_onnx(g, "AveragePool", x);
+  }
   void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, output_shape> y) const {
     base::for_each_window(x.rows, [&](std::size_t n, std::size_t o, std::size_t corner) {
       const T* sample = x.data + n * In::size;
@@ -126,6 +145,12 @@ struct global_avg_pool_stage : parameterless_stage<T, In, shape<In::extents[2]>>
   static constexpr T scale = T(1) / T(pixels);
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "global_avg_pool"); }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T*, const T*, const typename Graph::value& x) const {
+    if (Graph::channel_axis(x) == 1)
+      return g.node("Flatten", {g.node("GlobalAveragePool", {x.name}, x).name}, 2, x.order, {Graph::integer("axis", 1)});
+    return g.node("ReduceMean", {x.name}, 2, x.order, {Graph::integers("axes", {1, 2}), Graph::integer("keepdims", 0)});
+  }
   void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, output_shape> y) const {
     for (std::size_t n = 0; n < x.rows; ++n) {
       T* out = y.data + n * C;

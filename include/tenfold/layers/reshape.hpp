@@ -1,10 +1,12 @@
 // flatten and reshape<Extents...>: stages that only change how a sample's values are read. They alias their
-// input (the model and the composites pass the same memory on, in both directions): no copy is made.
+// input (the model and the composites pass the same memory on, in both directions): no copy is made. In ONNX
+// (io/onnx.hpp) they are a Reshape of the values in tenfold's order, the batch extent copied (0).
 #pragma once
 #include "../core/internal.hpp"
 
 #include <cstddef>
 #include <cstdio>
+#include <type_traits>
 
 #include "../nn/stage.hpp"
 
@@ -20,6 +22,15 @@ struct reshape_stage : parameterless_stage<T, In, Out> {
   void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, Out> y) const {
     if (y.data != x.data)
       for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = x.data[i];
+  }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T*, const T*, const typename Graph::value& input) const {
+    const auto x = g.channels_last(input);
+    if constexpr (std::is_same_v<In, Out>) {
+      return x;
+    } else {
+      return g.node("Reshape", {x.name, g.batch_shape("shape", Out::extents)}, Out::rank + 1, x.order);
+    }
   }
   template <class Ready>
   void backward(const pass<T>&, const T*, T*, batch<const T, In>, batch<const T, Out>, batch<const T, Out> dy,

@@ -11,6 +11,8 @@
 // Forward saves μ and r per row (r alone when not centred) for backward, which recomputes x̂ from x: two
 // values per row instead of a copy of x̂. A row of equal values has σ² = 0 and r = 1/sqrt(ε): finite.
 // Decoding one position (nn/decode.hpp) normalises its rows the same way and keeps no statistics.
+// In ONNX (io/onnx.hpp) layer_norm is LayerNormalization over the last axis; opset 17 has no RMS
+// normalisation, so rms_norm is written out: x / sqrt(ReduceMean(x·x) + ε) · weight.
 //
 // Row sums are taken in the element type over several interleaved partial sums, which the compiler turns into
 // vector additions, and the partial sums are added in double: the error stays that of a sum of D/16 values.
@@ -87,6 +89,24 @@ struct row_norm_stage : leaf_stage<T, In, In> {
 
   static void describe(char* buf, std::size_t n) {
     std::snprintf(buf, n, "%s%s", Centred ? "layer_norm" : "rms_norm", Centred && !Bias ? " (no bias)" : "");
+  }
+
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T* params, const T*, const typename Graph::value& input) const {
+    const auto x = g.channels_last(input);
+    const auto weight = g.parameter("weight", {width}, params);
+    if constexpr (Centred) {
+      const auto attributes = {Graph::integer("axis", -1), Graph::real("epsilon", epsilon)};
+      if constexpr (Bias)
+        return g.node("LayerNormalization", {x.name, weight, g.parameter("bias", {width}, params + width)}, x, attributes);
+      else
+        return g.node("LayerNormalization", {x.name, weight}, x, attributes);
+    } else {
+      const auto squares = g.node("Mul", {x.name, x.name}, x);
+      const auto mean = g.node("ReduceMean", {squares.name}, x, {Graph::integers("axes", {x.rank - 1})});
+      const auto root = g.node("Sqrt", {g.node("Add", {mean.name, g.scalar("epsilon", float(epsilon))}, x).name}, x);
+      return g.node("Mul", {g.node("Div", {x.name, root.name}, x).name, weight}, x);
+    }
   }
 
   // The statistics are saved in every mode, so that backward after an evaluation pass finds them too.

@@ -3,7 +3,8 @@
 // Forward subtracts each row's maximum before exponentiating, so large logits do not overflow. Backward is
 // dx = y ⊙ (dy − Σ dy⊙y). The stage declares itself the output activation: when a cross-entropy loss follows,
 // the model skips this backward and starts from the fused gradient at its input (loss/cross_entropy.hpp).
-// Decoding one position of a sequence (nn/decode.hpp) normalises that position's rows the same way.
+// Decoding one position of a sequence (nn/decode.hpp) normalises that position's rows the same way; in ONNX
+// (io/onnx.hpp) it is Softmax over the axis that holds tenfold's last one.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -30,6 +31,10 @@ struct softmax_stage : parameterless_stage<T, In, In> {
   // One position of a sequence: the rank is at least 2, so that the last axis is not the sequence itself.
   void decode(const decode_pass<T>& p, const T*, std::size_t, const T* x, T* y) const requires(In::rank >= 2) {
     normalise(x, y, p.rows * (position_width_v<In> / width));
+  }
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T*, const T*, const typename Graph::value& x) const {
+    return g.node("Softmax", {x.name}, x, {Graph::integer("axis", Graph::channel_axis(x))});
   }
   template <class Ready>
   void backward(const pass<T>&, const T*, T*, batch<const T, In>, batch<const T, In> out, batch<const T, In> dout,

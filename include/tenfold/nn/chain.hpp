@@ -12,6 +12,7 @@
 // none), and uses two gradient buffers from its scratch in backward, one for each neighbouring stage.
 // Decoding one position (decode.hpp) runs the children in order through two position buffers of its decoding
 // scratch, taken in turn, each child's cache placed by decode_layout as children_layout places saved values.
+// Exporting to ONNX (io/onnx.hpp) adds each child's part of the graph in order, named by its segment.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -224,6 +225,12 @@ struct chain_stage<T, In, type_list<C...>>
     }
   }
 
+  // ONNX export (io/onnx.hpp): the children's graphs, one after another.
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T* params, const T* buffers, const typename Graph::value& x) const {
+    return to_onnx_at<0>(g, params, buffers, x);
+  }
+
   // Where child I's input and output are for the last pass, given the chain's saved region, capacity, input
   // and output.
   template <std::size_t I>
@@ -269,6 +276,17 @@ struct chain_stage<T, In, type_list<C...>>
     std::get<I>(stages).decode(decoding::template child_pass<I>(p), params + layout::param_offset[I], position, in,
                                out);
     if constexpr (I + 1 < count) decode_at<I + 1>(p, params, position, out, y);
+  }
+
+  template <std::size_t I, class Graph>
+  typename Graph::value to_onnx_at(Graph& g, const T* params, const T* buffers, const typename Graph::value& x) const {
+    using segment = typename std::tuple_element_t<I, std::tuple<C...>>::segment;
+    const auto y = g.template child<segment>(std::get<I>(stages), params + layout::param_offset[I],
+                                             buffers + layout::buffer_offset[I], x);
+    if constexpr (I + 1 < count)
+      return to_onnx_at<I + 1>(g, params, buffers, y);
+    else
+      return y;
   }
 
   // Backward through child I and everything before it; `g` is the gradient of child I's output.

@@ -4,6 +4,8 @@
 // Each branch is a layer or a block (sequential<...> without input). Branch outputs are kept in the saved
 // region and combined into y. Backward gives each branch its part of dy (for concat, gathered into scratch)
 // and sums the branches' input gradients.
+// Exported to ONNX (io/onnx.hpp), the branches' graphs are combined by a Sum (each output in the first's layout)
+// or a Concat along the axis that holds the sample's axis Axis, each output in the first's layout.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -149,6 +151,18 @@ struct parallel_impl : composite_counts<typename parallel_plan<Combine, T, In, B
     }
   }
 
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T* params, const T* buffers, const typename Graph::value& x) const {
+    auto outputs = branches_to_onnx(g, params, buffers, x, std::make_index_sequence<count>{});
+    if constexpr (!concatenates) {
+      for (auto& o : outputs) o = g.in_layout_of(outputs[0], o);
+      return g.combine("Sum", outputs, outputs[0]);
+    } else {
+      for (auto& o : outputs) o = g.in_layout_of(outputs[0], o);
+      return g.combine("Concat", outputs, outputs[0], {Graph::integer("axis", Graph::onnx_axis(outputs[0], axis))});
+    }
+  }
+
   template <class Ready>
   void backward(const pass<T>& p, const T* params, T* grads, batch<const T, In> x, batch<const T, output_shape>,
                 batch<const T, output_shape> dy, batch<T, In> dx, Ready&& ready) const {
@@ -162,6 +176,14 @@ struct parallel_impl : composite_counts<typename parallel_plan<Combine, T, In, B
          layout::template child_pass<I>(p), params + layout::param_offset[I], x,
          batch<T, typename stage_t<I>::output_shape>{p.saved + p.capacity * out_offset[I], p.rows}),
      ...);
+  }
+
+  template <class Graph, std::size_t... I>
+  std::array<typename Graph::value, count> branches_to_onnx(Graph& g, const T* params, const T* buffers,
+                                                            const typename Graph::value& x,
+                                                            std::index_sequence<I...>) const {
+    return {g.template child<typename segment_of<std::tuple_element_t<I, std::tuple<Branches...>>, I + 1>::type>(
+        std::get<I>(stages), params + layout::param_offset[I], buffers + layout::buffer_offset[I], x)...};
   }
 
   template <std::size_t B, class Ready>

@@ -3,6 +3,7 @@
 // f's output is kept (its last stage may need it in backward, as a dense layer with a fused activation does),
 // and y is written beside it. Backward runs f's backward and adds the gradient that goes around it. Decoding
 // one position (decode.hpp) runs f's decode into a row of its decoding scratch and adds x the same way.
+// Exported to ONNX (io/onnx.hpp), it is f's graph and an Add, x brought to the layout f's output is in.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -51,6 +52,12 @@ struct residual_stage : composite_counts<children_layout<In::size, 0, Body>> {
     T* fx = p.scratch;
     body.decode(decoding::template child_pass<0>(p), params, position, x, fx);
     add(fx, x, y, p.rows * position_width_v<In>);
+  }
+
+  template <class Graph>
+  typename Graph::value to_onnx(Graph& g, const T* params, const T* buffers, const typename Graph::value& x) const {
+    const auto fx = g.template child<segment_none>(body, params, buffers, x);
+    return g.node("Add", {fx.name, g.in_layout_of(fx, x).name}, fx);
   }
 
   template <class Ready>
