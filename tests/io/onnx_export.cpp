@@ -263,7 +263,9 @@ TEST_CASE("a CNN is transposed to channels-first once before its convolutions an
   const auto perm = [](const read_node& n) { return integers(attribute(n, "perm"), attribute_ints); };
   CHECK(perm(m.nodes[0]) == std::vector<std::int64_t>{0, 3, 1, 2});
   CHECK(perm(m.nodes[8]) == std::vector<std::int64_t>{0, 2, 3, 1});
-  const auto ints = [](const read_node& n, std::string_view name) { return integers(attribute(n, name), attribute_ints); };
+  const auto ints = [](const read_node& n, std::string_view name) {
+    return integers(attribute(n, name), attribute_ints);
+  };
   // same with a 3x3 kernel: one zero on every side.
   CHECK(ints(m.nodes[1], "kernel_shape") == std::vector<std::int64_t>{3, 3});
   CHECK(ints(m.nodes[1], "strides") == std::vector<std::int64_t>{1, 1});
@@ -333,7 +335,7 @@ TEST_CASE("a double model exports its values rounded to float; a network that on
   CHECK(r.nodes[0].outputs == std::vector<std::string>{"output"});
 }
 
-TEST_CASE("a parameter that is not finite and a path that cannot be written are errors naming them") {
+TEST_CASE("a value not finite or beyond float, and a path that cannot be written, are errors naming them") {
   scratch_dir dir;
   auto m = std::make_unique<model<mlp, 2>>(5);
   m->parameter("3.weight")[3] = std::numeric_limits<float>::quiet_NaN();
@@ -341,6 +343,11 @@ TEST_CASE("a parameter that is not finite and a path that cannot be written are 
   REQUIRE(!refused.ok());
   CHECK(std::string(refused.error().message) == "export_onnx: parameter '3.weight' holds NaN at element 3");
   CHECK(!std::ifstream(dir.file("nan.onnx")).good());
+
+  auto wide = std::make_unique<model<mlp, 2, double>>(5);
+  wide->parameter("12.running_var")[1] = 1e300;
+  CHECK(std::string(try_export_onnx(*wide, dir.file("wide.onnx")).error().message) ==
+        "export_onnx: parameter '12.running_var' holds 1e+300 at element 1, beyond float's range");
 
   auto fine = std::make_unique<model<mlp, 2>>(5);
   const std::string path = dir.file("no-such-folder/net.onnx");

@@ -18,9 +18,9 @@ def static_dims(value):
 
 
 def check(folder, name):
-    session = ort.InferenceSession(f"{folder}/{name}.onnx", providers=["CPUExecutionProvider"])
-    (model_input,) = session.get_inputs()
-    (model_output,) = session.get_outputs()
+    runtime = ort.InferenceSession(f"{folder}/{name}.onnx", providers=["CPUExecutionProvider"])
+    (model_input,) = runtime.get_inputs()
+    (model_output,) = runtime.get_outputs()
     if model_input.name != "input" or model_output.name != "output":
         print(f"{name}: the graph's input and output are {model_input.name!r} and {model_output.name!r}")
         return False
@@ -29,7 +29,7 @@ def check(folder, name):
         return False
     x = np.fromfile(f"{folder}/{name}.input.f32", dtype="<f4").reshape([-1] + static_dims(model_input))
     expected = np.fromfile(f"{folder}/{name}.output.f32", dtype="<f4").reshape([x.shape[0]] + static_dims(model_output))
-    (ours,) = session.run(None, {"input": x})
+    (ours,) = runtime.run(None, {"input": x})
     if ours.shape != expected.shape:
         print(f"{name}: ONNX Runtime gives shape {ours.shape}, tenfold {expected.shape}")
         return False

@@ -26,18 +26,19 @@ using cnn = sequential<input<13, 11, 3>, conv2d<5, 3, 3, stride<1>, same>, batch
 // Composites over images: a residual whose input is channels-last and whose output is channels-first, a
 // concatenation along the channels, a strided same-padded convolution (an odd total padding), and global
 // average pooling of channels-first values (GlobalAveragePool) and of channels-last ones (ReduceMean), summed.
-using composite =
-    sequential<input<6, 5, 4>,
-               parallel<add,
-                        sequential<residual<conv2d<4, 3, 3, stride<1>, same>, relu>,
-                                   parallel<concat<2>, conv2d<3, 1>, sequential<conv2d<2, 3, 3, stride<1>, same>, batch_norm<>>>,
-                                   conv2d<6, 2, 2, stride<2>, same>, sigmoid, global_avg_pool, dense<3>>,
-                        sequential<global_avg_pool, dense<3, false>>>>;
+using composite = sequential<
+    input<6, 5, 4>,
+    parallel<add,
+             sequential<residual<conv2d<4, 3, 3, stride<1>, same>, relu>,
+                        parallel<concat<2>, conv2d<3, 1>, sequential<conv2d<2, 3, 3, stride<1>, same>, batch_norm<>>>,
+                        conv2d<6, 2, 2, stride<2>, same>, sigmoid, global_avg_pool, dense<3>>,
+             sequential<global_avg_pool, dense<3, false>>>>;
 
 // Sequences [T, D]: MatMul + Add for dense, a residual, batch_norm over the last axis of a [T, D] sample,
 // rms_norm, a parallel sum, softmax per row, flatten.
-using sequence = sequential<input<5, 6>, dense<8>, gelu, residual<layer_norm<false>, dense<8>>, batch_norm<>, rms_norm<>,
-                            parallel<add, dense<4>, sequential<dense<4>, tenfold::tanh>>, softmax, flatten, dense<3>>;
+using sequence =
+    sequential<input<5, 6>, dense<8>, gelu, residual<layer_norm<false>, dense<8>>, batch_norm<>, rms_norm<>,
+               parallel<add, dense<4>, sequential<dense<4>, tenfold::tanh>>, softmax, flatten, dense<3>>;
 
 inline constexpr std::size_t rows = 5;
 

@@ -93,11 +93,11 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
   template <class Graph>
   typename Graph::value to_onnx(Graph& g, const T* params, const T* buffers, const typename Graph::value& input) const {
     const auto x = g.channels_first(input);
-    return g.node("BatchNormalization",
-                  {x.name, g.parameter("weight", {channels}, params), g.parameter("bias", {channels}, params + channels),
-                   g.parameter("running_mean", {channels}, buffers),
-                   g.parameter("running_var", {channels}, buffers + channels)},
-                  x, {Graph::real("epsilon", epsilon)});
+    return g.node(
+        "BatchNormalization",
+        {x.name, g.parameter("weight", {channels}, params), g.parameter("bias", {channels}, params + channels),
+         g.parameter("running_mean", {channels}, buffers), g.parameter("running_var", {channels}, buffers + channels)},
+        x, {Graph::real("epsilon", epsilon)});
   }
 
   // Training: with x̂ = (x − μ)/σ over n values per channel, dβ = Σ dy, dγ = Σ dy·x̂ and

@@ -217,10 +217,12 @@ struct conv2d_stage
     };
     const auto x = g.channels_first(input);
     const auto w = g.parameter("weight", {F, C, KH, KW}, params);
-    auto attributes = {Graph::integers("kernel_shape", {KH, KW}), Graph::integers("strides", {S, S}),
-                       Graph::integers("pads", {pad_top, pad_left, after(H, KH, OH, pad_top), after(W, KW, OW, pad_left)})};
+    auto attributes = {
+        Graph::integers("kernel_shape", {KH, KW}), Graph::integers("strides", {S, S}),
+        Graph::integers("pads", {pad_top, pad_left, after(H, KH, OH, pad_top), after(W, KW, OW, pad_left)})};
     if constexpr (Bias)
-      return act.to_onnx(g, g.node("Conv", {x.name, w, g.parameter("bias", {F}, params + weight_count)}, x, attributes));
+      return act.to_onnx(g,
+                         g.node("Conv", {x.name, w, g.parameter("bias", {F}, params + weight_count)}, x, attributes));
     else
       return act.to_onnx(g, g.node("Conv", {x.name, w}, x, attributes));
   }

@@ -148,7 +148,8 @@ struct global_avg_pool_stage : parameterless_stage<T, In, shape<In::extents[2]>>
   template <class Graph>
   typename Graph::value to_onnx(Graph& g, const T*, const T*, const typename Graph::value& x) const {
     if (Graph::channel_axis(x) == 1)
-      return g.node("Flatten", {g.node("GlobalAveragePool", {x.name}, x).name}, 2, x.order, {Graph::integer("axis", 1)});
+      return g.node("Flatten", {g.node("GlobalAveragePool", {x.name}, x).name}, 2, x.order,
+                    {Graph::integer("axis", 1)});
     return g.node("ReduceMean", {x.name}, 2, x.order, {Graph::integers("axes", {1, 2}), Graph::integer("keepdims", 0)});
   }
   void forward(const pass<T>&, const T*, batch<const T, In> x, batch<T, output_shape> y) const {

@@ -98,7 +98,8 @@ struct row_norm_stage : leaf_stage<T, In, In> {
     if constexpr (Centred) {
       const auto attributes = {Graph::integer("axis", -1), Graph::real("epsilon", epsilon)};
       if constexpr (Bias)
-        return g.node("LayerNormalization", {x.name, weight, g.parameter("bias", {width}, params + width)}, x, attributes);
+        return g.node("LayerNormalization", {x.name, weight, g.parameter("bias", {width}, params + width)}, x,
+                      attributes);
       else
         return g.node("LayerNormalization", {x.name, weight}, x, attributes);
     } else {

@@ -34,6 +34,8 @@
 //   decode                        position, and decode(), which computes one position's output row
 //   keeps_feature_order           the output's features are the input's, one for one, in the same order
 //                                 (batch_norm): see nn/torch_order.hpp, which also gives the default
+//   to_onnx                       the stage's part of an exported ONNX graph (io/onnx.hpp); composites export
+//                                 their children
 #pragma once
 #include "../core/internal.hpp"
 

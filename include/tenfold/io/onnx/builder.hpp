@@ -63,7 +63,7 @@ class graph_builder {
   }
 
   // An initializer holding `values` (count = product of dims), named "<path>.<leaf>". Values are stored as
-  // float; a value that is not finite is remembered as the export's error.
+  // float; the first that is not finite, or that float cannot hold, is remembered as the export's error.
   template <class T>
   std::string parameter(const char* leaf, std::initializer_list<std::size_t> dims, const T* values) {
     initializer t;
@@ -72,10 +72,16 @@ class graph_builder {
     for (std::size_t d : dims) t.dims.push_back(static_cast<std::int64_t>(d)), count *= d;
     t.floats.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
-      if (!std::isfinite(static_cast<double>(values[i])) && !failure_)
+      const double v = static_cast<double>(values[i]);
+      t.floats[i] = static_cast<float>(v);
+      if (failure_ || std::isfinite(t.floats[i])) continue;
+      if (std::isfinite(v))
+        failure_ = error::make(errc::invalid_argument,
+                               "export_onnx: parameter '%s' holds %g at element %zu, beyond float's range",
+                               t.name.c_str(), v, i);
+      else
         failure_ = error::make(errc::invalid_argument, "export_onnx: parameter '%s' holds %s at element %zu",
-                               t.name.c_str(), std::isnan(static_cast<double>(values[i])) ? "NaN" : "an infinity", i);
-      t.floats[i] = static_cast<float>(values[i]);
+                               t.name.c_str(), std::isnan(v) ? "NaN" : "an infinity", i);
     }
     return add_initializer(std::move(t));
   }
@@ -119,7 +125,8 @@ class graph_builder {
     return value{graph_.nodes.back().name, rank, order};
   }
   // A node whose output has the rank and layout of `like` (elementwise operators, Softmax, Conv, ...).
-  value node(const char* op, std::vector<std::string> inputs, const value& like, std::vector<attribute> attributes = {}) {
+  value node(const char* op, std::vector<std::string> inputs, const value& like,
+             std::vector<attribute> attributes = {}) {
     return node(op, std::move(inputs), like.rank, like.order, std::move(attributes));
   }
 
@@ -162,9 +169,7 @@ class graph_builder {
     return transposed_[x.name] = node("Transpose", {x.name}, x.rank, layout::channels_first, {std::move(perm)});
   }
   // The ONNX axis of x that holds tenfold's last axis (the channel): 1 when x is channels-first, else -1.
-  static std::int64_t channel_axis(const value& x) {
-    return x.order == layout::channels_first && x.rank > 2 ? 1 : -1;
-  }
+  static std::int64_t channel_axis(const value& x) { return x.order == layout::channels_first && x.rank > 2 ? 1 : -1; }
   // The ONNX axis of x that holds axis `sample_axis` of tenfold's sample (whose axis 0 follows the batch).
   static std::int64_t onnx_axis(const value& x, std::size_t sample_axis) {
     const auto a = static_cast<std::int64_t>(sample_axis);
