@@ -47,8 +47,12 @@ class graph_builder {
  public:
   using value = onnx::value;
 
-  // The graph's input and output keep the names "input" and "output".
-  explicit graph_builder(onnx::graph& g) : graph_(g), used_{"input", "output"} {}
+  // The graph's input and output keep the names "input" and "output". (Inserted one by one: nvcc reads
+  // used_{"input", "output"} as one string made from the two pointers as an iterator range.)
+  explicit graph_builder(onnx::graph& g) : graph_(g) {
+    used_.insert("input");
+    used_.insert("output");
+  }
 
   // Exports `stage`, a child of the stage being exported, named by Segment (nn/layout.hpp's segments).
   template <class Segment, class Stage, class T>
