@@ -3,7 +3,8 @@
 // copying them out of read-only memory.
 //
 //   embed_weights <in.safetensors> <out.hpp> --name IDENT [--type float|double] [--order NAME,NAME,...]
-//                 [--transposed NAME,NAME,... | --transposed-2d] [--buffers NAME,NAME,...]
+//                 [--transposed NAME,NAME,... | --transposed-2d] [--flattened NAME=H,W,C ...]
+//                 [--buffers NAME,NAME,...]
 //
 // The file says nothing about tenfold's layout, so three options give what it cannot:
 //   --order        the network's order of the tensors (model::for_each_parameter's); by default the order of
@@ -11,7 +12,11 @@
 //                  (PyTorch's save_file sorts them by name instead);
 //   --transposed   the 2-D tensors PyTorch keeps the other way round (nn.Linear's weight, [out, in] there,
 //                  [in, out] in tenfold's dense); --transposed-2d names every 2-D tensor, as an MLP needs;
-//   --buffers      the tensors that are kept but not trained (batch_norm's running statistics).
+//   --flattened    a tensor one of whose axes runs over a flattened H×W×C image (the dense layer after a
+//                  flatten of a convolution's map): nn.Flatten lists those features channel first, tenfold
+//                  channels last; the axis is the first, in tenfold's orientation, whose extent is H·W·C;
+//   --buffers      the tensors that are kept but not trained (batch_norm's running statistics; an integer
+//                  tensor such as num_batches_tracked is accepted only here).
 // A mistake in any of them is not a wrong answer at run time: the header describes every array (name, offset,
 // shape, orientation, kind) and frozen_model's constructor compares that description with the network's at
 // compile time, naming the first array that differs. Values are written as hexadecimal floating-point
@@ -22,6 +27,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -43,13 +49,14 @@ struct options {
   std::set<std::string> transposed;
   bool transpose_every_2d = false;
   std::set<std::string> buffers;
+  std::map<std::string, tenfold::feature_order> flattened;
 };
 
 void usage() {
   std::fprintf(stderr,
                "usage: embed_weights <in.safetensors> <out.hpp> --name IDENT [--type float|double]\n"
                "                     [--order NAME,NAME,...] [--transposed NAME,NAME,... | --transposed-2d]\n"
-               "                     [--buffers NAME,NAME,...]\n");
+               "                     [--flattened NAME=H,W,C ...] [--buffers NAME,NAME,...]\n");
 }
 
 std::vector<std::string> split_commas(std::string_view text) {
@@ -76,6 +83,19 @@ bool parse(int argc, char** argv, options& o) {
     const bool has_value = i + 1 < argc;
     if (a == "--transposed-2d") {
       o.transpose_every_2d = true;
+    } else if (a == "--flattened" && has_value) {
+      const std::string_view v = argv[++i];
+      const std::size_t eq = v.rfind('=');
+      unsigned long h = 0, w = 0, c = 0;
+      char end = 0;
+      if (eq == std::string_view::npos || eq == 0 ||
+          std::sscanf(std::string(v.substr(eq + 1)).c_str(), "%lu,%lu,%lu%c", &h, &w, &c, &end) != 3 || !h || !w ||
+          !c) {
+        std::fprintf(stderr, "embed_weights: --flattened %s is not NAME=H,W,C with three positive extents\n",
+                     argv[i]);
+        return false;
+      }
+      o.flattened[std::string(v.substr(0, eq))] = tenfold::feature_order{h, w, c};
     } else if ((a == "--name" || a == "--type" || a == "--order" || a == "--transposed" || a == "--buffers") &&
                has_value) {
       const char* v = argv[++i];
@@ -137,6 +157,7 @@ struct placed {
   const tenfold::safetensors_entry* entry;
   bool trained, transposed;
   std::size_t offset;
+  tenfold::parameter_info info;
 };
 
 // The literal that reads back as exactly `v` in the header's element type.
@@ -220,14 +241,23 @@ int main(int argc, char** argv) {
       }
     }
 
+  for (const auto& [n, order] : o.flattened)
+    if (!file->find(n)) {
+      std::fprintf(stderr, "embed_weights: --flattened names '%s', which safetensors file '%s' does not hold\n",
+                   n.c_str(), o.input);
+      return 1;
+    }
+
   const bool as_float = o.type == "float";
   std::vector<placed> arrays;
   std::vector<double> params, buffers;
   for (const auto* e : order) {
-    if (!tenfold::detail::safetensors::is_floating(e->dtype)) {
+    // An integer tensor is a count kept as a value (PyTorch's num_batches_tracked, I64): only a buffer may be one.
+    const bool integer_buffer = o.buffers.count(e->name) && tenfold::detail::safetensors::is_integer(e->dtype);
+    if (!tenfold::detail::safetensors::is_floating(e->dtype) && !integer_buffer) {
       std::fprintf(stderr,
                    "embed_weights: tensor '%s' of safetensors file '%s' is %s; a floating-point tensor (F32, F64, "
-                   "F16 or BF16) is expected\n",
+                   "F16 or BF16) is expected, or an integer one for a buffer\n",
                    e->name.c_str(), o.input, tenfold::dtype_name(e->dtype));
       return 1;
     }
@@ -237,23 +267,40 @@ int main(int argc, char** argv) {
       return 1;
     }
     placed p{e, !o.buffers.count(e->name),
-             e->shape.size() == 2 && (o.transpose_every_2d || o.transposed.count(e->name) > 0), 0};
+             e->shape.size() == 2 && (o.transpose_every_2d || o.transposed.count(e->name) > 0), 0, {}};
+    // The array as the network describes it (tenfold's orientation), so that the library's own mapping to
+    // PyTorch's copy (io/torch_layout.hpp) says where each value comes from.
+    tenfold::parameter_info& info = p.info;
+    info.rank = e->shape.size();
+    for (std::size_t a = 0; a < info.rank; ++a) info.extents[a] = e->shape[a];
+    if (p.transposed) std::swap(info.extents[0], info.extents[1]);
+    info.size = e->elements();
+    info.torch_transposed = p.transposed;
+    if (const auto f = o.flattened.find(e->name); f != o.flattened.end()) {
+      for (std::size_t a = 0; a < info.rank && info.torch_order_axis == tenfold::no_input_axis; ++a)
+        if (info.extents[a] == f->second.size()) info.torch_order_axis = a;
+      if (info.torch_order_axis == tenfold::no_input_axis) {
+        std::fprintf(stderr, "embed_weights: --flattened gives '%s' a map of %zu features, but none of its axes has "
+                     "that many\n", e->name.c_str(), f->second.size());
+        return 1;
+      }
+      info.torch_order = f->second;
+    }
     std::vector<double>& block = p.trained ? params : buffers;
     p.offset = block.size();
-    const std::size_t n = e->elements();
-    const std::size_t rows = p.transposed ? e->shape[1] : 1, cols = p.transposed ? e->shape[0] : 1;
+    const std::size_t n = info.size;
     block.resize(block.size() + n);
     const unsigned char* data = file->data(*e);
     for (std::size_t i = 0; i < n; ++i) {
-      const double v = as_float ? double(tenfold::detail::safetensors::element<float>(data, e->dtype, i))
-                                : tenfold::detail::safetensors::element<double>(data, e->dtype, i);
+      const std::size_t from = tenfold::detail::safetensors::torch_index(info, i);
+      const double v = as_float ? double(tenfold::detail::safetensors::element<float>(data, e->dtype, from))
+                                : tenfold::detail::safetensors::element<double>(data, e->dtype, from);
       if (!std::isfinite(v)) {
         std::fprintf(stderr, "embed_weights: tensor '%s' of safetensors file '%s' holds %s at element %zu\n",
-                     e->name.c_str(), o.input, std::isnan(v) ? "NaN" : "an infinity", i);
+                     e->name.c_str(), o.input, std::isnan(v) ? "NaN" : "an infinity", from);
         return 1;
       }
-      // File element i is PyTorch's [i / rows, i % rows] when transposed: tenfold's [i % rows, i / rows].
-      block[p.offset + (p.transposed ? (i % rows) * cols + i / rows : i)] = v;
+      block[p.offset + i] = v;
     }
     arrays.push_back(p);
   }
@@ -273,15 +320,22 @@ int main(int argc, char** argv) {
   out += "struct " + o.name + " {\n  using value_type = " + type + ";\n";
   out += "  static constexpr std::size_t parameter_count = " + std::to_string(params.size()) + ";\n";
   out += "  static constexpr std::size_t buffer_count = " + std::to_string(buffers.size()) + ";\n";
-  out += "  // name, offset (in parameters or buffers), trained, turned from PyTorch's orientation, rank, shape\n";
+  out += "  // name, offset (in parameters or buffers), trained, turned from PyTorch's orientation, rank, shape,\n"
+         "  // the axis put back from nn.Flatten's order and its map (height, width, channels)\n";
   out += "  static constexpr tenfold::embedded_array arrays[] = {\n";
   for (const auto& a : arrays) {
-    std::vector<std::uint64_t> shape = a.entry->shape;
-    if (a.transposed) std::swap(shape[0], shape[1]);
+    const tenfold::parameter_info& info = a.info;
     out += "      {\"" + quoted(a.entry->name) + "\", " + std::to_string(a.offset) + ", " + (a.trained ? "true" : "false") +
-           ", " + (a.transposed ? "true" : "false") + ", " + std::to_string(shape.size()) + ", {";
-    for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-    out += "}},\n";
+           ", " + (a.transposed ? "true" : "false") + ", " + std::to_string(info.rank) + ", {";
+    for (std::size_t i = 0; i < info.rank; ++i) out += (i ? ", " : "") + std::to_string(info.extents[i]);
+    out += "}, ";
+    if (info.torch_order_axis == tenfold::no_input_axis) {
+      out += "tenfold::no_input_axis, {}},\n";
+    } else {
+      const auto& f = info.torch_order;
+      out += std::to_string(info.torch_order_axis) + ", {" + std::to_string(f.height) + ", " + std::to_string(f.width) +
+             ", " + std::to_string(f.channels) + "}},\n";
+    }
   }
   out += "  };\n";
   append_block(out, type, "parameters", params, as_float);

@@ -34,6 +34,10 @@ expect_refusal "--order names '0.bias' twice" "$mlp" "$out" --name w --order 0.b
 expect_refusal "--transposed names '0.bias', which has 1 axes" "$mlp" "$out" --name w --transposed 0.bias
 expect_refusal "--buffers names 'running_mean', which safetensors file" "$mlp" "$out" --name w --buffers running_mean
 expect_refusal "give --transposed or --transposed-2d, not both" "$mlp" "$out" --name w --transposed 0.weight --transposed-2d
+expect_refusal "is not NAME=H,W,C with three positive extents" "$mlp" "$out" --name w --flattened 0.weight=2,3
+expect_refusal "gives '0.weight' a map of 10 features, but none of its axes has" "$mlp" "$out" --name w \
+  --flattened 0.weight=1,2,5
+expect_refusal "--flattened names 'x', which safetensors file" "$mlp" "$out" --name w --flattened x=1,1,1
 expect_refusal "cannot" "$fixtures/no_such_file.safetensors" "$out" --name w
 # A file of integers: an 8-byte header length, the JSON padded to 8 bytes, then one I32.
 ints="$scratch/ints.safetensors"

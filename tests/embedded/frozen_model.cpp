@@ -1,6 +1,7 @@
 // frozen_model gives model's outputs, bit for bit, from weights it does not own: from the headers that
-// tools/embed_weights wrote at build time from the PyTorch MLP fixture (tests/io/fixtures, in F32 and F64),
-// and from another model's blocks, buffers included. The headers' arrays are the model's parameter block
+// tools/embed_weights wrote at build time from the PyTorch fixtures (tests/io/fixtures: the MLP in F32 and
+// F64, and a CNN whose arrays after its flatten are in nn.Flatten's order), and from another model's blocks,
+// buffers included. The headers' arrays are the model's parameter block
 // value for value, in its layout; the frozen model reads them where they are.
 #include <doctest/doctest.h>
 
@@ -16,6 +17,8 @@
 
 #include "error_text.hpp"
 #include "torch_mlp_f32.hpp"
+#include "torch_cnn_bn1d.hpp"
+#include "torch_cnn_bn1d_torch_order.hpp"
 #include "torch_mlp_f64.hpp"
 
 using namespace tenfold;
@@ -145,4 +148,24 @@ TEST_CASE("a frozen model refuses a missing block and a batch over its capacity,
   CHECK(error_of([&] { frozen.forward(x.data(), 3); }).find("does not fit the model's capacity of 2") !=
         std::string::npos);
   CHECK(error_of([&] { frozen.forward(x.data(), 0); }) != "");
+}
+
+TEST_CASE("a header of a CNN puts the arrays after its flatten back in tenfold's feature order (--flattened)") {
+  // nn.Sequential(Conv2d(2, 3, 3, bias=False), Flatten(), BatchNorm1d(60), Dropout(0.25), Linear(60, 4,
+  // bias=False), Tanh()): the batch norm's four arrays and the Linear's weight run over the flattened [5, 4, 3]
+  // map, which PyTorch lists channel first; its num_batches_tracked is an I64 buffer.
+  using cnn = sequential<input<7, 6, 2>, conv2d<3, 3, 3, stride<1>, valid, false>, flatten, batch_norm<>,
+                         dropout<std::ratio<1, 4>>, dense<4, false>, tenfold::tanh>;
+  auto reference = std::make_unique<model<cnn, 4>>(3);
+  load_safetensors(*reference, TENFOLD_IO_FIXTURES "/cnn_bn1d.safetensors");
+  static frozen_model<cnn, 4> frozen{embedded<torch_cnn_bn1d>};
+  REQUIRE(torch_cnn_bn1d::parameter_count == reference->param_count);
+  REQUIRE(torch_cnn_bn1d::buffer_count == reference->buffer_count);
+  CHECK(std::memcmp(torch_cnn_bn1d::parameters, reference->params(), sizeof(float) * reference->param_count) == 0);
+  CHECK(std::memcmp(torch_cnn_bn1d::buffers, reference->buffers(), sizeof(float) * reference->buffer_count) == 0);
+  const std::vector<float> x = random_inputs<float>(4 * 7 * 6 * 2, 31);
+  const float* want = reference->forward(x.data(), 4);
+  CHECK(std::memcmp(frozen.forward(x.data(), 4), want, sizeof(float) * 4 * 4) == 0);
+  // Without --flattened the header keeps PyTorch's order, and the comparison stops at the first such array.
+  static_assert(detail::first_differing_array<frozen_model<cnn, 1>::root_type, torch_cnn_bn1d_torch_order>() == 1);
 }

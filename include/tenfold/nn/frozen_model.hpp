@@ -24,13 +24,15 @@
 #include "model.hpp"
 #include "parameters.hpp"
 #include "stage.hpp"
+#include "torch_order.hpp"
 
 namespace tenfold {
 
 // One array of a compiled-in parameter block, as tools/embed_weights writes it: its PyTorch-style name, where
 // it starts in the block of parameters (trained) or of buffers (kept, not trained), whether it was turned
-// from the file's PyTorch orientation into tenfold's (nn.Linear's [out, in] into [in, out]), and its shape in
-// tenfold's orientation.
+// from the file's PyTorch orientation into tenfold's (nn.Linear's [out, in] into [in, out]), its shape in
+// tenfold's orientation, and the axis whose features were put back from nn.Flatten's channel-first order
+// into a flattened channels-last map's (`reordered_axis`, no_input_axis when none; `order` the map's shape).
 struct embedded_array {
   const char* name;
   std::size_t offset;
@@ -38,6 +40,8 @@ struct embedded_array {
   bool torch_transposed;
   std::size_t rank;
   std::size_t extents[parameter_info::max_rank];
+  std::size_t reordered_axis;
+  feature_order order;
 };
 
 // Selects frozen_model's checked constructor: `frozen_model<Net, 1> net{embedded<mnist_weights>};`.
@@ -94,6 +98,8 @@ struct network_array {
   bool torch_transposed = false;
   std::size_t rank = 0;
   std::size_t extents[parameter_info::max_rank] = {};
+  std::size_t reordered_axis = no_input_axis;
+  feature_order order{};
 };
 
 template <class Root>
@@ -110,11 +116,12 @@ struct describe_list<type_list<P...>> {
   template <class Out>
   static constexpr void run([[maybe_unused]] Out& out, [[maybe_unused]] std::size_t& n,
                             [[maybe_unused]] const constexpr_name& prefix, [[maybe_unused]] std::size_t offset,
-                            [[maybe_unused]] bool trained) {
-    ((one<P>(out, n, prefix, offset, trained), offset += P::size), ...);
+                            [[maybe_unused]] bool trained, [[maybe_unused]] feature_order input_order) {
+    ((one<P>(out, n, prefix, offset, trained, input_order), offset += P::size), ...);
   }
   template <class Q, class Out>
-  static constexpr void one(Out& out, std::size_t& n, const constexpr_name& prefix, std::size_t offset, bool trained) {
+  static constexpr void one(Out& out, std::size_t& n, const constexpr_name& prefix, std::size_t offset, bool trained,
+                            feature_order input_order) {
     network_array a;
     a.name = prefix;
     a.name.append(Q::name);
@@ -123,13 +130,18 @@ struct describe_list<type_list<P...>> {
     a.torch_transposed = Q::torch_transposed;
     a.rank = Q::shape_type::rank;
     for (std::size_t i = 0; i < Q::shape_type::rank; ++i) a.extents[i] = Q::shape_type::extents[i];
+    if constexpr (Q::input_axis != no_input_axis)
+      if (input_order.differs_from_torch() && a.extents[Q::input_axis] == input_order.size()) {
+        a.reordered_axis = Q::input_axis;
+        a.order = input_order;
+      }
     out[n++] = a;
   }
 };
 
 template <class S, class Out>
 constexpr void describe_stage(Out& out, std::size_t& n, const constexpr_name& prefix, std::size_t param_offset,
-                              std::size_t buffer_offset);
+                              std::size_t buffer_offset, feature_order input_order);
 
 template <class S, class Children>
 struct describe_children;
@@ -137,27 +149,32 @@ template <class S, class... C>
 struct describe_children<S, type_list<C...>> {
   template <class Out, std::size_t... I>
   static constexpr void run(Out& out, std::size_t& n, const constexpr_name& prefix, std::size_t param_offset,
-                            std::size_t buffer_offset, std::index_sequence<I...>) {
-    (one<C, I>(out, n, prefix, param_offset, buffer_offset), ...);
+                            std::size_t buffer_offset, feature_order input_order, std::index_sequence<I...>) {
+    // A chain's child reads what the child before it gave; every other composite's children read its input.
+    feature_order order = input_order;
+    ((one<C, I>(out, n, prefix, param_offset, buffer_offset, order),
+      order = children_in_sequence_v<S> ? torch_order_after<typename C::stage>(order) : input_order),
+     ...);
   }
   template <class Child, std::size_t I, class Out>
   static constexpr void one(Out& out, std::size_t& n, const constexpr_name& prefix, std::size_t param_offset,
-                            std::size_t buffer_offset) {
+                            std::size_t buffer_offset, feature_order input_order) {
     constexpr_name name = prefix;
     constexpr_segment<typename Child::segment>::append(name);
     describe_stage<typename Child::stage>(out, n, name, param_offset + S::child_param_offsets[I],
-                                          buffer_offset + S::child_buffer_offsets[I]);
+                                          buffer_offset + S::child_buffer_offsets[I], input_order);
   }
 };
 
-// The same walk as for_each_array (parameters.hpp), in the same order, at compile time.
+// The same walk as for_each_array (parameters.hpp), in the same order, following the features' order as it
+// does, at compile time.
 template <class S, class Out>
 constexpr void describe_stage(Out& out, std::size_t& n, const constexpr_name& prefix, std::size_t param_offset,
-                              std::size_t buffer_offset) {
-  describe_list<typename S::parameters>::run(out, n, prefix, param_offset, true);
-  describe_list<typename S::buffers>::run(out, n, prefix, buffer_offset, false);
+                              std::size_t buffer_offset, feature_order input_order) {
+  describe_list<typename S::parameters>::run(out, n, prefix, param_offset, true, input_order);
+  describe_list<typename S::buffers>::run(out, n, prefix, buffer_offset, false, input_order);
   if constexpr (requires { typename S::children; })
-    describe_children<S, typename S::children>::run(out, n, prefix, param_offset, buffer_offset,
+    describe_children<S, typename S::children>::run(out, n, prefix, param_offset, buffer_offset, input_order,
                                                     std::make_index_sequence<S::children::size>{});
 }
 
@@ -165,7 +182,7 @@ template <class Root>
 inline constexpr auto network_arrays_v = [] {
   std::array<network_array, (array_count_v<Root> > 0 ? array_count_v<Root> : 1)> out{};
   std::size_t n = 0;
-  describe_stage<Root>(out, n, constexpr_name{}, 0, 0);
+  describe_stage<Root>(out, n, constexpr_name{}, 0, 0, feature_order{});
   return out;
 }();
 
@@ -181,6 +198,9 @@ constexpr bool same_array(const network_array& mine, const embedded_array& their
     return false;
   // The flag matters only where it changes the order of values: a 2-D array.
   if (mine.rank == 2 && mine.torch_transposed != theirs.torch_transposed) return false;
+  // Features put back from PyTorch's order: along the same axis, from the same map, or nowhere on both sides.
+  if (mine.reordered_axis != theirs.reordered_axis) return false;
+  if (mine.reordered_axis != no_input_axis && !(mine.order == theirs.order)) return false;
   for (std::size_t i = 0; i < mine.rank; ++i)
     if (mine.extents[i] != theirs.extents[i]) return false;
   return true;
@@ -203,7 +223,7 @@ constexpr std::size_t first_differing_array() {
 namespace check {
 // The compiled-in weights `Weights` were written for the network `Net`: FirstDifferingArray is the position,
 // counted from 0 in the network's order (model::for_each_parameter's), of the first array whose name, offset,
-// shape, orientation or kind (parameter or buffer) differs from the network's, or the length of the shorter
+// shape, orientation, feature order or kind (parameter or buffer) differs from the network's, or the length of the shorter
 // list when one has more arrays.
 template <class Weights, class Net, std::size_t FirstDifferingArray>
 struct embedded_weights_fit_network {
@@ -263,8 +283,9 @@ class frozen_model {
     static_assert(check::embedded_weights_fit_network<Weights, Net, differing>::value,
                   "tenfold::frozen_model: the compiled-in weights were written for another network: the note gives "
                   "the position (from 0, in the network's order) of the first array whose name, offset, shape, "
-                  "orientation or kind differs; write the header again with tools/embed_weights (its --order, "
-                  "--transposed and --buffers options say how the file's tensors map onto the network)");
+                  "orientation, feature order or kind differs; write the header again with tools/embed_weights (its "
+                  "--order, --transposed, --flattened and --buffers options say how the file's tensors map onto "
+                  "the network)");
     // With every array in place, the blocks must also be as long as the network's (said once: after the
     // sentence above, a wrong length is its consequence, not a second mistake).
     static_assert(differing != detail::no_differing_array ||
