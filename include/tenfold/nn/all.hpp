@@ -6,6 +6,7 @@
 #include "chain.hpp"
 #include "check.hpp"
 #include "decode.hpp"
+#include "frozen_model.hpp"
 #include "gradient_check.hpp"
 #include "init.hpp"
 #include "layout.hpp"
