@@ -64,12 +64,12 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, const A& a, const B& b, T
         return;
       }
     }
-    // The kernel is chosen for the whole product, so both halves of a two-thread run use the same one.
+    // The kernel is chosen for the whole product, so every block of a run on several threads uses the same one.
     const auto serial = [&](const detail::gemm_range& r) {
       detail::gemm_simd<T>(r, m, n, k, a, b, c, ldc, ep, accumulate);
     };
     using tile = detail::gemm_tile<T>;
-    if (detail::gemm_on_two_threads(m, n, k, tile::rows, tile::cols, serial)) return;
+    if (detail::gemm_in_parts(m, n, k, tile::rows, tile::cols, serial)) return;
     serial(detail::gemm_range{0, m, 0, n});
   } else {
     gemm_portable<T>(m, n, k, a, b, c, ldc, static_cast<Epilogue&&>(ep), accumulate);
