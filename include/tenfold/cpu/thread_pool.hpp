@@ -4,9 +4,10 @@
 // `cpu::threads()` starts as the environment variable TENFOLD_THREADS when it holds a positive number (read
 // once, on the first query), else std::thread::hardware_concurrency(); `cpu::set_threads(n)` changes it at
 // any time. Work too small to pay for a hand-off stays on the caller whatever the setting (each user passes
-// its own minimum). The workers are started when a call first needs them, each once, and then live until
-// the program ends; their slots are static storage. A call posts a pointer to a job on the caller's stack,
-// so after the workers exist no call allocates. Parts are claimed from a shared counter, by the caller too:
+// its own minimum). The workers are started by set_threads and start_threads (fit calls it), or else by the
+// first call that needs them, each once; they live until the program ends, and their slots are static
+// storage. Starting a worker is the pool's only allocation: a call posts a pointer to a job on the caller's
+// stack, so after the workers exist no call allocates. Parts are claimed from a shared counter, by the caller too:
 // a part that no worker has taken by the time the caller is free runs on the caller, so a call finishes even
 // when the workers are asleep, busy with another program, or absent (after fork(), whose child carries no
 // worker thread: there every part runs on the caller; fork while no parallel call is running). After a job
@@ -55,12 +56,17 @@ inline std::atomic<int>& thread_setting() {
 
 }  // namespace detail
 
+// Starts the workers the current setting needs (threads() - 1), so that no later parallel call allocates.
+inline void start_threads();
+
 // How many threads the GEMM and the batch-parallel stages may use, the calling thread included: at least 1,
-// at most max_threads (1 whatever is asked when TENFOLD_THREADS is 0).
+// at most max_threads (1 whatever is asked when TENFOLD_THREADS is 0). set_threads starts the workers it needs
+// now (the one time the pool allocates), not on the next product.
 inline void set_threads(int threads) {
 #if TENFOLD_THREADS
   detail::thread_setting().store(threads < 1 ? 1 : threads > max_threads ? max_threads : threads,
                                  std::memory_order_relaxed);
+  start_threads();
 #else
   (void)threads;
 #endif
@@ -125,6 +131,13 @@ class thread_pool {
     for (int w = 0; w < started_; ++w) workers_[w].join();
   }
 
+  // Starts workers until `threads` - 1 exist, once no call is running.
+  void reserve(int threads) {
+    while (busy_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+    start_workers(threads - 1);
+    busy_.clear(std::memory_order_release);
+  }
+
  private:
   thread_pool() = default;
 
@@ -165,6 +178,12 @@ class thread_pool {
 #endif
 
 }  // namespace detail
+
+inline void start_threads() {
+#if TENFOLD_THREADS
+  detail::thread_pool::instance().reserve(threads());
+#endif
+}
 
 // Calls part(i) for every i in [0, count), the caller taking parts too, on up to `threads` threads (parts run
 // in any order and at once: each must touch only what is its own, and must not throw). Returns when all are
