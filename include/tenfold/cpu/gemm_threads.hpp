@@ -38,7 +38,7 @@ inline gemm_grid gemm_grid_for(std::size_t parts, std::size_t row_tiles, std::si
     std::size_t rows = parts / cols;
     if (rows > row_tiles) rows = row_tiles;
     const std::size_t cost = ((col_tiles + cols - 1) / cols) * ((row_tiles + rows - 1) / rows);
-    if (cost < best_cost || (cost == best_cost && rows * cols < best.row_parts * best.col_parts)) {
+    if (cost < best_cost || (cost == best_cost && rows * cols <= best.row_parts * best.col_parts)) {
       best = {rows, cols};
       best_cost = cost;
     }
