@@ -10,7 +10,8 @@
 // stack, so after the workers exist no call allocates. Parts are claimed from a shared counter, by the caller too:
 // a part that no worker has taken by the time the caller is free runs on the caller, so a call finishes even
 // when the workers are asleep, busy with another program, or absent (after fork(), whose child carries no
-// worker thread: there every part runs on the caller; fork while no parallel call is running). After a job
+// worker thread: there every part runs on the caller, and at exit the pool does not wait for the parent's
+// workers; fork while no parallel call is running). After a job
 // the workers poll for about a millisecond before they sleep, so that the back-to-back products of a
 // training step find them awake. One caller at a time: a call that finds the pool in use (a parallel call
 // made from inside a part, or from several user threads at once) runs all its parts on its own thread.
@@ -26,6 +27,10 @@
 #include <cstdlib>
 #if TENFOLD_THREADS
 #include <thread>
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#define TENFOLD_POOL_KNOWS_ITS_PROCESS 1
+#endif
 #endif
 
 namespace tenfold::cpu {
@@ -128,7 +133,9 @@ class thread_pool {
     stopping_.store(true);
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
-    for (int w = 0; w < started_; ++w) workers_[w].join();
+    // The child of a fork has the parent's handles but none of its threads: it lets them go unjoined.
+    const bool own_process = process_ == this_process();
+    for (int w = 0; w < started_; ++w) own_process ? workers_[w].join() : workers_[w].detach();
   }
 
   // Starts workers until `threads` - 1 exist, once no call is running.
@@ -140,6 +147,14 @@ class thread_pool {
 
  private:
   thread_pool() = default;
+
+  static long this_process() {
+#if TENFOLD_POOL_KNOWS_ITS_PROCESS
+    return long(::getpid());
+#else
+    return 0;
+#endif
+  }
 
   // Starts workers until `wanted` exist (each one once; this is the only place the pool allocates).
   void start_workers(int wanted) {
@@ -173,6 +188,7 @@ class thread_pool {
   alignas(64) std::atomic<int> inside_{0};
   std::atomic<bool> stopping_{false};
   int started_ = 0;
+  long process_ = this_process();
   std::thread workers_[max_threads - 1];
 };
 #endif
