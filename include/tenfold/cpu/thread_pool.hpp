@@ -4,7 +4,7 @@
 // `cpu::threads()` starts as the environment variable TENFOLD_THREADS when it holds a positive number (read
 // once, on the first query), else std::thread::hardware_concurrency(); `cpu::set_threads(n)` changes it at
 // any time. Work too small to pay for a hand-off stays on the caller whatever the setting (each user passes
-// its own minimum). The workers are started by set_threads and start_threads (fit calls it), or else by the
+// its own minimum). The workers are started by set_threads and start_threads (fit and fit_iterations call it), or else by the
 // first call that needs them, each once; they live until the program ends, and their slots are static
 // storage. Starting a worker is the pool's only allocation: a call posts a pointer to a job on the caller's
 // stack, so after the workers exist no call allocates. Parts are claimed from a shared counter, by the caller too:
