@@ -74,9 +74,9 @@ TEST_CASE("thread_pool: a parallel call from inside a part runs on that part's t
 TEST_CASE("thread_pool: parts_for and parallel_items cut loops by work and by the setting") {
   cpu::set_threads(4);
   const std::size_t t = std::size_t(cpu::threads());
-  CHECK(cpu::parts_for(100, 10, 1000) == 1);        // 1000 units in all: one part's worth
-  CHECK(cpu::parts_for(100, 20, 1000) == (t < 2 ? t : 2));  // 2000 units
-  CHECK(cpu::parts_for(100, 1000, 1000) == t);      // as many as threads
+  CHECK(cpu::parts_for(100, 10, 1000) == 1);                   // 1000 units in all: one part's worth
+  CHECK(cpu::parts_for(100, 20, 1000) == (t < 2 ? t : 2));     // 2000 units
+  CHECK(cpu::parts_for(100, 1000, 1000) == t);                 // as many as threads
   CHECK(cpu::parts_for(2, 1000000, 1000) == (t < 2 ? t : 2));  // never more than items
   CHECK(cpu::parts_for(0, 1000, 1000) == 1);
   // Every item once, whatever the cut.

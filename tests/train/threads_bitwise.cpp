@@ -23,8 +23,8 @@ namespace {
 using mlp = sequential<input<784>, dense<128>, relu, dense<64>, relu, dense<10>, softmax>;
 using cnn = sequential<input<16, 16, 3>, conv2d<16, 3, 3, stride<1>, same>, relu, max_pool<2>, conv2d<32, 3, 3>, relu,
                        flatten, dense<10>, softmax>;
-using block = sequential<residual<layer_norm<>, multi_head_attention<4>>,
-                         residual<layer_norm<>, dense<128>, gelu, dense<64>>>;
+using block =
+    sequential<residual<layer_norm<>, multi_head_attention<4>>, residual<layer_norm<>, dense<128>, gelu, dense<64>>>;
 using gpt = sequential<tokens<32>, tied_embedding<40, 64, position_embedding<>, block, layer_norm<>>, softmax>;
 
 constexpr std::size_t batch = 16;
@@ -35,7 +35,9 @@ constexpr int steps = 3;
 template <class M>
 struct batches {
   std::vector<float> x, y;
-  batches() : x(steps * batch * M::input_size), y(steps * batch * M::template target_size<sparse_categorical_cross_entropy>()) {
+  batches()
+      : x(steps * batch * M::input_size),
+        y(steps * batch * M::template target_size<sparse_categorical_cross_entropy>()) {
     rng g(17);
     constexpr bool tokens = !M::input_is_differentiable;
     for (auto& v : x) v = tokens ? static_cast<float>(g.below(40)) : static_cast<float>(g.uniform());
@@ -59,8 +61,8 @@ trained train_on(int threads) {
   const batches<M> data;
   trained out;
   for (int s = 0; s < steps; ++s)
-    out.losses.push_back(m->train_step(data.input(s), data.target(s), batch, sparse_categorical_cross_entropy{},
-                                       adam{}, state));
+    out.losses.push_back(
+        m->train_step(data.input(s), data.target(s), batch, sparse_categorical_cross_entropy{}, adam{}, state));
   out.params.assign(m->params(), m->params() + M::param_count);
   return out;
 }

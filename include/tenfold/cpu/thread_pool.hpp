@@ -1,24 +1,23 @@
 // The library's own thread pool: a fork-join "run these N parts, the caller takes one" for the GEMM and the
 // batch-parallel stages, and the setting that says how many threads they may use.
 //
-// `cpu::threads()` starts as the environment variable TENFOLD_THREADS when it holds a positive number (read
-// once, on the first query), else std::thread::hardware_concurrency(); `cpu::set_threads(n)` changes it at
-// any time. Work too small to pay for a hand-off stays on the caller whatever the setting (each user passes
-// its own minimum). The workers are started by set_threads and start_threads (fit and fit_iterations call it), or else by the
-// first call that needs them, each once; they live until the program ends, and their slots are static
-// storage. Starting a worker is the pool's only allocation: a call posts a pointer to a job on the caller's
-// stack, so after the workers exist no call allocates. Parts are claimed from a shared counter, by the caller too:
-// a part that no worker has taken by the time the caller is free runs on the caller, so a call finishes even
-// when the workers are asleep, busy with another program, or absent (after fork(), whose child carries no
-// worker thread: there every part runs on the caller, and at exit the pool does not wait for the parent's
-// workers; fork while no parallel call is running). After a job
-// the workers poll for about a millisecond before they sleep, so that the back-to-back products of a
-// training step find them awake. One caller at a time: a call that finds the pool in use (a parallel call
-// made from inside a part, or from several user threads at once) runs all its parts on its own thread.
+// `cpu::threads()` starts as the environment variable TENFOLD_THREADS when it holds a positive number (read once, on
+// the first query), else std::thread::hardware_concurrency(); `cpu::set_threads(n)` changes it at any time. Work too
+// small to pay for a hand-off stays on the caller whatever the setting (each user passes its own minimum). The
+// workers are started by set_threads and start_threads (fit and fit_iterations call it), or else by the first call
+// that needs them, each once; they live until the program ends, and their slots are static storage. Starting a
+// worker is the pool's only allocation: a call posts a pointer to a job on the caller's stack, so after the workers
+// exist no call allocates. Parts are claimed from a shared counter, by the caller too: a part that no worker has
+// taken by the time the caller is free runs on the caller, so a call finishes even when the workers are asleep, busy
+// with another program, or absent (after fork(), whose child carries no worker thread: there every part runs on the
+// caller, and at exit the pool does not wait for the parent's workers; fork while no parallel call is running).
+// After a job the workers poll for about a millisecond before they sleep, so that the back-to-back products of a
+// training step find them awake. One caller at a time: a call that finds the pool in use (a parallel call made from
+// inside a part, or from several user threads at once) runs all its parts on its own thread.
 //
-// A part must not throw: an exception leaving a part ends the program (std::terminate), on any thread,
-// since the other parts may still be reading what the caller's frame holds. With the macro TENFOLD_THREADS at 0 (config.hpp) there is no pool: threads() is 1 and every part
-// runs on the caller, in order.
+// A part must not throw: an exception leaving a part ends the program (std::terminate), on any thread, since the
+// other parts may still be reading what the caller's frame holds. With the macro TENFOLD_THREADS at 0 (config.hpp)
+// there is no pool: threads() is 1 and every part runs on the caller, in order.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -69,7 +68,9 @@ inline void start_threads();
 // now (the one time the pool allocates), not on the next product.
 inline void set_threads(int threads) {
 #if TENFOLD_THREADS
-  detail::thread_setting().store(threads < 1 ? 1 : threads > max_threads ? max_threads : threads,
+  detail::thread_setting().store(threads < 1             ? 1
+                                 : threads > max_threads ? max_threads
+                                                         : threads,
                                  std::memory_order_relaxed);
   start_threads();
 #else
