@@ -160,11 +160,13 @@ class thread_pool {
   // Starts workers until `wanted` exist (each one once; this is the only place the pool allocates).
   void start_workers(int wanted) {
     if (wanted > max_threads - 1) wanted = max_threads - 1;
-    for (; started_ < wanted; ++started_) workers_[started_] = std::thread([this] { serve(); });
+    // A worker counts generations from the one current at its creation, not at its first run: a job or a stop
+    // posted before the new thread is first scheduled is then not missed.
+    const unsigned now = generation_.load(std::memory_order_acquire);
+    for (; started_ < wanted; ++started_) workers_[started_] = std::thread([this, now] { serve(now); });
   }
 
-  void serve() {
-    unsigned seen = generation_.load(std::memory_order_acquire);
+  void serve(unsigned seen) {
     for (;;) {
       unsigned now = generation_.load(std::memory_order_acquire);
       for (int spin = 0; spin < 2000 && now == seen; ++spin) {
