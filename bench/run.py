@@ -48,10 +48,17 @@ DLIB_UNSET_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 NOISY = 0.10
 
 
+def default_thread_counts():
+    """The powers of two from 1 up to the CPUs this process may use, at most 16: "1,2" on two cores."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return ",".join(str(t) for t in (1, 2, 4, 8, 16) if t == 1 or t <= cpus)
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
-    p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    p.add_argument("--threads", default=default_thread_counts(),
+                   help="comma-separated thread counts (default: 1, 2, 4, 8, 16 up to this machine's CPU count)")
     p.add_argument("--reps", type=int, default=7, help="timed repetitions after the warm-up (at least 5)")
     p.add_argument("--rep-ms", type=float, default=100.0, help="target duration of one repetition")
     p.add_argument("--only", default="", help="run only workloads whose name contains this (e.g. w1_train)")
@@ -327,7 +334,7 @@ def torch_python(args):
 
 def program_env(threads, data, unset=()):
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TENFOLD_THREADS"):
         env[var] = str(threads)
     if data:
         env["TENFOLD_MNIST_DIR"] = data

@@ -9,8 +9,8 @@
 // difference between the two results relative to sum |a||b|. Besides the table, one CSV line per shape:
 //   gemm,<m>x<k>x<n>,<threads>,<tenfold GFLOP/s>,<OpenBLAS GFLOP/s>,<ratio>
 //
-// Usage: gemm_bench [--samples=N] [--peak=GFLOPS] [--threads=1|2]
-// With --threads=2, tenfold runs with set_gemm_threads(2) and OpenBLAS with two threads.
+// Usage: gemm_bench [--samples=N] [--peak=GFLOPS] [--threads=N]
+// With --threads=N, tenfold runs with cpu::set_threads(N) and OpenBLAS with N threads.
 #include <cblas.h>
 
 #include <algorithm>
@@ -65,13 +65,13 @@ int main(int argc, char** argv) {
     } else if (std::strncmp(argv[i], "--peak=", 7) == 0) {
       nominal_peak = std::atof(argv[i] + 7);
     } else if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::min(2, std::max(1, std::atoi(argv[i] + 10)));
+      threads = std::max(1, std::atoi(argv[i] + 10));
     } else {
       std::fprintf(stderr, "usage: %s [--samples=N] [--peak=GFLOPS] [--threads=1|2]\n", argv[0]);
       return 2;
     }
   }
-  tenfold::cpu::set_gemm_threads(threads);
+  tenfold::cpu::set_threads(threads);
 #if TENFOLD_BENCH_OPENBLAS_THREADS
   openblas_set_num_threads(threads);
 #endif

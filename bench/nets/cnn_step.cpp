@@ -1,6 +1,6 @@
 // The convolutional network of the CNN benchmark rows, timed on its own: a training step (forward, loss,
 // backward, Adam) at batch 64, and inference at batch 1 and 256, each the median of repetitions after a
-// warm-up, in this thread's CPU time (one thread: the GEMM's helper thread is off by default), with the share
+// warm-up, in this thread's CPU time (one thread: cpu::set_threads(1)), with the share
 // of one core's FMA peak that the step's arithmetic reaches.
 //
 //   cnn_step [--reps R] [--peak GFLOPS]     (peak: one core's FMA peak, 116 GFLOP/s on the Zen 4 the
@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   const int reps = static_cast<int>(flag(argc, argv, "--reps", 7));
   const double peak = flag(argc, argv, "--peak", 116) * 1e9;
   const flush_denormals ftz(true);
+  cpu::set_threads(1);
 
   auto train = std::make_unique<model<w3, 64>>(1);
   model<w3, 64>::optimizer_state_for<adam> state(adam{});

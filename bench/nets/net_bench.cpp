@@ -139,9 +139,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--data")) dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
   }
-  // Two threads: products large enough to gain are split between the calling thread and one helper
-  // (cpu::set_gemm_threads); everything else stays on the calling thread.
-  cpu::set_gemm_threads(threads);
+  // N threads: products large enough to gain are split among the calling thread and the pool's workers, and
+  // attention's heads run on them (cpu::set_threads); everything else stays on the calling thread.
+  cpu::set_threads(threads);
   // As fit() does by default: subnormal optimizer state would otherwise halve the speed of long runs.
   const flush_denormals denormals_as_zero;
   std::printf("workload,threads,batch,median_us_per_step,min_us,max_us,samples_per_s\n");

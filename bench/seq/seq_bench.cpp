@@ -10,9 +10,9 @@
 //   lstm_train    lstm<128>, the same sizes and loss.
 //
 // First comes `fma_peak,1,<GFLOP/s>`, one core's measured single-precision FMA throughput, from which
-// run_seq_bench.py states each row's share of the peak. With --threads 2 the GEMMs use their helper thread.
+// run_seq_bench.py states each row's share of the peak. With --threads N the GEMMs and attention's heads use N threads.
 //
-//   seq_bench [--threads 1|2] [--reps R] [--rep-ms MS] [--only NAME]
+//   seq_bench [--threads N] [--reps R] [--rep-ms MS] [--only NAME]
 #include <cstdio>
 #include <memory>
 #include <tenfold/tenfold.hpp>
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   const bench::options o = bench::parse_options(argc, argv);
   bench::set_float_mode(o);
   std::printf("fma_peak,1,%.1f\n", bench::fma_peak());
-  cpu::set_gemm_threads(o.threads >= 2 ? 2 : 1);
+  cpu::set_threads(o.threads);
   gpt_rows(o);
   recurrent_row<rnn<128, tenfold::tanh>>(o, "rnn_train");
   recurrent_row<lstm<128>>(o, "lstm_train");

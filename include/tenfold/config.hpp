@@ -53,8 +53,9 @@
 #endif
 #endif
 
-// TENFOLD_THREADS: 1 (default) lets tenfold::cpu::set_gemm_threads(2) run large products on two threads
-// (off until called); 0 leaves threads (and <thread>) out entirely, for targets without them.
+// TENFOLD_THREADS: 1 (default) compiles the thread pool in (cpu/thread_pool.hpp: large products and attention's
+// heads use cpu::threads() threads, all cores unless set); 0 leaves threads (and <thread>) out entirely, for
+// targets without them: everything runs on the caller.
 #ifndef TENFOLD_THREADS
 #define TENFOLD_THREADS 1
 #endif

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <random>
@@ -487,12 +488,13 @@ TEST_CASE("gemm: a fused dense layer, relu(x·w + b), assigned to a tensor") {
     }
 }
 
-TEST_CASE("gemm: two threads, when asked for") {
+TEST_CASE("gemm: several threads, when asked for") {
   const auto seed = fresh_seed();
   INFO("seed " << seed);
   std::mt19937 rng(seed);
-  tenfold::cpu::set_gemm_threads(2);
-  REQUIRE(tenfold::cpu::gemm_threads() == 2);
+  const int before_setting = tenfold::cpu::threads();
+  tenfold::cpu::set_threads(4);
+  REQUIRE(tenfold::cpu::threads() == 4);
   // Split by columns (n = 128, 1000), by rows (n = 10, 64), and on the dot-product path (m = 3).
   // (All above the size from which the work is split: 2^20 multiply-adds.)
   const product_shape shapes[] = {{32, 128, 784}, {256, 64, 128}, {300, 10, 400}, {3, 600, 800}, {65, 1000, 33}};
@@ -501,9 +503,9 @@ TEST_CASE("gemm: two threads, when asked for") {
     for (layout la : some)
       for (layout lb : some) check_shape<float>(s.m, s.n, s.k, la, lb, true, true, rng);
 
-  // The helper takes part (in the SIMD kernels; the portable loops stay on one thread), and once it runs, no
-  // product allocates. (A caller takes its helper's half back when the helper is slow to wake, so the
-  // product is repeated until the helper has been seen, within a generous bound.)
+  // The workers take part (in the SIMD kernels; the portable loops stay on one thread), and once they run, no
+  // product allocates. (A caller takes the parts no worker has claimed when the workers are slow to wake, so
+  // the product is repeated until a worker has been seen, within a generous bound.)
   random_matrix<float> a(layout::row_major, 64, 300, rng), b(layout::row_major, 300, 256, rng);
   std::vector<float> c(64 * 256);
   std::vector<std::thread::id> who(c.size());
@@ -524,8 +526,52 @@ TEST_CASE("gemm: two threads, when asked for") {
   else
     CHECK(on_helper.load() == 0);
 
-  tenfold::cpu::set_gemm_threads(1);
+  tenfold::cpu::set_threads(1);
   std::fill(who.begin(), who.end(), std::thread::id());
   gemm<float>(64, 256, 300, a.strided(), b.strided(), c.data(), 256, record);
   CHECK(std::all_of(who.begin(), who.end(), [me](std::thread::id t) { return t == me; }));
+  tenfold::cpu::set_threads(before_setting);
+}
+
+// Every split gives one thread's bits: each element of C is computed by the same kernel in the same order
+// along k whatever the number of threads. Odd shapes split by rows, by columns and both, with lazy and
+// transposed operands, accumulate and an epilogue that reads (i, j).
+TEST_CASE_TEMPLATE("gemm: the same bits on 2, 3, 4 and 7 threads as on one", T, float, double) {
+  const auto seed = fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  const int before_setting = tenfold::cpu::threads();
+  const product_shape shapes[] = {{257, 131, 67}, {61, 1000, 97}, {1001, 19, 301}, {7, 701, 800}, {3, 600, 800},
+                                  {131, 299, 129}};
+  const layout some[] = {layout::row_major, layout::transposed, layout::lazy};
+  bool accumulate = false;
+  for (const auto& s : shapes)
+    for (layout la : some)
+      for (layout lb : some) {
+        accumulate = !accumulate;
+        INFO("m = " << s.m << ", n = " << s.n << ", k = " << s.k << "; A " << name_of(la) << ", B " << name_of(lb)
+                    << std::string(accumulate ? ", accumulate" : ""));
+        random_matrix<T> a(la, s.m, s.k, rng), b(lb, s.k, s.n, rng);
+        std::vector<T> start(s.m * s.n);
+        std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+        for (T& x : start) x = T(uniform(rng));
+        const auto epilogue = [](std::size_t i, std::size_t j, T acc) { return acc * T(0.75) + T(i % 5) - T(j % 3); };
+        const auto product = [&](int threads) {
+          tenfold::cpu::set_threads(threads);
+          std::vector<T> c = start;
+          with_operand(a, la, [&](const auto& oa) {
+            with_operand(b, lb, [&](const auto& ob) {
+              gemm<T>(s.m, s.n, s.k, oa, ob, c.data(), s.n, epilogue, accumulate);
+            });
+          });
+          return c;
+        };
+        const std::vector<T> one = product(1);
+        for (int threads : {2, 3, 4, 7}) {
+          INFO(threads << " threads");
+          const std::vector<T> many = product(threads);
+          CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(T)) == 0);
+        }
+      }
+  tenfold::cpu::set_threads(before_setting);
 }

@@ -5,7 +5,9 @@
 // cannot hide behind it. A network with batch_norm, one with causal self-attention, one with layer_norm,
 // rms_norm and gradient clipping, and one with recurrent layers are checked too; so are a small GPT and a
 // character LSTM trained as fit_iterations trains them (windows drawn from a token stream, clipping, AdamW
-// on matrices), and a generated token.
+// on matrices), and a generated token. Everything runs on four threads of the pool, whose workers are started
+// by set_threads before any count is taken (the pool's one allocation): large products and attention's heads
+// are shared among them, and sharing must allocate nothing either.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -170,6 +172,7 @@ using small_gpt = sequential<tokens<8>, tied_embedding<11, 16, position_embeddin
 using small_char_lstm = sequential<tokens<8>, embedding<11, 6>, lstm<12>, lstm<12>, dense<11>, softmax>;
 
 int main() {
+  cpu::set_threads(4);
   int failures = check_steps("adam", adam{}) + check_steps("sgd", sgd{}) + check_steps("momentum", momentum{});
   failures += check_batch_norm_steps();
   failures += check_attention_steps();

@@ -51,7 +51,7 @@ void gemm_simd(std::size_t m, std::size_t n, std::size_t k, const A& a, const B&
   }
   const auto serial = [&](const gemm_range& r) { gemm_block<T>(r, m, n, k, a, b, c, ldc, ep, accumulate); };
   using tile = gemm_tile<T>;
-  if (gemm_on_two_threads(m, n, k, tile::rows, tile::cols, serial)) return;
+  if (gemm_in_parts(m, n, k, tile::rows, tile::cols, serial)) return;
   serial(gemm_range{0, m, 0, n});
 }
 

@@ -1,161 +1,80 @@
-// An opt-in execution policy for the GEMM: two threads, each computing one half of C.
+// How a large GEMM is shared among threads: C is cut into a grid of blocks on whole register tiles, one block
+// per thread of the pool (thread_pool.hpp), and each block runs the same serial routine.
 //
-// `set_gemm_threads(2)` lets gemm hand half of every product large enough to gain (at least
-// gemm_parallel_min_work multiply-adds) to one helper thread, split between column blocks when C is wide
-// enough and between row blocks otherwise, on whole register tiles (the SIMD kernels only: the portable
-// loops stay on one thread). The default is 1: no helper exists and gemm never leaves the calling thread.
-//
-// The helper is started once, on the first product that uses it, and lives until the program ends (it is
-// not carried into a child process by fork). A call posts a pointer to a task on the caller's stack, so no
-// call allocates. After a task the helper polls for about a millisecond before it sleeps, so that the
-// back-to-back products of a training step find it awake. One caller at a time: a product that finds the
-// helper busy (gemm called from several threads at once) runs on its own thread alone. With two threads,
-// the epilogue and lazy operands are called from both threads at once, for different elements: they must
-// be safe to call so (the ones expression assignment builds are), and must not throw (an exception on the
-// helper ends the program).
+// The number of blocks is at most cpu::threads() and at most one per gemm_min_work_per_thread multiply-adds,
+// so small products stay on the caller. The grid takes as many column blocks as keep the blocks' largest
+// tile count lowest (columns first on a tie: a column block packs only its own columns of B), and the rows
+// the rest. Every boundary is a multiple of the tile's height or width counted from the product's first row
+// and column, and the kernel is chosen once for the whole product, so each element of C is computed by the
+// same code in the same order along k whatever the number of threads: the result is bit-identical to one
+// thread's. Each thread packs its panels into its own thread-local scratch (scratch.hpp); the operands are
+// only read. The epilogue and lazy operands are called from several threads at once, for different
+// elements: they must be safe to call so (the ones expression assignment and the layers build are) and must
+// not throw. The SIMD kernels only: the portable loops stay on one thread.
 #pragma once
 #include "../core/internal.hpp"
 
-#include <atomic>
 #include <cstddef>
-#if TENFOLD_THREADS
-#include <mutex>
-#include <thread>
-#endif
 
 #include "gemm_operands.hpp"
+#include "thread_pool.hpp"
 
-namespace tenfold::cpu {
+namespace tenfold::cpu::detail {
 
-namespace detail {
-inline std::atomic<int>& gemm_thread_setting() {
-  static std::atomic<int> threads{1};
-  return threads;
-}
-}  // namespace detail
+// Multiply-adds per thread below which a product is not worth sharing: about 5 µs of work on one core, where
+// waking a worker and waiting for the slowest block cost a few µs.
+inline constexpr std::size_t gemm_min_work_per_thread = std::size_t(1) << 19;
 
-// How many threads gemm may use: 1 (the default) or 2. Larger values are treated as 2.
-inline void set_gemm_threads(int threads) {
-  detail::gemm_thread_setting().store(threads < 1 ? 1 : threads > 2 ? 2 : threads, std::memory_order_relaxed);
-}
-inline int gemm_threads() { return detail::gemm_thread_setting().load(std::memory_order_relaxed); }
-
-namespace detail {
-
-// Products smaller than this many multiply-adds are not worth the hand-off to the helper (about 10 µs of
-// work on one core; waking the helper and waiting for the slower half cost a few µs).
-inline constexpr std::size_t gemm_parallel_min_work = std::size_t(1) << 20;
-
-#if TENFOLD_THREADS
-class gemm_helper {
- public:
-  static gemm_helper& instance() {
-    static gemm_helper helper;
-    return helper;
-  }
-
-  // Runs task(context) on the helper while the caller runs `own`; false (and nothing run) when another
-  // caller holds the helper. If the helper has not taken the task by the time `own` is done (it was asleep,
-  // or the other CPU is busy with another program), the caller takes it back and runs it itself.
-  template <class Own>
-  bool run_beside(void (*task)(void*), void* context, Own&& own) {
-    std::unique_lock<std::mutex> lock(owner_, std::try_to_lock);
-    if (!lock.owns_lock()) return false;
-    task_ = task;
-    context_ = context;
-    state_.store(posted, std::memory_order_release);
-    state_.notify_one();
-    // The task lives on the caller's stack: however `own` ends, the helper must be done with it first.
-    struct settle {
-      std::atomic<int>& state;
-      bool run_if_untaken = false;
-      void (*task)(void*);
-      void* context;
-      ~settle() {
-        int expected = posted;
-        if (state.compare_exchange_strong(expected, idle, std::memory_order_acq_rel)) {
-          if (run_if_untaken) task(context);
-          return;
-        }
-        while (state.load(std::memory_order_acquire) != done) std::this_thread::yield();
-        state.store(idle, std::memory_order_relaxed);
-      }
-    } settled{state_, false, task, context};
-    own();
-    settled.run_if_untaken = true;
-    return true;
-  }
-
-  gemm_helper(const gemm_helper&) = delete;
-  gemm_helper& operator=(const gemm_helper&) = delete;
-  ~gemm_helper() {
-    state_.store(stopping, std::memory_order_release);
-    state_.notify_one();
-    thread_.join();
-  }
-
- private:
-  enum : int { idle, posted, running, done, stopping };
-  gemm_helper() : thread_([this] { serve(); }) {}
-
-  void serve() {
-    for (;;) {
-      int s = state_.load(std::memory_order_acquire);
-      for (int spin = 0; spin < 2000 && s != posted && s != stopping; ++spin) {
-        std::this_thread::yield();
-        s = state_.load(std::memory_order_acquire);
-      }
-      while (s != posted && s != stopping) {
-        state_.wait(s, std::memory_order_acquire);
-        s = state_.load(std::memory_order_acquire);
-      }
-      if (s == stopping) return;
-      // Take the task, unless its caller has just taken it back.
-      if (!state_.compare_exchange_strong(s, running, std::memory_order_acq_rel)) continue;
-      task_(context_);
-      state_.store(done, std::memory_order_release);
-    }
-  }
-
-  std::mutex owner_;
-  std::atomic<int> state_{idle};
-  void (*task_)(void*) = nullptr;
-  void* context_ = nullptr;
-  std::thread thread_;
+// A grid of row_parts × col_parts blocks of C, each boundary on whole tiles.
+struct gemm_grid {
+  std::size_t row_parts = 1, col_parts = 1;
 };
 
-#endif
-
-// Splits C in two on whole tiles (`tile_rows` × `tile_cols`) and runs serial(range) on each half, one of
-// them on the helper; false (and nothing run) when threads are off, the product is too small to gain, or
-// the helper is busy.
-template <class Serial>
-bool gemm_on_two_threads(std::size_t m, std::size_t n, std::size_t k, std::size_t tile_rows, std::size_t tile_cols,
-                         const Serial& serial) {
-#if TENFOLD_THREADS
-  if (gemm_threads() < 2 || m * n * k < gemm_parallel_min_work) return false;
-  gemm_range mine{0, m, 0, n}, theirs{0, m, 0, n};
-  if (n >= 2 * tile_cols) {
-    mine.j_end = theirs.j_begin = (n / 2 + tile_cols - 1) / tile_cols * tile_cols;
-  } else if (m >= 2 * tile_rows) {
-    mine.i_end = theirs.i_begin = (m / 2 + tile_rows - 1) / tile_rows * tile_rows;
-  } else {
-    return false;
-  }
-  struct task {
-    const Serial& serial;
-    gemm_range range;
-    static void run(void* self) {
-      const task& t = *static_cast<const task*>(self);
-      t.serial(t.range);
+// The grid for `parts` threads over row_tiles × col_tiles tiles: the fewest tiles in the largest block.
+inline gemm_grid gemm_grid_for(std::size_t parts, std::size_t row_tiles, std::size_t col_tiles) {
+  gemm_grid best;
+  std::size_t best_cost = row_tiles * col_tiles + 1;
+  for (std::size_t cols = 1; cols <= parts && cols <= col_tiles; ++cols) {
+    std::size_t rows = parts / cols;
+    if (rows > row_tiles) rows = row_tiles;
+    const std::size_t cost = ((col_tiles + cols - 1) / cols) * ((row_tiles + rows - 1) / rows);
+    if (cost < best_cost || (cost == best_cost && rows * cols <= best.row_parts * best.col_parts)) {
+      best = {rows, cols};
+      best_cost = cost;
     }
-  } helper_task{serial, theirs};
-  return gemm_helper::instance().run_beside(&task::run, &helper_task, [&] { serial(mine); });
-#else
-  (void)m, (void)n, (void)k, (void)tile_rows, (void)tile_cols, (void)serial;
-  return false;
-#endif
+  }
+  return best;
 }
 
-}  // namespace detail
-}  // namespace tenfold::cpu
+// Boundary `part` of `parts` over `tiles` tiles of `tile` elements, clamped to `extent`.
+inline std::size_t gemm_boundary(std::size_t part, std::size_t parts, std::size_t tiles, std::size_t tile,
+                                 std::size_t extent) {
+  const std::size_t at = tiles * part / parts * tile;
+  return at < extent ? at : extent;
+}
+
+// Runs serial(range) on every block of the grid, spread over the pool; false (and nothing run) when the
+// product is too small to share, or C is a single tile.
+template <class Serial>
+bool gemm_in_parts(std::size_t m, std::size_t n, std::size_t k, std::size_t tile_rows, std::size_t tile_cols,
+                   const Serial& serial) {
+  const std::size_t work = m * n * k;
+  std::size_t parts = work / gemm_min_work_per_thread;
+  if (parts > std::size_t(threads())) parts = std::size_t(threads());
+  if (parts < 2) return false;
+  const std::size_t row_tiles = (m + tile_rows - 1) / tile_rows, col_tiles = (n + tile_cols - 1) / tile_cols;
+  const gemm_grid grid = gemm_grid_for(parts, row_tiles, col_tiles);
+  const std::size_t blocks = grid.row_parts * grid.col_parts;
+  if (blocks < 2) return false;
+  const auto block = [&](std::size_t b) {
+    const std::size_t r = b / grid.col_parts, c = b % grid.col_parts;
+    serial(gemm_range{gemm_boundary(r, grid.row_parts, row_tiles, tile_rows, m),
+                      gemm_boundary(r + 1, grid.row_parts, row_tiles, tile_rows, m),
+                      gemm_boundary(c, grid.col_parts, col_tiles, tile_cols, n),
+                      gemm_boundary(c + 1, grid.col_parts, col_tiles, tile_cols, n)});
+  };
+  parallel_for(blocks, int(blocks), block);
+  return true;
+}
+
+}  // namespace tenfold::cpu::detail

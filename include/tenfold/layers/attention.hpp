@@ -5,8 +5,10 @@
 //   y = concat_h(o_h) · W_out + b_out                        [T, D]
 // The projections are one GEMM each over the whole batch (rows = batch·T); the per-head products read their
 // operands in place as column slices of those rows (attention/head.hpp). Forward keeps qkv, the
-// probabilities and the concatenated heads for backward; backward's working memory (dO, dqkv and one head's
-// dS) is the stage's scratch, so a step allocates nothing.
+// probabilities and the concatenated heads for backward; backward's working memory (dO, dqkv and one dS per
+// sample) is the stage's scratch, so a step allocates nothing. The samples' heads are independent, so they run
+// on the thread pool (cpu/thread_pool.hpp), a contiguous range of samples per thread, each sample's heads in
+// order on one thread: the result does not depend on the number of threads.
 //
 // The parameters have nn.MultiheadAttention's names: `in_proj_weight`, `in_proj_bias`, `out_proj.weight`,
 // `out_proj.bias`. The weights are kept [in, out] (D × 3D and D × D), as dense keeps its weight, so that the
@@ -28,6 +30,7 @@
 #include <type_traits>
 
 #include "../cpu/gemm.hpp"
+#include "../cpu/thread_pool.hpp"
 #include "../nn/init.hpp"
 #include "../nn/stage.hpp"
 #include "attention/head.hpp"
@@ -80,13 +83,14 @@ struct attention_stage : leaf_stage<T, In, In> {
   static constexpr std::size_t param_count = out_bias_offset + (Bias ? width : 0);
 
   // Per sample: qkv [T, 3D], the probabilities [Heads, T, T] and the concatenated heads [T, D] are kept; dO
-  // [T, D] and dqkv [T, 3D] are backward's working memory, and one head's dS [T, T] is shared by all heads.
+  // [T, D], dqkv [T, 3D] and dS [T, T] (shared by the sample's heads, one after the other) are backward's
+  // working memory. A dS per sample rather than per batch lets the samples run on different threads.
   static constexpr std::size_t qkv_size = length * qkv_width;
   static constexpr std::size_t probabilities_size = Heads * length * length;
   static constexpr std::size_t heads_size = length * width;
   static constexpr std::size_t saved_per_sample = qkv_size + probabilities_size + heads_size;
-  static constexpr std::size_t scratch_per_sample = heads_size + qkv_size;
-  static constexpr std::size_t scratch_per_batch = length * length;
+  static constexpr std::size_t scores_size = length * length;
+  static constexpr std::size_t scratch_per_sample = heads_size + qkv_size + scores_size;
   // Decoding: k and v of every position so far, [T, 2D] per sample; one position's qkv [3D], heads [D] and
   // scores [T] as working memory.
   static constexpr std::size_t cache_per_sample = length * 2 * width;
@@ -100,12 +104,13 @@ struct attention_stage : leaf_stage<T, In, In> {
     const regions r(p);
     const std::size_t rows = x.vectors();
     project_in(params, x.data, rows, r.qkv);
-    for (std::size_t n = 0; n < x.rows; ++n)
+    cpu::parallel_items(x.rows, work_per_sample, cpu::detail::gemm_min_work_per_thread, [&](std::size_t n) {
       for (std::size_t h = 0; h < Heads; ++h) {
         const T* q = r.qkv + n * qkv_size + h * head_width;
         head::forward(q, q + width, q + 2 * width, qkv_width, r.probabilities + (n * Heads + h) * length * length,
                       r.heads + n * heads_size + h * head_width, width);
       }
+    });
     project_out(params, r.heads, rows, y.data);
   }
 
@@ -142,14 +147,16 @@ struct attention_stage : leaf_stage<T, In, In> {
     if constexpr (Bias) column_sums(dy.data, rows, width, grads + out_bias_offset);
     ready(out_weight_offset, param_count - out_weight_offset);
 
-    for (std::size_t n = 0; n < x.rows; ++n)
+    cpu::parallel_items(x.rows, 2 * work_per_sample, cpu::detail::gemm_min_work_per_thread, [&](std::size_t n) {
       for (std::size_t h = 0; h < Heads; ++h) {
         const std::size_t offset = n * qkv_size + h * head_width;
         const T* q = r.qkv + offset;
         T* dq = r.dqkv + offset;
         head::backward(q, q + width, q + 2 * width, qkv_width, r.probabilities + (n * Heads + h) * length * length,
-                       r.dheads + n * heads_size + h * head_width, width, r.dscores, dq, dq + width, dq + 2 * width);
+                       r.dheads + n * heads_size + h * head_width, width, r.dscores + n * scores_size, dq, dq + width,
+                       dq + 2 * width);
       }
+    });
 
     // dx = dqkv · W_inᵀ, dW_in = xᵀ · dqkv, db_in = Σ dqkv.
     if (dx)
@@ -162,6 +169,10 @@ struct attention_stage : leaf_stage<T, In, In> {
 
  private:
   using operand = cpu::strided_operand<T>;
+
+  // Multiply-adds of one sample's heads in forward (scores and weighted values; backward does twice as many),
+  // which decides how many threads the samples are spread over.
+  static constexpr std::size_t work_per_sample = 2 * Heads * length * length * head_width;
 
   // qkv = x · W_in + b_in and y = O · W_out + b_out over `rows` rows.
   static void project_in(const T* params, const T* x, std::size_t rows, T* qkv) {

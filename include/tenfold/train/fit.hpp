@@ -21,6 +21,7 @@
 
 #include "../core/denormals.hpp"
 #include "../core/error.hpp"
+#include "../cpu/thread_pool.hpp"
 #include "../data/dataset.hpp"
 #include "../data/shuffle.hpp"
 #include "../dist/communicator.hpp"
@@ -125,6 +126,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   const std::size_t tw = Model::template target_size<L>();
   TENFOLD_EXPECT(options.epochs > 0, errc::invalid_argument, "fit: epochs is 0; train for at least one epoch");
   const flush_denormals denormals_as_zero(options.flush_denormals);
+  cpu::start_threads();  // before the first step, so that no step allocates
   const std::size_t batch = options.batch_size ? options.batch_size : Model::capacity;
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
                  "fit: batch_size %zu is larger than the model's batch capacity %zu", batch, Model::capacity);

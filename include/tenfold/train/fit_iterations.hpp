@@ -21,6 +21,7 @@
 
 #include "../core/denormals.hpp"
 #include "../core/error.hpp"
+#include "../cpu/thread_pool.hpp"
 #include "../nn/stage.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/schedules/constant.hpp"
@@ -94,6 +95,7 @@ iteration_history fit_iterations(Model& m, DrawTrain&& draw_train, DrawValidatio
   const std::size_t every = options.eval_every ? options.eval_every : options.iterations;
   history.estimates.reserve(options.iterations / (every ? every : 1) + 2);
   const flush_denormals denormals_as_zero(options.flush_denormals);
+  cpu::start_threads();  // before the first step, so that no step allocates
   const auto start = std::chrono::steady_clock::now();
 
   auto record = [&](std::size_t iteration) {
