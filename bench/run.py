@@ -41,7 +41,9 @@ FLOPS_PER_SAMPLE = {"w1_train": 6 * W1_MACS, "w1_epoch": 6 * W1_MACS, "w1_infer"
 # "tenfold plain -O2": net_bench built with no -march and errno-setting math (bench/nets/meson.build), its
 # kernels chosen at run time.
 PLAIN = "tenfold plain -O2"
-IMPLEMENTATIONS = ["tenfold", PLAIN, "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
+# "tenfold bf16": the same net_bench in mixed precision (model<..., mixed<bf16, float>>), --precision bf16.
+BF16 = "tenfold bf16"
+IMPLEMENTATIONS = ["tenfold", PLAIN, BF16, "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
 # OpenBLAS tuning variables some setups export for tenfold's GEMM comparison; dlib runs with OpenBLAS's defaults.
 DLIB_UNSET_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # A cell is marked noisy when other processes used more than this share of all CPUs during its program's run.
@@ -66,6 +68,8 @@ def parse_args():
     p.add_argument("--python", default="", help="Python with torch for the PyTorch comparator")
     p.add_argument("--skip-compile-timing", action="store_true",
                    help="reuse comparator binaries that are up to date and do not time tenfold's compile")
+    p.add_argument("--bf16", action="store_true",
+                   help="also time tenfold in mixed precision (bf16 operands, float master weights)")
     p.add_argument("--no-check", action="store_true", help="skip the quick check that each comparator learns")
     p.add_argument("--keep-denormals", action="store_true",
                    help="comparators keep subnormal floats (by default they flush them, as tenfold's fit() does)")
@@ -609,8 +613,8 @@ def write_chart(path, info, merged):
     others = [i for i in present if any(speedup(r, i, base) for _, r in groups)]
     if not groups:
         return "nothing to compare, no chart"
-    colours = dict(zip(IMPLEMENTATIONS, ("#555555", "#aaaaaa", "#ee4c2c", "#1f77b4", "#2ca02c", "#9467bd",
-                                         "#8c564b")))
+    colours = dict(zip(IMPLEMENTATIONS, ("#555555", "#aaaaaa", "#d4a017", "#ee4c2c", "#1f77b4", "#2ca02c",
+                                         "#9467bd", "#8c564b")))
     fig, ax = plt.subplots(figsize=(min(24, max(8, 0.3 * len(groups) * len(others) + 2)), 6))
     width = 0.8 / len(others)
     for j, impl in enumerate(others):
@@ -707,14 +711,15 @@ def main():
         if os.path.exists(net_bench) and data:
             # With a second build (plain flags, a baseline), the builds alternate three times and each row keeps
             # its median round, so that a slow spell of the machine does not land on one side only.
-            sides = [("tenfold", net_bench)] + ([(PLAIN, net_bench_plain)] if os.path.exists(net_bench_plain) else [])
-            sides += [(baseline_name, baseline_bench)] if baseline_name else []
+            sides = [("tenfold", [net_bench])] + ([(PLAIN, [net_bench_plain])] if os.path.exists(net_bench_plain) else [])
+            sides += [(BF16, [net_bench, "--precision", "bf16"])] if args.bf16 else []
+            sides += [(baseline_name, [baseline_bench])] if baseline_name else []
             rounds = 3 if len(sides) > 1 else 1
             per_side = {impl: [] for impl, _ in sides}
             for _ in range(rounds):
-                for impl, path in sides:
+                for impl, program in sides:
                     wait_until_quiet(args.wait_quiet)
-                    cmd = [path, "--threads", str(threads), "--reps", str(args.reps), "--data", data]
+                    cmd = program + ["--threads", str(threads), "--reps", str(args.reps), "--data", data]
                     cmd += ["--only", args.only] if args.only else []
                     lines, others = run_program(cmd, program_env(threads, data), notes, f"{impl} net_bench ({threads} threads)")
                     if impl == "tenfold":

@@ -78,10 +78,10 @@ void report(const char* workload, int threads, std::size_t batch, const timing& 
   std::fflush(stdout);
 }
 
-template <class Net, std::size_t Batch, class L>
+template <class Net, std::size_t Batch, class P, class L>
 void train_step(const char* workload, int threads, const L& loss, std::size_t classes) {
   if (!wanted(workload)) return;
-  using M = model<Net, Batch>;
+  using M = model<Net, Batch, P>;
   auto m = std::make_unique<M>(1);
   typename M::template optimizer_state_for<adam> state(adam{});
   rng g(2);
@@ -94,10 +94,10 @@ void train_step(const char* workload, int threads, const L& loss, std::size_t cl
   report(workload, threads, Batch, t, Batch);
 }
 
-template <class Net, std::size_t Batch>
+template <class Net, std::size_t Batch, class P>
 void inference(const char* workload, int threads) {
   if (!wanted(workload)) return;
-  using M = model<Net, Batch>;
+  using M = model<Net, Batch, P>;
   auto m = std::make_unique<M>(1);
   rng g(3);
   std::vector<float> x(Batch * M::input_size);
@@ -110,6 +110,7 @@ void inference(const char* workload, int threads) {
   report(workload, threads, Batch, t, Batch);
 }
 
+template <class P>
 void epoch(int threads, const char* dir) {
   if (!wanted("w1_epoch")) return;
   auto data = try_load_mnist<float>(dir);
@@ -117,7 +118,7 @@ void epoch(int threads, const char* dir) {
     std::fprintf(stderr, "net_bench: skipping the epoch benchmark: %s\n", data.error().message);
     return;
   }
-  using M = model<mnist_mlp, 32>;
+  using M = model<mnist_mlp, 32, P>;
   auto m = std::make_unique<M>(1);
   fit_options options;
   options.epochs = 1;
@@ -128,16 +129,37 @@ void epoch(int threads, const char* dir) {
   report("w1_epoch", threads, 32, t, double(data->train.size()));
 }
 
+// Every workload in precision P (float, or mixed<bf16, float>).
+template <class P>
+void run_all(int threads, const char* dir) {
+  train_step<mnist_mlp, 1, P>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
+  train_step<mnist_mlp, 32, P>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
+  train_step<mnist_mlp, 256, P>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
+  epoch<P>(threads, dir);
+  inference<mnist_mlp, 1, P>("w1_infer", threads);
+  inference<mnist_mlp, 256, P>("w1_infer", threads);
+  train_step<regression_mlp, 64, P>("w4_train", threads, mse{}, 0);
+  train_step<w3_cnn, 64, P>("w3_train", threads, sparse_categorical_cross_entropy{}, 10);
+  inference<w3_cnn, 1, P>("w3_infer", threads);
+  inference<w3_cnn, 256, P>("w3_infer", threads);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 1;
   const char* dir = TENFOLD_MNIST_DIR;
+  std::string precision = "float";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--data")) dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--precision")) precision = argv[i + 1];
+  }
+  if (precision != "float" && precision != "bf16") {
+    std::fprintf(stderr, "net_bench: --precision takes float or bf16, not %s\n", precision.c_str());
+    return 2;
   }
   // N threads: products large enough to gain are split among the calling thread and the pool's workers, and
   // attention's heads run on them (cpu::set_threads); everything else stays on the calling thread.
@@ -147,15 +169,9 @@ int main(int argc, char** argv) {
   std::printf("workload,threads,batch,median_us_per_step,min_us,max_us,samples_per_s\n");
   std::printf("fma_peak,%d,%.1f\n", threads, measured_peak(threads));
   std::fflush(stdout);
-  train_step<mnist_mlp, 1>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
-  train_step<mnist_mlp, 32>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
-  train_step<mnist_mlp, 256>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
-  epoch(threads, dir);
-  inference<mnist_mlp, 1>("w1_infer", threads);
-  inference<mnist_mlp, 256>("w1_infer", threads);
-  train_step<regression_mlp, 64>("w4_train", threads, mse{}, 0);
-  train_step<w3_cnn, 64>("w3_train", threads, sparse_categorical_cross_entropy{}, 10);
-  inference<w3_cnn, 1>("w3_infer", threads);
-  inference<w3_cnn, 256>("w3_infer", threads);
+  if (precision == "bf16")
+    run_all<mixed<bf16, float>>(threads, dir);
+  else
+    run_all<float>(threads, dir);
   return 0;
 }

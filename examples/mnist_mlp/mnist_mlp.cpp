@@ -3,6 +3,7 @@
 //
 //   mnist_mlp [data-dir] [epochs] [--seeds N] [--require-accuracy 0.945] [--require-each 0.94]
 //             [--plot curves.svg] [--tensorboard runs/mnist] [--save model.safetensors]
+//             [--bf16 [--require-bf16-within 0.003]]
 //
 // --seeds N trains N models, with seeds 1 to N (the weights and the shuffling), and reports each accuracy and
 // their mean. With --require-accuracy the program fails (exit 1) when the mean test accuracy is lower, with
@@ -14,6 +15,9 @@
 // (`tensorboard --logdir runs`). --save writes the first run's model as a safetensors file (PyTorch's names:
 // nn.Sequential(Linear(784, 128), ReLU(), Linear(128, 64), ReLU(), Linear(64, 10), Softmax()) loads it), with
 // its test accuracy in the metadata; examples/classify loads it and gets that accuracy again.
+// --bf16 also trains every seed in mixed precision (model<..., mixed<bf16, float>>: bf16 operands, float master
+// weights) and reports the mean of those runs beside the float one; with --require-bf16-within D the program
+// fails when the bf16 mean is more than D below the float mean.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -29,6 +33,7 @@
 
 using namespace tenfold;
 using example::mnist_model;
+using example::mnist_model_bf16;
 
 // The value after `flag`, or null.
 const char* text_flag(int argc, char** argv, std::string_view flag) {
@@ -38,9 +43,10 @@ const char* text_flag(int argc, char** argv, std::string_view flag) {
 }
 
 // Trains one model from `seed` and returns its test accuracy; the curves of seed 1 go where asked.
+template <class Model = mnist_model>
 double train_and_test(const mnist_data<float>& data, std::size_t epochs, std::uint64_t seed, const char* plot,
                       const char* tensorboard, const char* save, bool& ok) {
-  auto net = std::make_unique<mnist_model>(seed);
+  auto net = std::make_unique<Model>(seed);
   if (seed == 1) net->summary();
   const bool curves = seed == 1 && (plot || tensorboard);
 
@@ -65,8 +71,9 @@ double train_and_test(const mnist_data<float>& data, std::size_t epochs, std::ui
   }
 
   const evaluation test = evaluate(*net, data.test, sparse_categorical_cross_entropy{}, metric::accuracy);
-  std::printf("seed %llu: trained %zu epochs in %.2f s; test loss %.4f, test accuracy %.2f%%\n",
-              static_cast<unsigned long long>(seed), epochs, seconds, test.loss, 100 * test.metric);
+  std::printf("seed %llu%s: trained %zu epochs in %.2f s; test loss %.4f, test accuracy %.2f%%\n",
+              static_cast<unsigned long long>(seed), Model::mixed_precision ? " (bf16)" : "", epochs, seconds,
+              test.loss, 100 * test.metric);
   if (seed == 1 && save) {
     char accuracy[32];
     std::snprintf(accuracy, sizeof accuracy, "%.17g", test.metric);
@@ -89,21 +96,30 @@ int main(int argc, char** argv) {
   const char* plot = text_flag(argc, argv, "--plot");
   const char* tensorboard = text_flag(argc, argv, "--tensorboard");
   const char* save = text_flag(argc, argv, "--save");
+  const bool bf16 = example::has_flag(argc, argv, "--bf16");
 
   const auto data = example::load_digits(dir);
   if (!data) return 1;
 
   bool ok = true;
-  double sum = 0, lowest = 1;
+  double sum = 0, lowest = 1, sum_bf16 = 0;
   for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     const double accuracy = train_and_test(*data, epochs, seed, plot, tensorboard, save, ok);
     sum += accuracy;
     lowest = accuracy < lowest ? accuracy : lowest;
+    if (bf16) sum_bf16 += train_and_test<mnist_model_bf16>(*data, epochs, seed, nullptr, nullptr, nullptr, ok);
   }
-  const double mean = sum / double(seeds);
+  const double mean = sum / double(seeds), mean_bf16 = sum_bf16 / double(seeds);
   if (seeds > 1)
     std::printf("mean test accuracy over %llu seeds: %.2f%%\n", static_cast<unsigned long long>(seeds), 100 * mean);
+  bool bf16_ok = true;
+  if (bf16) {
+    std::printf("mean test accuracy in bf16 over %llu seeds: %.2f%% (%+.2f points against float)\n",
+                static_cast<unsigned long long>(seeds), 100 * mean_bf16, 100 * (mean_bf16 - mean));
+    const double within = example::flag_value(argc, argv, "--require-bf16-within", 1e300);
+    bf16_ok = example::meets("bf16 mean test accuracy", mean_bf16, mean - within);
+  }
   const bool mean_ok = example::meets("mean test accuracy", mean, example::floor_for(argc, argv, "accuracy"));
   const bool each_ok = example::meets("lowest test accuracy", lowest, example::floor_for(argc, argv, "each"));
-  return ok && mean_ok && each_ok ? 0 : 1;
+  return ok && mean_ok && each_ok && bf16_ok ? 0 : 1;
 }

@@ -6,18 +6,12 @@
 #include "../core/internal.hpp"
 
 #include <cstdint>
-#include <cstring>
+
+#include "../core/bf16.hpp"
 
 namespace tenfold::detail {
 
-inline float float_from_bits(std::uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// bfloat16 is the upper half of a float.
-inline float bf16_to_float(std::uint16_t h) { return float_from_bits(std::uint32_t(h) << 16); }
+inline float bf16_to_float(std::uint16_t h) { return tenfold::bf16_to_float(bf16{h}); }
 
 inline float f16_to_float(std::uint16_t h) {
   const std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;

@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../core/bf16.hpp"
 #include "check.hpp"
 #include "layout.hpp"
 #include "stage.hpp"
@@ -221,7 +222,10 @@ struct chain_stage<T, In, type_list<C...>>
           layout::template child_pass<last>(p), params + layout::param_offset[last], grads + layout::param_offset[last],
           batch<const T, typename L::input_shape>{input_of<last>(p.saved, p.capacity, x.data), p.rows}, dz,
           batch<T, typename L::input_shape>{din, p.rows}, child_ready);
-      if constexpr (last > 0) backward_at<last - 1>(p, params, grads, x.data, nullptr, din, dx.data, ready);
+      if constexpr (last > 0) {
+        if (!plan::template reaches_input<last>) store_rounded(p, din, p.rows * L::input_shape::size);
+        backward_at<last - 1>(p, params, grads, x.data, nullptr, din, dx.data, ready);
+      }
     }
   }
 
@@ -254,6 +258,11 @@ struct chain_stage<T, In, type_list<C...>>
   static void copy(const T* from, T* to, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
   }
+  // Under mixed precision, values handed from one child to the next are stored as bf16 would hold them.
+  static void store_rounded(const pass<T>& p, T* values, std::size_t n) {
+    if constexpr (std::is_same_v<T, float>)
+      if (p.bf16_values) round_to_bf16(values, n);
+  }
   static T* gradient_buffer(const pass<T>& p, int which) {
     return p.scratch + p.capacity * plan::gradient_width * static_cast<std::size_t>(which);
   }
@@ -266,6 +275,7 @@ struct chain_stage<T, In, type_list<C...>>
       std::get<I>(stages).forward(layout::template child_pass<I>(p), params + layout::param_offset[I],
                                   batch<const T, typename S::input_shape>{input_of<I>(p.saved, p.capacity, x), p.rows},
                                   batch<T, typename S::output_shape>{out, p.rows});
+      if constexpr (I != count - 1) store_rounded(p, out, p.rows * S::output_shape::size);
     }
     if constexpr (I + 1 < count) forward_at<I + 1>(p, params, x, y);
   }
@@ -313,7 +323,10 @@ struct chain_stage<T, In, type_list<C...>>
           batch<const T, typename S::output_shape>{output_of<I>(p.saved, p.capacity, x, y), p.rows},
           batch<const T, typename S::output_shape>{g, p.rows}, batch<T, typename S::input_shape>{din, p.rows},
           child_ready);
-      if constexpr (I > 0) backward_at<I - 1>(p, params, grads, x, y, din, dx, ready);
+      if constexpr (I > 0) {
+        if (!plan::template reaches_input<I>) store_rounded(p, din, p.rows * S::input_shape::size);
+        backward_at<I - 1>(p, params, grads, x, y, din, dx, ready);
+      }
     }
   }
 };

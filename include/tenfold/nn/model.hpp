@@ -1,5 +1,10 @@
-// model<Network, Capacity, T, Storage>: a network bound to an element type and a batch capacity, owning its
+// model<Network, Capacity, Precision, Storage>: a network bound to a precision and a batch capacity, owning its
 // parameters, their gradients, its buffers and its workspace.
+//
+// The precision is an element type (float, double) or mixed<bf16, float> (core/precision.hpp): float master
+// weights, gradients and optimizer state, with the passes reading a bf16-rounded copy of the weights (refreshed
+// after every update, and whenever the master weights may have been written), the input rounded to bf16, and
+// every value handed between stages stored rounded to bf16. The loss sees the last output unrounded.
 //
 // The network binds to one root stage (a chain_stage), and the layout engine (layout.hpp) places everything
 // at compile time: ONE flat parameter buffer (each stage's slice at a constant offset), a gradient buffer of
@@ -25,6 +30,7 @@
 #include <utility>
 
 #include "../core/error.hpp"
+#include "../core/precision.hpp"
 #include "../core/random.hpp"
 #include "../core/storage.hpp"
 #include "../optim/apply_rule.hpp"
@@ -122,10 +128,12 @@ struct parameter_view {
   T& operator[](std::size_t i) const { return data[i]; }
 };
 
-template <class Net, std::size_t Capacity, class T = float, class Storage = auto_storage>
+template <class Net, std::size_t Capacity, class Precision = float, class Storage = auto_storage>
 class model {
   static_assert(Capacity > 0, "tenfold::model: the batch capacity must be at least 1");
-  static_assert(std::is_floating_point_v<T>, "tenfold::model: the element type must be float or double");
+  static_assert(detail::precision_traits<Precision>::valid,
+                "tenfold::model: the precision must be float, double or mixed<bf16, float>");
+  using T = typename detail::precision_traits<Precision>::value_type;
   static_assert(check::first_entry_is_input<typename detail::first_entry<Net>::type>::value,
                 "tenfold::model: the network must be sequential<input<...>, Layers...> or sequential<tokens<N>, "
                 "Layers...>: the first entry must be input<...> or tokens<N>, the shape of one sample");
@@ -133,6 +141,9 @@ class model {
  public:
   using network = Net;
   using value_type = T;
+  using precision = Precision;
+  // Whether the passes round their operands to bf16 (mixed<bf16, float>).
+  static constexpr bool mixed_precision = detail::precision_traits<Precision>::rounds_to_bf16;
   using root_type = typename detail::network_parts<Net, T>::root;
   using stages_type = typename root_type::stages_type;
   using input_shape = typename detail::network_parts<Net, T>::input_shape;
@@ -153,15 +164,18 @@ class model {
   static constexpr std::size_t buffer_count = root_type::buffer_count;
 
  private:
+  // Mixed precision rounds a copy of the input, which a network of token ids does not need.
+  static constexpr bool rounds_input = mixed_precision && input_is_differentiable;
   struct layout_t {
-    std::size_t output = 0, saved = 0, scratch = 0, gradient = 0, total = 0;
+    std::size_t output = 0, saved = 0, scratch = 0, gradient = 0, input = 0, total = 0;
   };
   static constexpr layout_t layout = [] {
     layout_t l;
     l.saved = Capacity * output_size;
     l.scratch = l.saved + Capacity * root_type::saved_per_sample;
     l.gradient = l.scratch + Capacity * root_type::scratch_per_sample + root_type::scratch_per_batch;
-    l.total = l.gradient + Capacity * output_size;
+    l.input = l.gradient + Capacity * output_size;
+    l.total = l.input + (rounds_input ? Capacity * input_size : 0);
     return l;
   }();
 
@@ -190,7 +204,12 @@ class model {
     for (std::size_t i = 0; i < param_count; ++i) grads()[i] = T(0);
   }
 
-  T* params() { return params_.data(); }
+  // The master weights. The non-const form may be written through, so the bf16 copy of mixed precision is
+  // made again before the next pass.
+  T* params() {
+    compute_stale_ = true;
+    return params_.data();
+  }
   const T* params() const { return params_.data(); }
   T* grads() { return grads_.data(); }
   const T* grads() const { return grads_.data(); }
@@ -236,8 +255,9 @@ class model {
   // Runs `rows` samples (row-major, input_size values each) through the network; returns the output.
   const T* forward(const T* x, std::size_t rows, mode m = mode::evaluation) {
     check_rows(rows, "forward");
+    x = pass_input(x, rows);
     last_input_ = x;
-    root_.forward(make_pass(rows, m), params(), batch<const T, input_shape>{x, rows},
+    root_.forward(make_pass(rows, m), pass_params(), batch<const T, input_shape>{x, rows},
                   batch<T, output_shape>{output_mut(), rows});
     return output();
   }
@@ -309,7 +329,7 @@ class model {
     if constexpr (!has_penalty && requires { opt.template factors_for<T>(state.step + 1, state.lr); }) {
       ++state.step;
       const auto factors = opt.template factors_for<T>(state.step, state.lr);
-      T* p = params();
+      T* p = params_.data();
       T* slots = state.slots.data();
       const T* g = grads();
       if constexpr (detail::scoped_decay<Opt>) {
@@ -318,11 +338,13 @@ class model {
           for_decay_segments(opt, first, count, [&](std::size_t from, std::size_t n, bool decays) {
             apply_range<Opt>(p + from, g + from, slots + from, n, decays ? factors : plain);
           });
+          refresh_compute_params(first, count);
         };
         return backward_impl(x, target, rows, loss, nullptr, mode::training, update);
       } else {
         auto update = [&](std::size_t first, std::size_t count) {
           apply_range<Opt>(p + first, g + first, Opt::state_slots ? slots + first : slots, count, factors);
+          refresh_compute_params(first, count);
         };
         return backward_impl(x, target, rows, loss, nullptr, mode::training, update);
       }
@@ -408,8 +430,34 @@ class model {
     ((s == I ? (r = root_type::template output_of<I>(saved, Capacity, last_input_, output()), 0) : 0), ...);
   }
 
+  // The weights the passes read: the master weights, or under mixed precision their bf16 copy.
+  const T* pass_params() {
+    if constexpr (mixed_precision) {
+      if (compute_stale_) refresh_compute_params(0, param_count);
+      compute_stale_ = false;
+      return compute_params_.data();
+    } else {
+      return params_.data();
+    }
+  }
+  void refresh_compute_params(std::size_t first, std::size_t count) {
+    if constexpr (mixed_precision) round_to_bf16(params_.data() + first, compute_params_.data() + first, count);
+  }
+  // The input the passes read: x, or under mixed precision its bf16 copy in the workspace (which backward
+  // reads again).
+  const T* pass_input(const T* x, std::size_t rows) {
+    if constexpr (rounds_input) {
+      T* copy = workspace_.data() + layout.input;
+      round_to_bf16(x, copy, rows * input_size);
+      return copy;
+    } else {
+      return x;
+    }
+  }
+
   pass<T> make_pass(std::size_t rows, mode m) {
     pass<T> p;
+    p.bf16_values = mixed_precision;
     p.rows = rows;
     p.capacity = Capacity;
     p.mode = m;
@@ -452,6 +500,8 @@ class model {
                      "model::backward: the network's input is token ids, which have no gradient; pass no input "
                      "gradient buffer");
     const pass<T> p = make_pass(rows, m);
+    if constexpr (rounds_input) x = workspace_.data() + layout.input;  // what forward read
+    const T* weights = pass_params();
     T* g = loss_gradient();
     const std::size_t vectors = rows * output_rows;
     using out_kind = typename root_type::output_activation;
@@ -465,12 +515,12 @@ class model {
     if constexpr (fuse_softmax || fuse_sigmoid) {
       // The loss gives the gradient at the input of the output activation, whose own backward is skipped.
       value = loss.evaluate_fused(output(), target, vectors, output_width, g);
-      root_.backward_from_preactivation(p, params(), grads(), batch<const T, input_shape>{x, rows},
+      root_.backward_from_preactivation(p, weights, grads(), batch<const T, input_shape>{x, rows},
                                         batch<const T, output_shape>{g, rows}, batch<T, input_shape>{input_grad, rows},
                                         update);
     } else {
       value = loss.evaluate(output(), target, vectors, output_width, g);
-      root_.backward(p, params(), grads(), batch<const T, input_shape>{x, rows},
+      root_.backward(p, weights, grads(), batch<const T, input_shape>{x, rows},
                      batch<const T, output_shape>{output(), rows}, batch<const T, output_shape>{g, rows},
                      batch<T, input_shape>{input_grad, rows}, update);
     }
@@ -485,6 +535,9 @@ class model {
   // (A network without parameters or buffers still gets one element, so that no array has length zero.)
   storage_buffer_t<Storage, T, (param_count > 0 ? param_count : 1)> params_;
   storage_buffer_t<Storage, T, (param_count > 0 ? param_count : 1)> grads_;
+  // The bf16-rounded weights of mixed precision, and whether they must be made again.
+  storage_buffer_t<Storage, T, (mixed_precision && param_count > 0 ? param_count : 1)> compute_params_;
+  bool compute_stale_ = true;
   storage_buffer_t<Storage, T, (buffer_count > 0 ? buffer_count : 1)> buffers_;
   storage_buffer_t<Storage, T, workspace_size> workspace_;
   root_type root_{};
