@@ -73,15 +73,15 @@ tags=""
 # The CUDA tests are built wherever nvcc is found, and then they must be (-Dcuda=enabled).
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
 if command -v nvcc >/dev/null 2>&1; then
-  run_config build-test "$tags,cuda" "" -Dbuildtype=release -Dcuda=enabled
+  run_config build-test "$tags,full,cuda" "" -Dbuildtype=release -Dcuda=enabled
 else
-  run_config build-test "$tags" "" -Dbuildtype=release -Dcuda=disabled
+  run_config build-test "$tags,full" "" -Dbuildtype=release -Dcuda=disabled
 fi
 # -O1 with line tables only (-g1), as the sanitizers' authors advise: the reports keep their file:line stacks, and
 # the configuration compiles in less than half the time of -O2 -g. Assertions and bounds checks stay on.
 run_config build-asan "$tags" core:cpu:nn:loss:optim:metrics:data:train:io:embedded:cuda -Dbuildtype=plain "-Dcpp_args=-O1 -g1" -Db_ndebug=false -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled
 if command -v clang++-14 >/dev/null 2>&1; then
-  CXX=clang++-14 run_config build-clang "$tags" core:nn:examples -Dbuildtype=release -Dcuda=disabled
+  CXX=clang++-14 run_config build-clang "$tags,full" core:nn:examples -Dbuildtype=release -Dcuda=disabled
 else
   echo "build-clang: clang++-14 is not installed"
   configs+=("build-clang=clang-missing")

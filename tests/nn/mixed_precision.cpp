@@ -44,7 +44,6 @@ std::uint16_t nearest_bf16(float f) {
 
 // A loss whose gradient is the target: it hands a chosen output gradient to backward.
 struct given_gradient {
-  static constexpr const char* name = "given_gradient";
   static constexpr std::size_t target_width(std::size_t width) { return width; }
   template <class T>
   T evaluate(const T*, const T* target, std::size_t rows, std::size_t width, T* grad) const {
