@@ -23,12 +23,12 @@ using mnist_cnn = sequential<input<28, 28, 1>, conv2d<8, 3, 3, stride<1>, same>,
                              conv2d<16, 3, 3, stride<2>>, relu, avg_pool<2, stride<1>>, conv2d<10, 1>,
                              global_avg_pool, softmax>;
 
-template <class Net = mnist_mlp, class Opt>
+template <class Net = mnist_mlp, class Precision = float, class Opt>
 int check_steps(const char* name, const Opt& opt) {
   // Built before counting starts (a CNN's workspace is too large for the stack).
-  auto owner = std::make_unique<model<Net, 32>>(1);
+  auto owner = std::make_unique<model<Net, 32, Precision>>(1);
   auto& m = *owner;
-  typename model<Net, 32>::template optimizer_state_for<Opt> state(opt);
+  typename model<Net, 32, Precision>::template optimizer_state_for<Opt> state(opt);
   std::vector<float> x(32 * 784), y(32);
   rng g(3);
   for (auto& v : x) v = static_cast<float>(g.uniform());
@@ -182,6 +182,8 @@ int main() {
       "gpt", adamw{.beta2 = 0.99, .weight_decay = 0.1, .decay_on = decay_scope::matrices});
   failures += check_language_model_steps<small_char_lstm>("char lstm", adam{});
   failures += check_steps<mnist_cnn>("cnn, adam", adam{});
+  // Mixed precision rounds into buffers the model owns: the weights' bf16 copy and the input's.
+  failures += check_steps<mnist_mlp, mixed<bf16, float>>("mlp in mixed precision, adam", adam{});
   // A model small enough for static storage needs no heap even to be built.
   const long before = heap_allocations;
   {
