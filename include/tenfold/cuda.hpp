@@ -2,8 +2,9 @@
 //
 // All of tenfold/tenfold.hpp, plus the device side from kernels/tenfold/cuda/: device_buffer and device_tensor
 // (GPU memory owned like a std::unique_ptr), and cuda::assign, which evaluates the same expression trees the CPU
-// does, over views of device memory, with kernels instantiated from the trees' types. Host-only programs keep
-// including tenfold/tenfold.hpp and never need nvcc.
+// does, over views of device memory, with kernels instantiated from the trees' types; cuda::device_model and its
+// data-parallel step (cuda::data_parallel, with the NCCL communicator of tenfold/nccl.hpp). Host-only programs
+// keep including tenfold/tenfold.hpp and never need nvcc.
 #pragma once
 #if !defined(__CUDACC__)
 #error "tenfold/cuda.hpp is for CUDA translation units compiled by nvcc; host code includes <tenfold/tenfold.hpp>"
@@ -22,6 +23,7 @@
 #include <tenfold/cuda/device_tensor.cuh>
 #include <tenfold/cuda/elementwise_kernel.cuh>
 #include <tenfold/cuda/matmul_kernel.cuh>
+#include <tenfold/cuda/nn/data_parallel.cuh>
 #include <tenfold/cuda/nn/device_model.cuh>
 #include <tenfold/cuda/nn/evaluate.cuh>
 

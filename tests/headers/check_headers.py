@@ -7,7 +7,7 @@
   TENFOLD_INSIDE_LIBRARY is defined, so it includes everything it uses.
 - An internal header included without TENFOLD_INSIDE_LIBRARY stops with the 'internal header' sentence.
 
-Headers of CUDA code (cuda.hpp, .cuh files, anything in a folder named cuda) are compiled with the CUDA
+Headers of CUDA code (cuda.hpp, nccl.hpp, .cuh files, anything in a folder named cuda) are compiled with the CUDA
 compiler (--cuda=...). They are checked by a run with `--only cuda`, the others by one with `--only cxx`
 (meson registers the two as separate tests); without a CUDA compiler the CUDA run exits with 77, which meson
 reports as skipped, so that an unchecked header is never counted as a pass.
@@ -44,7 +44,7 @@ class Header:
         self.path = rel_path
         self.include_name = "/".join(parts[1:])  # as written after -Iinclude or -Ikernels: tenfold/...
         self.public = parts[0] == "include" and len(parts) == 3
-        self.cuda = parts[-1] == "cuda.hpp" or rel_path.endswith(".cuh") or "cuda" in parts[2:-1]
+        self.cuda = parts[-1] in ("cuda.hpp", "nccl.hpp") or rel_path.endswith(".cuh") or "cuda" in parts[2:-1]
         self.mpi = parts[-1] == "mpi.hpp"  # tenfold/mpi.hpp and dist/mpi.hpp include <mpi.h>
 
 

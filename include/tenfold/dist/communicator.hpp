@@ -13,8 +13,13 @@
 //   finish()                        waits for every started sum
 //   sum(double* data, n)            an in-place sum over ranks (blocking), for losses and metrics
 //
+// A communicator whose gradients live in device memory (cuda::nccl_communicator) also scales them there:
+//   start_weighted_sum(T* data, n, w)   multiplies data by w, then starts the sum
+//   zero(T* data, n)                    sets data to zeros
+//
 // no_communicator (below) is the default: one process, and fit() runs exactly the single-process code.
-// mpi_communicator (dist/mpi.hpp, through <tenfold/mpi.hpp>) is the MPI one.
+// mpi_communicator (dist/mpi.hpp, through <tenfold/mpi.hpp>) is the MPI one, cuda::nccl_communicator
+// (<tenfold/cuda/dist/nccl_communicator.cuh>) the NCCL one for cuda::device_model.
 #pragma once
 #include "../core/internal.hpp"
 
@@ -40,6 +45,13 @@ concept Communicator = requires(const C& c) {
 };
 
 namespace detail {
+
+// The size of a gradient exchange's buckets for `params` values: at least 4096 values (smaller collectives cost
+// more in latency than they gain in overlap), and few enough buckets to be in flight at once.
+template <class Comm>
+constexpr std::size_t exchange_bucket_size(std::size_t params) {
+  return std::max<std::size_t>(4096, (params + Comm::max_pending - 1) / Comm::max_pending);
+}
 
 // Rank r's rows of a global batch of `rows`: as even as possible, the first rows % ranks ranks one more, in
 // rank order, so that the ranks together read the global batch's rows exactly once and in order.
@@ -91,17 +103,23 @@ class gradient_exchange {
 
   // This rank had no rows in this global batch: it contributes zeros, and starts every bucket in order.
   void contribute_nothing() {
-    std::fill(grads_, grads_ + count_, T(0));
+    if constexpr (requires { comm_.zero(grads_, count_); })
+      comm_.zero(grads_, count_);
+    else
+      std::fill(grads_, grads_ + count_, T(0));
     while (next_ < bounds_.size()) start(next_++);
   }
 
   // Waits for every bucket; afterwards grads holds the global batch's gradient on every rank.
   void finish() {
+    started_early_ = next_;
     while (next_ < bounds_.size()) start(next_++);  // ranges backward never reported (none, normally)
     comm_.finish();
   }
 
   std::size_t buckets() const { return bounds_.size(); }
+  // How many buckets of the last step started before finish(): those whose exchange overlapped backward.
+  std::size_t started_before_finish() const { return started_early_; }
 
  private:
   struct range {
@@ -110,8 +128,12 @@ class gradient_exchange {
   void start(std::size_t b) {
     T* g = grads_ + bounds_[b].lo;
     const std::size_t n = bounds_[b].hi - bounds_[b].lo;
-    for (std::size_t i = 0; i < n; ++i) g[i] *= weight_;
-    comm_.start_sum(g, n);
+    if constexpr (requires { comm_.start_weighted_sum(g, n, weight_); }) {
+      comm_.start_weighted_sum(g, n, weight_);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) g[i] *= weight_;
+      comm_.start_sum(g, n);
+    }
   }
 
   Comm& comm_;
@@ -120,7 +142,7 @@ class gradient_exchange {
   std::vector<std::size_t> missing_;
   T* grads_ = nullptr;
   T weight_ = 1;
-  std::size_t next_ = 0;
+  std::size_t next_ = 0, started_early_ = 0;
 };
 
 }  // namespace detail

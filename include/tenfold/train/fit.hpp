@@ -187,10 +187,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                      "fit: the ranks hold training sets of different sizes (rank %d has %zu samples); every rank "
                      "must load the same data set",
                      comm.rank(), train.size());
-      // Buckets of at least 4096 values, and few enough to be in flight at once.
-      const std::size_t bucket = std::max<std::size_t>(
-          4096, (Model::param_count + Comm::max_pending - 1) / Comm::max_pending);
-      return gradient_exchange<T, Comm>(comm, Model::param_count, bucket);
+      return gradient_exchange<T, Comm>(comm, Model::param_count, exchange_bucket_size<Comm>(Model::param_count));
     } else {
       return 0;
     }

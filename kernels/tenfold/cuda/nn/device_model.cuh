@@ -54,6 +54,13 @@ struct per_stage {};  // one kernel per stage, always
 struct fused {};      // the fused kernels, or a compile-time error saying why not
 }  // namespace execution
 
+namespace detail {
+// compute_gradients without a ready hook.
+struct no_ready {
+  void operator()(std::size_t, std::size_t) const {}
+};
+}  // namespace detail
+
 template <class Net, std::size_t Capacity, class T = float, class Execution = execution::automatic>
 class device_model {
   static_assert(Capacity > 0, "tenfold::cuda::device_model: the batch capacity must be at least 1");
@@ -233,14 +240,27 @@ class device_model {
 
   // The gradient of the loss at the current parameters for one batch, written to grads(), without an update:
   // a per-stage forward pass (stage_output() then holds every stage's output) and backward.
-  template <class L>
-  void compute_gradients(const T* x, const T* target, std::size_t rows, const L& loss) {
+  //
+  // `ready(first, count)`, when given, is called as soon as the kernels that finish gradients [first, first + count)
+  // are queued on the stream: the last stage's first, as backward reaches them. A data-parallel step
+  // (data_parallel.cuh) starts each bucket's all-reduce there, after those kernels on the same stream's order.
+  template <class L, class Ready = detail::no_ready>
+  void compute_gradients(const T* x, const T* target, std::size_t rows, const L& loss, Ready&& ready = {}) {
     detail::require_device_loss<L>();
     (void)loss;  // the device losses have no runtime settings
     check_rows(rows, "compute_gradients");
     forward_per_stage(x, rows);
-    backward_per_stage<L>(x, target, rows);
+    backward_per_stage<L>(x, target, rows, ready);
     record_loss_scale<L>(rows);
+  }
+
+  // The optimizer's update from the gradients in grads() (as train_step applies it after backward): one kernel,
+  // queued on the stream.
+  template <class Opt>
+  void apply_update(const Opt& opt, optimizer_state_for<Opt>& state) {
+    const detail::factors_t<Opt, T> f = next_factors(opt, state);
+    detail::launch_optimizer_update<Opt>(params_.data(), grads_.data(), state.slots.data(), param_count, f, stream_);
+    weights_current_ = false;
   }
 
   // One training step: forward, loss, backward and the optimizer's update. x and target are device memory;
@@ -254,24 +274,15 @@ class device_model {
                   "step needs a loss that fuses with it (sparse_categorical_cross_entropy)");
     (void)loss;
     check_rows(rows, "train_step");
-    if constexpr (requires { opt.decay_on; })
-      TENFOLD_EXPECT(opt.decay_on == decay_scope::every_parameter, errc::invalid_argument,
-                     "cuda::device_model::train_step: %s with decay_on other than every_parameter is not supported on "
-                     "the device yet; the device update decays every parameter",
-                     Opt::name);
-    ++state.step;
-    const detail::factors_t<Opt, T> f = opt.template factors_for<T>(state.step, state.lr);
-    record_loss_scale<L>(rows);
     if constexpr (fused_training<L>) {
       if (fused_ready_) {
-        fused_train_step<L, Opt>(x, target, rows, state, f);
+        record_loss_scale<L>(rows);
+        fused_train_step<L, Opt>(x, target, rows, state, next_factors(opt, state));
         return;
       }
     }
-    forward_per_stage(x, rows);
-    backward_per_stage<L>(x, target, rows);
-    detail::launch_optimizer_update<Opt>(params_.data(), grads_.data(), state.slots.data(), param_count, f, stream_);
-    weights_current_ = false;
+    compute_gradients(x, target, rows, loss);
+    apply_update(opt, state);
   }
 
   // The mean loss of the last training step (or compute_gradients), as the CPU model's train_step returns it. Waits
@@ -349,25 +360,37 @@ class device_model {
     });
   }
 
-  template <class L>
-  void backward_per_stage(const T* x, const T* target, std::size_t rows) {
+  // The next step's factors of the optimizer's rule; counts the step.
+  template <class Opt>
+  static detail::factors_t<Opt, T> next_factors(const Opt& opt, optimizer_state_for<Opt>& state) {
+    if constexpr (requires { opt.decay_on; })
+      TENFOLD_EXPECT(opt.decay_on == decay_scope::every_parameter, errc::invalid_argument,
+                     "cuda::device_model: %s with decay_on other than every_parameter is not supported on the device "
+                     "yet; the device update decays every parameter",
+                     Opt::name);
+    ++state.step;
+    return opt.template factors_for<T>(state.step, state.lr);
+  }
+
+  template <class L, class Ready>
+  void backward_per_stage(const T* x, const T* target, std::size_t rows, Ready& ready) {
     // The weight gradients are summed atomically over slices of the batch.
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
     constexpr detail::loss_start start = detail::loss_start_for<stage_t<stage_count - 1>, L>();
     T* g = backward_buffer(0);
     detail::launch_loss_gradient<L, start != detail::loss_start::output, output_size>(
         output(), target, rows, g, row_loss(), bad_row_.data(), stream_);
-    backward_from<stage_count - 1, start>(x, g, rows);
+    backward_from<stage_count - 1, start>(x, g, rows, ready);
   }
 
   // Backward through stage S and every stage before it; `g` is the gradient with respect to S's output (or,
   // as the loss decided, S's input or its pre-activation). The same walk as chain_stage::backward_at and
   // backward_from_preactivation (nn/chain.hpp).
-  template <std::size_t S, detail::loss_start Start>
-  void backward_from(const T* x, T* g, std::size_t rows) {
+  template <std::size_t S, detail::loss_start Start, class Ready>
+  void backward_from(const T* x, T* g, std::size_t rows, Ready& ready) {
     using St = stage_t<S>;
     if constexpr (Start == detail::loss_start::skip_last) {
-      if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, g, rows);
+      if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, g, rows, ready);
     } else {
       auto& stage = std::get<S>(stages_);
       const T* in = S == 0 ? x : out(S - 1);
@@ -376,12 +399,13 @@ class device_model {
         detail::dense_backward<Start == detail::loss_start::preactivation>(
             stage, params_.data() + layout::param_offset[S], grads_.data() + layout::param_offset[S], in, out(S), g,
             din, rows, multiprocessors_, stream_);
+        ready(layout::param_offset[S], layout::param_offset[S + 1] - layout::param_offset[S]);
       } else if constexpr (detail::activation_info<St>::value) {
         if (din) detail::activation_backward(stage, in, out(S), g, din, rows, stream_);
       } else {
         if (din) detail::softmax_backward<St>(out(S), g, din, rows, stream_);
       }
-      if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, din, rows);
+      if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, din, rows, ready);
     }
   }
 
