@@ -17,6 +17,9 @@
 //   categorical cross-entropy on soft targets that do not sum to 1 (its fused gradient is p·Σt − t), mae, binary
 //   cross-entropy on logits, mse through a softmax's own backward, and binary cross-entropy after a sigmoid stage
 //   of its own (skipped, as the CPU model skips it);
+// - convolutional networks on the per-stage kernels (conv2d with valid, same and explicit padding, strides, an
+//   absorbed activation, with and without bias; max_pool and avg_pool, overlapping or not; flatten into a dense
+//   head): forward, and training steps with sparse cross-entropy (Adam) and mse (SGD, float and double);
 // - where backward starts for each pair of last stage and loss, read from the last stage's output_activation;
 // - the fused step with few blocks, so that each block takes several tiles (its partial gradient sums are then
 //   read back and added to, not only stored), against the per-stage kernels and the CPU;
@@ -74,6 +77,18 @@ using small_classifier = tf::sequential<tf::input<6>, tf::dense<8>, tf::relu, tf
 // One output: a logit, or a probability from a sigmoid stage of its own.
 using logit_net = tf::sequential<tf::input<6>, tf::dense<8>, tf::tanh, tf::dense<1>>;
 using probability_net = tf::sequential<tf::input<6>, tf::dense<8>, tf::tanh, tf::dense<1>, tf::gelu, tf::sigmoid>;
+
+// Convolutional networks, on the per-stage kernels: a conv2d with an absorbed tanh and a max_pool, and two
+// conv2d (the second strided, with `same` padding, so that its input gradient is computed), a sigmoid and an
+// avg_pool; both flattened into a dense head. Their smooth
+// activations need no care about kinks; relu_cnn (forward only) has a ReLU absorbed into the convolution.
+using cnn_net = tf::sequential<tf::input<7, 7, 2>, tf::conv2d<3, 3>, tf::tanh, tf::max_pool<2>, tf::flatten,
+                               tf::dense<4>, tf::softmax>;
+using strided_cnn =
+    tf::sequential<tf::input<8, 7, 2>, tf::conv2d<3, 2>, tf::tanh, tf::conv2d<4, 3, 2, tf::stride<2>, tf::same>,
+                   tf::sigmoid, tf::avg_pool<2, tf::stride<1>>, tf::flatten, tf::dense<3>>;
+using relu_cnn = tf::sequential<tf::input<9, 8, 1>, tf::conv2d<5, 2, 3, tf::stride<1>, tf::padding<1>, false>,
+                                tf::relu, tf::max_pool<3, tf::stride<2>>, tf::flatten, tf::dense<6>, tf::softmax>;
 
 #ifndef TENFOLD_TEST_MNIST_DIR
 #define TENFOLD_TEST_MNIST_DIR "data/mnist"
@@ -177,14 +192,15 @@ constexpr bool has_kink_at_zero = std::is_same_v<Act, tf::relu> || std::is_same_
 template <class HostModel, class T>
 bool relus_clear_of_zero(const HostModel& m, const T* x) {
   std::vector<double> h(x, x + HostModel::input_size), next;
-  bool clear = true;
+  bool clear = true, known = true;
   const auto walk = [&]<std::size_t... S>(std::index_sequence<S...>) {
     (
         [&] {
           using St = typename HostModel::template stage_t<S>;
           constexpr std::size_t n = St::output_shape::size;
           next.assign(n, 0.0);
-          if constexpr (requires { typename St::activation; }) {  // a dense stage and its fused activation
+          if (!known) return;
+          if constexpr (requires { typename St::activation; St::in_width; }) {  // a dense stage and its activation
             constexpr std::size_t k = St::in_width;
             constexpr bool bias = St::has_bias;
             const T* w = m.params() + HostModel::root_type::child_param_offsets[S];
@@ -202,8 +218,10 @@ bool relus_clear_of_zero(const HostModel& m, const T* x) {
               if (has_kink_at_zero<typename St::descriptor> && std::fabs(h[j]) < 1e-5) clear = false;
               next[j] = typename St::descriptor{}.f(h[j]);
             }
-          } else {  // softmax: nothing to clear, and the last stage
+          } else if constexpr (tf::cuda::detail::is_softmax_v<St>) {  // nothing to clear, and the last stage
             next = h;
+          } else {  // convolution, pooling, reshape: not followed here; networks with them use smooth activations
+            known = false;
           }
           h.swap(next);
         }(),
@@ -386,6 +404,27 @@ TEST_CASE("forward passes agree with the CPU model") {
   SUBCASE("odd shape, per stage") { check_forward_agrees<odd_mse_net, 300, per_stage, float>(seed, 1 + g.below(299)); }
   SUBCASE("odd shape, fused") { check_forward_agrees<odd_mse_net, 300, fused, float>(seed, 1 + g.below(299)); }
   SUBCASE("gelu stage and softmax") { check_forward_agrees<mixed_net, 41, per_stage, float>(seed, 1 + g.below(40)); }
+}
+
+TEST_CASE("convolutional networks: forward passes and training steps agree with the CPU model") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("forward, conv + tanh, max_pool") { check_forward_agrees<cnn_net, 9, per_stage, float>(seed, 1 + g.below(8)); }
+  SUBCASE("forward, strided same conv, avg_pool") {
+    check_forward_agrees<strided_cnn, 9, per_stage, float>(seed, 1 + g.below(8));
+  }
+  SUBCASE("forward, padded conv + relu, overlapping max_pool") {
+    check_forward_agrees<relu_cnn, 9, per_stage, float>(seed, 1 + g.below(8));
+  }
+  SUBCASE("training, sparse cross-entropy, Adam") {
+    check_training_agrees<cnn_net, 9, cu::execution::automatic, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                       tf::adam{}, varying_rows(g, 9, 6));
+  }
+  SUBCASE("training, mse, SGD, float and double") {
+    const auto rows = varying_rows(g, 7, 6);
+    check_training_agrees<strided_cnn, 7, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<strided_cnn, 7, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+  }
 }
 
 TEST_CASE("training steps agree with the CPU model: MNIST shape, softmax + sparse cross-entropy, Adam") {

@@ -9,8 +9,9 @@
 // same seed gives the same initial weights as model<Net, Capacity, T>(seed) (the same walk over the arrays'
 // initialisers, with the same generator).
 //
-// The GPU runs dense, activation and softmax stages on samples of rank 1; a network with any other top-level
-// stage (a composite block, dropout, reshape) is refused at compile time (stage_traits.cuh).
+// Each top-level stage runs through its entry in device_kernels<Stage> (stage_traits.cuh; dense, activation and
+// softmax in stage_kernels.cuh, conv2d, pooling and reshape in cuda/layers/); a network with a stage that has
+// none (a composite block, dropout, ...) is refused at compile time, with the stage named.
 //
 // Two ways to run, chosen by the Execution policy (a type, like the CPU's storage policies):
 // - execution::per_stage: one kernel per stage, generated from the stage types (stage_kernels.cuh), in the
@@ -39,6 +40,9 @@
 #include <tenfold/core/random.hpp>
 #include <tenfold/cuda/check.cuh>
 #include <tenfold/cuda/device_buffer.cuh>
+#include <tenfold/cuda/layers/conv2d.cuh>
+#include <tenfold/cuda/layers/pooling.cuh>
+#include <tenfold/cuda/layers/reshape.cuh>
 #include <tenfold/cuda/nn/fused_mlp.cuh>
 #include <tenfold/cuda/nn/loss_kernels.cuh>
 #include <tenfold/cuda/nn/optimizer_kernels.cuh>
@@ -349,14 +353,9 @@ class device_model {
   void forward_per_stage(const T* x, std::size_t rows) {
     for_each_stage([&](auto& stage, auto idx) {
       constexpr std::size_t s = decltype(idx)::value;
-      using S = stage_t<s>;
       const T* in = s == 0 ? x : out(s - 1);
-      if constexpr (detail::dense_info<S>::value)
-        detail::dense_forward(stage, params_.data() + layout::param_offset[s], in, out(s), rows, stream_);
-      else if constexpr (detail::activation_info<S>::value)
-        detail::activation_forward(stage, in, out(s), rows, stream_);
-      else
-        detail::softmax_forward<S>(in, out(s), rows, stream_);
+      detail::device_kernels<stage_t<s>>::forward(stage, params_.data() + layout::param_offset[s], in, out(s), rows,
+                                                  stream_);
     });
   }
 
@@ -374,7 +373,7 @@ class device_model {
 
   template <class L, class Ready>
   void backward_per_stage(const T* x, const T* target, std::size_t rows, Ready& ready) {
-    // The weight gradients are summed atomically over slices of the batch.
+    // Gradients that kernels sum atomically over slices of the batch start from zero.
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
     constexpr detail::loss_start start = detail::loss_start_for<stage_t<stage_count - 1>, L>();
     T* g = backward_buffer(0);
@@ -385,26 +384,20 @@ class device_model {
 
   // Backward through stage S and every stage before it; `g` is the gradient with respect to S's output (or,
   // as the loss decided, S's input or its pre-activation). The same walk as chain_stage::backward_at and
-  // backward_from_preactivation (nn/chain.hpp).
+  // backward_from_preactivation (nn/chain.hpp). After each stage with parameters, ready() hears that its slice
+  // of the gradients is queued.
   template <std::size_t S, detail::loss_start Start, class Ready>
   void backward_from(const T* x, T* g, std::size_t rows, Ready& ready) {
-    using St = stage_t<S>;
     if constexpr (Start == detail::loss_start::skip_last) {
       if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, g, rows, ready);
     } else {
-      auto& stage = std::get<S>(stages_);
       const T* in = S == 0 ? x : out(S - 1);
       T* din = S == 0 ? nullptr : (g == backward_buffer(0) ? backward_buffer(1) : backward_buffer(0));
-      if constexpr (detail::dense_info<St>::value) {
-        detail::dense_backward<Start == detail::loss_start::preactivation>(
-            stage, params_.data() + layout::param_offset[S], grads_.data() + layout::param_offset[S], in, out(S), g,
-            din, rows, multiprocessors_, stream_);
-        ready(layout::param_offset[S], layout::param_offset[S + 1] - layout::param_offset[S]);
-      } else if constexpr (detail::activation_info<St>::value) {
-        if (din) detail::activation_backward(stage, in, out(S), g, din, rows, stream_);
-      } else {
-        if (din) detail::softmax_backward<St>(out(S), g, din, rows, stream_);
-      }
+      constexpr std::size_t first = layout::param_offset[S], count = layout::param_offset[S + 1] - first;
+      detail::device_kernels<stage_t<S>>::template backward<Start == detail::loss_start::preactivation>(
+          std::get<S>(stages_), params_.data() + first, grads_.data() + first, in, out(S), g, din, rows,
+          multiprocessors_, stream_);
+      if constexpr (count > 0) ready(first, count);
       if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, din, rows, ready);
     }
   }

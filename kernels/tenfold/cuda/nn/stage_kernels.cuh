@@ -1,4 +1,5 @@
-// The per-stage device kernels: forward and backward of a dense stage, an elementwise activation and a softmax.
+// The per-stage device kernels: forward and backward of a dense stage, an elementwise activation and a softmax,
+// and their entries in device_kernels (stage_traits.cuh), through which the device model finds them.
 //
 // These mirror the stages' CPU code (layers/dense.hpp, layers/activation.hpp, layers/softmax.hpp) one for one, on
 // samples of rank 1, so that a device_model runs the same computation as the CPU model, stage by stage, with
@@ -206,5 +207,56 @@ void softmax_backward(const T* out, const T* dout, T* din, std::size_t rows, cud
   launch("tenfold::cuda::softmax_backward_kernel", softmax_backward_kernel<width, T>,
          dim3(grid_for(rows, stage_block / warp_width)), dim3(stage_block), 0, stream, out, dout, din, rows);
 }
+
+// ---- the stages' entries in device_kernels (stage_traits.cuh) -------------------------------------------------
+
+template <std::size_t N, bool B, class W, class BI, class In, class T0, class Act>
+requires(In::rank == 1)
+struct device_kernels<::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>> {
+  using stage = ::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>;
+  static constexpr bool available = true;
+  template <class T>
+  static void forward(const stage& s, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
+    dense_forward(s, params, in, out, rows, stream);
+  }
+  template <bool Preactivation, class T>
+  static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
+                       std::size_t rows, int multiprocessors, cudaStream_t stream) {
+    dense_backward<Preactivation>(s, params, grads, in, out, dout, din, rows, multiprocessors, stream);
+  }
+};
+
+// Elementwise: samples of any rank.
+template <class Act, class In, class T0>
+struct device_kernels<::tenfold::detail::activation_stage<Act, In, T0>> {
+  using stage = ::tenfold::detail::activation_stage<Act, In, T0>;
+  static constexpr bool available = true;
+  template <class T>
+  static void forward(const stage& s, const T*, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
+    activation_forward(s, in, out, rows, stream);
+  }
+  // With Preactivation the loss already gave the gradient at this stage's input; the model skips the stage then.
+  template <bool Preactivation, class T>
+  static void backward(const stage& s, const T*, T*, const T* in, const T* out, const T* dout, T* din,
+                       std::size_t rows, int, cudaStream_t stream) {
+    if (din) activation_backward(s, in, out, dout, din, rows, stream);
+  }
+};
+
+template <class In, class T0>
+requires(In::rank == 1)
+struct device_kernels<::tenfold::detail::softmax_stage<In, T0>> {
+  using stage = ::tenfold::detail::softmax_stage<In, T0>;
+  static constexpr bool available = true;
+  template <class T>
+  static void forward(const stage&, const T*, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
+    softmax_forward<stage>(in, out, rows, stream);
+  }
+  template <bool Preactivation, class T>
+  static void backward(const stage&, const T*, T*, const T*, const T* out, const T* dout, T* din, std::size_t rows,
+                       int, cudaStream_t stream) {
+    if (din) softmax_backward<stage>(out, dout, din, rows, stream);
+  }
+};
 
 }  // namespace tenfold::cuda::detail

@@ -3,11 +3,11 @@
 //
 // The device model walks the top-level children of the network's root stage (`Net::root<T>`, a chain_stage: the
 // same stage types the CPU model's `root_type` holds). The CPU model calls each stage's own forward and backward;
-// on the GPU every kind of stage needs kernels, so the stage types are classified here: a dense stage (with its
-// bias flag and fused activation), a standalone elementwise activation, or a softmax, each on samples of rank 1.
-// Anything else (a composite: residual, parallel, repeat, a nested block; dropout, whose masks come from the host
-// generator; reshape and flatten, which only make sense for samples of higher rank) has no kernels and is refused
-// at compile time, with the stage named in the note.
+// on the GPU every stage type needs kernels, found through the device_kernels trait below (specialised next to
+// each layer's kernels). The dense, activation and softmax stages are also classified here (dense_info and the
+// rest), because the fused MLP path reads their widths and activations. A stage without kernels (a composite:
+// residual, parallel, repeat, a nested block; dropout, whose masks come from the host generator) is refused at
+// compile time, with the stage named in the note.
 //
 // Parameter offsets are not recomputed: they are the layout engine's (`root_type::child_param_offsets`,
 // nn/layout.hpp), so the device's flat buffer is the CPU model's byte for byte. Within a dense stage's slice the
@@ -61,27 +61,42 @@ struct is_softmax<::tenfold::detail::softmax_stage<In, T>> : std::true_type {};
 template <class S>
 inline constexpr bool is_softmax_v = is_softmax<S>::value;
 
-template <class S>
-inline constexpr bool is_device_kind_v = dense_info<S>::value || activation_info<S>::value || is_softmax_v<S>;
-
-// Samples of rank 1 in and out: the kernels take rows of one width.
+// Samples of rank 1 in and out: the dense, activation and softmax kernels take rows of one width.
 template <class S>
 inline constexpr bool is_rank_one_v = S::input_shape::rank == 1 && S::output_shape::rank == 1;
 
+// The kernels of one stage type. The device model finds a stage's kernels here, so a layer adds its own by
+// specialising device_kernels next to its kernels (cuda/layers/, or stage_kernels.cuh for dense, activation
+// and softmax), without touching the driver. A specialisation provides
+//
+//   static constexpr bool available = true;
+//   template <class T>
+//   static void forward(const Stage&, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t);
+//   template <bool Preactivation, class T>
+//   static void backward(const Stage&, const T* params, T* grads, const T* in, const T* out, const T* dout,
+//                        T* din, std::size_t rows, int multiprocessors, cudaStream_t);
+//
+// `params` and `grads` are the stage's slice of the flat buffers (grads holds zeros on entry), `in` and `out`
+// the batch's rows (row-major, the stage's input and output sizes), `dout` the gradient with respect to the
+// output (or to the pre-activation, when Preactivation: the loss fused with the stage's activation), and `din`
+// where the input's gradient goes, or null for the first stage, which needs none. Everything is queued on the
+// stream; nothing waits.
+template <class Stage>
+struct device_kernels {
+  static constexpr bool available = false;
+};
+
 template <class S>
-inline constexpr bool has_device_kernels_v = is_device_kind_v<S> && is_rank_one_v<S>;
+inline constexpr bool has_device_kernels_v = device_kernels<S>::available;
 
 // One top-level stage checked for the device; the compiler's note names the stage's type and position.
 template <class S, std::size_t Position>
 struct device_stage_check {
-  static_assert(is_device_kind_v<S>,
-                "tenfold::cuda::device_model: the GPU runs dense, activation and softmax stages; this stage is of "
-                "another kind (a composite block such as residual, parallel, repeat or a nested sequential; dropout, "
-                "whose masks come from the host generator; reshape or flatten): train this network with "
-                "tenfold::model");
-  static_assert(!is_device_kind_v<S> || is_rank_one_v<S>,
-                "tenfold::cuda::device_model: the GPU takes samples of rank 1 (input<N>); this stage's input or "
-                "output has more axes: train this network with tenfold::model");
+  static_assert(has_device_kernels_v<S>,
+                "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense, activation and "
+                "softmax stages on samples of rank 1 (input<N>, or after flatten), and conv2d, max_pool, avg_pool, "
+                "flatten and reshape; not composite blocks (residual, parallel, repeat, a nested sequential) nor "
+                "dropout, whose masks come from the host generator: train this network with tenfold::model");
   static constexpr bool value = has_device_kernels_v<S>;
 };
 
