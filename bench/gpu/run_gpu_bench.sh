@@ -10,7 +10,8 @@
 #   --sanitize     also run the GPU tests under compute-sanitizer (memcheck, racecheck, synccheck)
 #   --no-torch     skip PyTorch's side
 #
-# Files written: run.log (everything printed), tests.log, tenfold_gpu.csv, torch_gpu.csv, summary.md, and with
+# Files written: run.log (everything printed), tests.log, tests_nccl.log (where nvcc's toolkit has NCCL),
+# tenfold_gpu.csv, torch_gpu.csv, summary.md, and with
 # --sanitize sanitizer.log. The CSV columns are
 #   workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops
 # (tenfold_gpu.csv also holds `check,...` lines and `#` comments). The exit code is non-zero when a build, a test,
@@ -74,7 +75,15 @@ start=$SECONDS
 tests_build=$!
 "$nvcc" "${flags[@]}" "$root/bench/gpu/gpu_bench.cu" -o "$bin/gpu_bench" > "$bin/build_bench.log" 2>&1 &
 bench_build=$!
+# The NCCL communicator as one rank, where the toolkit has NCCL (CUDA 13 ships it next to cudart).
+nccl_build=""
+if [ -f "$(dirname "$(dirname "$nvcc")")/include/nccl.h" ]; then
+  "$nvcc" "${flags[@]}" -I"$root/tests/support" "$root/tests/cuda/nccl_gpu.cu" "$root/tests/cuda/gpu_main.cu" \
+    -lnccl -o "$bin/nccl_gpu" > "$bin/build_nccl.log" 2>&1 &
+  nccl_build=$!
+fi
 wait $tests_build || { cat "$bin/build_tests.log"; fail "building tests/cuda/net_gpu.cu"; }
+if [ -n "$nccl_build" ]; then wait $nccl_build || { cat "$bin/build_nccl.log"; fail "building tests/cuda/nccl_gpu.cu"; }; fi
 wait $bench_build || { cat "$bin/build_bench.log"; fail "building bench/gpu/gpu_bench.cu"; }
 echo "built in $((SECONDS - start)) s"
 
@@ -97,6 +106,14 @@ if [ -x "$bin/net_gpu" ]; then
       [ $status -eq 0 ] || fail "compute-sanitizer --tool $tool (exit $status; see sanitizer.log)"
     done
   fi
+fi
+
+if [ -x "$bin/nccl_gpu" ]; then
+  echo "== tests: the NCCL communicator and the data-parallel step, one rank (tests/cuda/nccl_gpu.cu)"
+  "$bin/nccl_gpu" > "$out/tests_nccl.log" 2>&1
+  status=$?
+  tail -3 "$out/tests_nccl.log"
+  [ $status -eq 0 ] || [ $status -eq 77 ] || fail "NCCL tests (exit $status; see tests_nccl.log)"
 fi
 
 bench_args=()
