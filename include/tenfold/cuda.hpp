@@ -26,6 +26,7 @@
 #include <tenfold/cuda/nn/data_parallel.cuh>
 #include <tenfold/cuda/nn/device_model.cuh>
 #include <tenfold/cuda/nn/evaluate.cuh>
+#include <tenfold/cuda/nn/fit.cuh>
 
 #ifdef TENFOLD_INSIDE_LIBRARY_DEFINED_BY_CUDA_HPP
 #undef TENFOLD_INSIDE_LIBRARY

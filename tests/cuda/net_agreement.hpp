@@ -23,8 +23,11 @@
 // - where backward starts for each pair of last stage and loss, read from the last stage's output_activation;
 // - the fused step with few blocks, so that each block takes several tiles (its partial gradient sums are then
 //   read back and added to, not only stored), against the per-stage kernels and the CPU;
-// - one epoch over the MNIST sample (data/mnist) at batch 32 on both device paths reaches the CPU's test accuracy
-//   within 1%, and cuda::evaluate_accuracy counts as the CPU's evaluate does on the same weights;
+// - cuda::fit runs fit()'s epochs: the same shuffled batches, schedule and callbacks give the CPU's learning
+//   rates, losses and weights; another shuffling seed ends elsewhere; options without a device version are refused;
+// - one epoch over the MNIST sample (data/mnist) at batch 32 on both device paths (the fused one through
+//   cuda::fit) reaches the CPU's test accuracy within 1%, and cuda::evaluate_accuracy counts as the CPU's evaluate
+//   does on the same weights;
 // - with one output, evaluate_accuracy decides as the CPU does (strictly above the loss's threshold, 0 for
 //   logits and 0.5 for probabilities): an output exactly at the threshold is negative;
 // - a class label out of range is reported by last_loss() and does not stop the model; a batch larger than the
@@ -586,6 +589,54 @@ TEST_CASE("32 -> 5 x 64 -> 16 without bias: the fused step, each block taking se
   }
 }
 
+TEST_CASE("cuda::fit runs fit()'s epochs: the same batches in the same order, the same schedule, the same weights") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  constexpr std::size_t n = 53, capacity = 8;  // six full batches and one of five rows
+  using host_model = tf::model<odd_mse_net, capacity>;
+  auto reference = std::make_unique<host_model>(seed);
+  const auto x = inputs_clear_of_relu_kinks<host_model, float>(*reference, g, n);
+  const auto y = test_support::uniform<float>(g, n * 5, -1, 1);
+  const tf::dataset<float> data(x, y, 37, 5);
+  tf::fit_options o;
+  o.epochs = 4;  // the callback stops both after the third
+  o.batch_size = capacity;
+  o.seed = seed + 1;
+  o.progress = tf::progress::silent;
+  const tf::schedule::exponential_decay decay{.gamma = 0.5};
+  std::size_t callbacks = 0;
+  o.callbacks.push_back([&](const tf::epoch_record&) { return ++callbacks < 3; });
+  auto cpu = std::make_unique<host_model>(seed);
+  const tf::history on_cpu = tf::fit(*cpu, data, tf::mse{}, tf::adam{}, o, decay);
+  cu::device_model<odd_mse_net, capacity> gpu(seed);
+  callbacks = 0;
+  const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o, decay);
+  REQUIRE(on_cpu.epochs.size() == 3);
+  REQUIRE(on_gpu.epochs.size() == 3);
+  for (std::size_t e = 0; e < on_cpu.epochs.size(); ++e) {
+    CAPTURE(e);
+    CHECK(on_gpu.epochs[e].learning_rate == on_cpu.epochs[e].learning_rate);
+    CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
+  }
+  std::vector<float> trained(host_model::param_count);
+  gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+  check_by_stage<host_model>("parameters after cuda::fit", trained.data(), cpu->params(), tolerance_for<float>(),
+                             false);
+  // The order matters: shuffled from another seed, the same run ends elsewhere.
+  o.seed = seed + 2;
+  cu::device_model<odd_mse_net, capacity> reshuffled(seed);
+  callbacks = 0;
+  (void)cu::fit(reshuffled, data, tf::mse{}, tf::adam{}, o, decay);
+  std::vector<float> other(host_model::param_count);
+  reshuffled.parameter_buffer().copy_to_host(other.data(), other.size());
+  CHECK(other != trained);
+  o.validation_split = 0.1;
+  CHECK_THROWS_WITH_AS(cu::fit(gpu, data, tf::mse{}, tf::adam{}, o),
+                       doctest::Contains("the fit option validation_split (pass the validation set instead) has no "
+                                         "device version yet"),
+                       tf::exception);
+}
+
 TEST_CASE("MNIST: an epoch on the GPU reaches the CPU's accuracy, and evaluate_accuracy counts as the CPU does") {
   auto data = tf::try_load_mnist<float>(TENFOLD_TEST_MNIST_DIR);
   if (!data) {
@@ -601,7 +652,6 @@ TEST_CASE("MNIST: an epoch on the GPU reaches the CPU's accuracy, and evaluate_a
   cu::device_model<mnist_net, batch, float, fused> fused_gpu(seed);
   cu::device_model<mnist_net, batch, float, per_stage> stage_gpu(seed);
   host_model::optimizer_state_for<tf::adam> cpu_state(opt);
-  decltype(fused_gpu)::optimizer_state_for<tf::adam> fused_state(opt);
   decltype(stage_gpu)::optimizer_state_for<tf::adam> stage_state(opt);
   device_batch<float> device(batch * 784, batch);
   const auto& train = data->train;
@@ -610,11 +660,19 @@ TEST_CASE("MNIST: an epoch on the GPU reaches the CPU's accuracy, and evaluate_a
     cpu->train_step(train.features(start), train.targets(start), rows, loss, opt, cpu_state);
     device.x.copy_from_host(train.features(start), rows * 784);
     device.y.copy_from_host(train.targets(start), rows);
-    fused_gpu.train_step(device.x.data(), device.y.data(), rows, loss, opt, fused_state);
     stage_gpu.train_step(device.x.data(), device.y.data(), rows, loss, opt, stage_state);
   }
+  // The fused model trains through cuda::fit, on the same batches (in order, not shuffled).
+  tf::fit_options o;
+  o.epochs = 1;
+  o.batch_size = batch;
+  o.shuffle = false;
+  o.metric = tf::metric::accuracy;
+  const tf::history fitted = cu::fit(fused_gpu, train, loss, opt, o, tf::schedule::constant{}, &data->test);
+  REQUIRE(fitted.epochs.size() == 1);
   const double cpu_accuracy = tf::evaluate(*cpu, data->test, loss, tf::metric::accuracy).metric;
   const double fused_accuracy = cu::evaluate_accuracy(fused_gpu, data->test, loss);
+  CHECK(fitted.epochs[0].validation_metric == fused_accuracy);
   const double stage_accuracy = cu::evaluate_accuracy(stage_gpu, data->test, loss);
   INFO("test accuracy after one epoch: CPU ", cpu_accuracy, ", GPU fused ", fused_accuracy, ", GPU per stage ",
        stage_accuracy);

@@ -9,6 +9,7 @@
 #define TENFOLD_INSIDE_LIBRARY
 #include <tenfold/cuda/nn/device_model.cuh>
 #include <tenfold/cuda/nn/evaluate.cuh>
+#include <tenfold/cuda/nn/fit.cuh>
 #undef TENFOLD_INSIDE_LIBRARY
 
 #include "net_agreement.hpp"

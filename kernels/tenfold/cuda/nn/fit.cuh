@@ -1,0 +1,129 @@
+// cuda::fit(gpu, train, loss, opt, options[, schedule][, validation]): fit()'s epoch loop for a device model.
+//
+// The training set is uploaded once. Each epoch's order is drawn on the host by the same generator fit() uses
+// (shuffle_engine seeded with options.seed, shuffled in place every epoch) and uploaded, one copy of n indices
+// per epoch; each batch's rows are gathered from the uploaded set by a kernel, so no sample crosses the bus
+// again. One epoch is therefore, batch for batch, fit()'s on the CPU: the same rows in the same batches, the
+// same learning-rate schedule per epoch, the same optimizer. Each record has the epoch's mean training loss (the
+// batches' losses weighted by their rows; reading each one waits for its step), the learning rate and the time;
+// with a validation set and options.metric == metric::accuracy, validation_metric is
+// cuda::evaluate_accuracy on it. Callbacks run after each epoch; one that returns false stops training.
+//
+// fit()'s other options (augmentation, validation_split, early stopping, progress display, non-finite handling
+// other than stopping) have no device version yet: setting one is refused with a sentence naming it.
+#pragma once
+#include <tenfold/core/internal.hpp>
+
+#include <cuda_runtime.h>
+
+#include <chrono>
+#include <cstddef>
+#include <numeric>
+#include <vector>
+
+#include <tenfold/core/error.hpp>
+#include <tenfold/cuda/check.cuh>
+#include <tenfold/cuda/device_buffer.cuh>
+#include <tenfold/cuda/nn/evaluate.cuh>
+#include <tenfold/cuda/nn/launch.cuh>
+#include <tenfold/cuda/nn/stage_kernels.cuh>
+#include <tenfold/data/dataset.hpp>
+#include <tenfold/data/shuffle.hpp>
+#include <tenfold/optim/schedules/constant.hpp>
+#include <tenfold/optim/schedules/schedule.hpp>
+#include <tenfold/train/history.hpp>
+#include <tenfold/train/options.hpp>
+
+namespace tenfold::cuda {
+
+namespace detail {
+
+// Rows order[first], order[first + 1], ... of `from` (rows of `width` values) into consecutive rows of `to`.
+template <class T>
+__global__ void gather_rows_kernel(const T* from, const std::size_t* order, std::size_t first, std::size_t rows,
+                                   std::size_t width, T* to) {
+  const std::size_t n = rows * width;
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+    to[i] = from[order[first + i / width] * width + i % width];
+}
+
+template <class T>
+void gather_rows(const T* from, const std::size_t* order, std::size_t first, std::size_t rows, std::size_t width,
+                 T* to, cudaStream_t stream) {
+  launch("tenfold::cuda::gather_rows_kernel", gather_rows_kernel<T>, dim3(grid_for(rows * width, stage_block)),
+         dim3(stage_block), 0, stream, from, order, first, rows, width, to);
+}
+
+inline void refuse_host_only_options(const fit_options& o) {
+  const char* option = o.augment ? "augment"
+                       : o.validation_split != 0 ? "validation_split (pass the validation set instead)"
+                       : o.early_stopping.enabled ? "early_stopping"
+                       : o.on_non_finite != on_non_finite::stop ? "on_non_finite"
+                                                                 : nullptr;
+  TENFOLD_EXPECT(option == nullptr, errc::invalid_argument,
+                 "cuda::fit: the fit option %s has no device version yet; train with tenfold::fit", option);
+}
+
+}  // namespace detail
+
+template <class Model, class L, class Opt, class Schedule = schedule::constant>
+history fit(Model& m, const dataset<typename Model::value_type>& train, const L& loss, const Opt& opt,
+            const fit_options& options, Schedule sched = {},
+            const dataset<typename Model::value_type>* validation = nullptr) {
+  using T = typename Model::value_type;
+  static_assert(epoch_schedule<Schedule>,
+                "tenfold::cuda::fit: the schedule sets the learning rate per epoch (lr_for_epoch), as fit()'s does");
+  detail::refuse_host_only_options(options);
+  const std::size_t n = train.size(), in = Model::input_size, target_width = train.target_size();
+  TENFOLD_EXPECT(n > 0, errc::invalid_argument, "cuda::fit: no training samples");
+  TENFOLD_EXPECT(train.feature_size() == in, errc::invalid_argument,
+                 "cuda::fit: the samples have %zu features; the network takes %zu", train.feature_size(), in);
+  TENFOLD_EXPECT(target_width == L::target_width(Model::output_size), errc::invalid_argument,
+                 "cuda::fit: the targets have %zu values per sample; the loss takes %zu", target_width,
+                 L::target_width(Model::output_size));
+  const std::size_t batch = options.batch_size == 0 ? Model::capacity : options.batch_size;
+  TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
+                 "cuda::fit: a batch of %zu does not fit the model's capacity of %zu", batch, Model::capacity);
+
+  // Everything is allocated and uploaded before the first epoch.
+  device_buffer<T> features(n * in), targets(n * target_width), x(batch * in), y(batch * target_width);
+  features.copy_from_host(train.features(0), n * in);
+  targets.copy_from_host(train.targets(0), n * target_width);
+  device_buffer<std::size_t> device_order(n);
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  shuffle_engine shuffler(options.seed);
+  typename Model::template optimizer_state_for<Opt> state(opt);
+
+  history h;
+  h.epochs.reserve(options.epochs);
+  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    state.lr = sched.lr_for_epoch(epoch, opt.lr);
+    if (options.shuffle) shuffle_indices(order.data(), n, shuffler);
+    device_order.copy_from_host(order.data(), n);
+    double loss_sum = 0;
+    for (std::size_t first = 0; first < n; first += batch) {
+      const std::size_t rows = n - first < batch ? n - first : batch;
+      detail::gather_rows(features.data(), device_order.data(), first, rows, in, x.data(), m.stream());
+      detail::gather_rows(targets.data(), device_order.data(), first, rows, target_width, y.data(), m.stream());
+      m.train_step(x.data(), y.data(), rows, loss, opt, state);
+      loss_sum += double(m.last_loss()) * double(rows);
+    }
+    epoch_record r;
+    r.epoch = epoch + 1;
+    r.loss = loss_sum / double(n);
+    r.learning_rate = state.lr;
+    if (validation && options.metric == metric::accuracy) r.validation_metric = evaluate_accuracy(m, *validation, loss);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.samples_per_second = double(n) / r.seconds;
+    h.epochs.push_back(r);
+    bool go_on = true;
+    for (const auto& callback : options.callbacks) go_on = callback(r) && go_on;
+    if (!go_on) break;
+  }
+  return h;
+}
+
+}  // namespace tenfold::cuda
