@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include <tenfold/cuda/layers/channels_last.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
@@ -41,8 +42,7 @@ __global__ void conv_forward_kernel(const T* params, const T* x, T* y, std::size
   const std::size_t n_out = rows * G::OH * G::OW * G::F;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n_out; i += stride) {
-    const std::size_t f = i % G::F, ow = (i / G::F) % G::OW, oh = (i / (G::F * G::OW)) % G::OH,
-                      n = i / (G::F * G::OW * G::OH);
+    const auto [n, oh, ow, f] = pixel_of<G::OH, G::OW, G::F>(i);
     T acc = T(0);
     for (std::size_t kh = 0; kh < G::KH; ++kh) {
       const std::size_t ih = oh * G::S + kh - G::top;  // wraps below zero: then >= H
@@ -103,8 +103,7 @@ __global__ void conv_input_grad_kernel(const T* params, const T* y, const T* dy,
   const std::size_t n_in = rows * G::H * G::W * G::C;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n_in; i += stride) {
-    const std::size_t c = i % G::C, iw = (i / G::C) % G::W, ih = (i / (G::C * G::W)) % G::H,
-                      n = i / (G::C * G::W * G::H);
+    const auto [n, ih, iw, c] = pixel_of<G::H, G::W, G::C>(i);
     T acc = T(0);
     for (std::size_t kh = 0; kh < G::KH; ++kh) {
       const std::size_t yy = ih + G::top - kh;  // wraps when negative: then yy / S >= OH

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 
+#include <tenfold/cuda/layers/channels_last.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
@@ -49,8 +50,7 @@ __global__ void pool_forward_kernel(const T* x, T* y, std::size_t rows) {
   const std::size_t n_out = rows * G::OH * G::OW * G::C;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n_out; i += stride) {
-    const std::size_t c = i % G::C, ow = (i / G::C) % G::OW, oh = (i / (G::C * G::OW)) % G::OH,
-                      n = i / (G::C * G::OW * G::OH);
+    const auto [n, oh, ow, c] = pixel_of<G::OH, G::OW, G::C>(i);
     const T* sample = x + n * G::H * G::W * G::C;
     if constexpr (Max) {
       y[i] = sample[max_position<G, K, S>(sample, oh, ow, c)];
@@ -68,8 +68,7 @@ __global__ void pool_backward_kernel(const T* x, const T* dy, T* dx, std::size_t
   const std::size_t n_in = rows * G::H * G::W * G::C;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n_in; i += stride) {
-    const std::size_t c = i % G::C, iw = (i / G::C) % G::W, ih = (i / (G::C * G::W)) % G::H,
-                      n = i / (G::C * G::W * G::H);
+    const auto [n, ih, iw, c] = pixel_of<G::H, G::W, G::C>(i);
     const T* sample = x + n * G::H * G::W * G::C;
     const std::size_t here = (ih * G::W + iw) * G::C + c;
     T acc = T(0);

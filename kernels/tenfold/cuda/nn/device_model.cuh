@@ -14,8 +14,8 @@
 // none (a composite block, dropout, ...) is refused at compile time, with the stage named.
 //
 // Two ways to run, chosen by the Execution policy (a type, like the CPU's storage policies):
-// - execution::per_stage: one kernel per stage, generated from the stage types (stage_kernels.cuh), in the
-//   CPU model's order; works for dense, activation and softmax stages and every device loss;
+// - execution::per_stage: each stage's kernels (device_kernels<Stage>, generated from the stage types), in the
+//   CPU model's order; works for every stage that has kernels and every device loss;
 // - execution::fused: the whole step in two kernels (fused_mlp.cuh), for chains of dense stages at most 128
 //   wide with an optional final softmax; anything else is refused at compile time;
 // - execution::automatic (the default): fused where the network and the loss allow it, per-stage otherwise.

@@ -61,10 +61,6 @@ struct is_softmax<::tenfold::detail::softmax_stage<In, T>> : std::true_type {};
 template <class S>
 inline constexpr bool is_softmax_v = is_softmax<S>::value;
 
-// Samples of rank 1 in and out: the dense, activation and softmax kernels take rows of one width.
-template <class S>
-inline constexpr bool is_rank_one_v = S::input_shape::rank == 1 && S::output_shape::rank == 1;
-
 // The kernels of one stage type. The device model finds a stage's kernels here, so a layer adds its own by
 // specialising device_kernels next to its kernels (cuda/layers/, or stage_kernels.cuh for dense, activation
 // and softmax), without touching the driver. A specialisation provides
