@@ -20,6 +20,9 @@
 // - convolutional networks on the per-stage kernels (conv2d with valid, same and explicit padding, strides, an
 //   absorbed activation, with and without bias; max_pool and avg_pool, overlapping or not; flatten into a dense
 //   head): forward, and training steps with sparse cross-entropy (Adam) and mse (SGD, float and double);
+// - transformer blocks on the per-stage kernels (residual blocks, layer_norm and rms_norm, causal and unmasked
+//   multi_head_attention with and without biases, dense layers per position, repeat<2, ...>): forward, and
+//   training steps with sparse cross-entropy (Adam) and mse (SGD, float and double);
 // - where backward starts for each pair of last stage and loss, read from the last stage's output_activation;
 // - the fused step with few blocks, so that each block takes several tiles (its partial gradient sums are then
 //   read back and added to, not only stored), against the per-stage kernels and the CPU;
@@ -92,6 +95,19 @@ using strided_cnn =
                    tf::sigmoid, tf::avg_pool<2, tf::stride<1>>, tf::flatten, tf::dense<3>>;
 using relu_cnn = tf::sequential<tf::input<9, 8, 1>, tf::conv2d<5, 2, 3, tf::stride<1>, tf::padding<1>, false>,
                                 tf::relu, tf::max_pool<3, tf::stride<2>>, tf::flatten, tf::dense<6>, tf::softmax>;
+
+// Transformer blocks on the per-stage kernels, at odd sizes. gpt_block_net: nanoGPT's block (layer norm, causal
+// attention without biases, residual; layer norm without bias, GELU MLP, residual) on 7 positions of 6 features in 2 heads of 3,
+// then a final layer norm and a classifier over the flattened sequence. encoder_net: two copies (repeat) of a
+// block of rms_norm and unmasked attention in 3 heads of 2, and a layer norm with a tanh MLP, with a dense
+// layer per position giving a [5, 4] output for mse.
+using gpt_block_net =
+    tf::sequential<tf::input<7, 6>, tf::residual<tf::layer_norm<>, tf::multi_head_attention<2, tf::causal, false>>,
+                   tf::residual<tf::layer_norm<false>, tf::dense<10>, tf::gelu, tf::dense<6, false>>, tf::layer_norm<>,
+                   tf::flatten, tf::dense<3>, tf::softmax>;
+using encoder_block = tf::sequential<tf::residual<tf::rms_norm<>, tf::multi_head_attention<3, tf::unmasked>>,
+                                     tf::residual<tf::layer_norm<>, tf::dense<9>, tf::tanh, tf::dense<6>>>;
+using encoder_net = tf::sequential<tf::input<5, 6>, tf::repeat<2, encoder_block>, tf::dense<4>>;
 
 #ifndef TENFOLD_TEST_MNIST_DIR
 #define TENFOLD_TEST_MNIST_DIR "data/mnist"
@@ -427,6 +443,26 @@ TEST_CASE("convolutional networks: forward passes and training steps agree with 
     const auto rows = varying_rows(g, 7, 6);
     check_training_agrees<strided_cnn, 7, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
     check_training_agrees<strided_cnn, 7, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+  }
+}
+
+TEST_CASE("transformer blocks: forward passes and training steps agree with the CPU model") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("forward, causal block and classifier") {
+    check_forward_agrees<gpt_block_net, 5, per_stage, float>(seed, 1 + g.below(4));
+  }
+  SUBCASE("forward, repeated unmasked block") {
+    check_forward_agrees<encoder_net, 5, per_stage, float>(seed, 1 + g.below(4));
+  }
+  SUBCASE("training, causal block, sparse cross-entropy, Adam") {
+    check_training_agrees<gpt_block_net, 5, cu::execution::automatic, float>(
+        seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, varying_rows(g, 5, 5));
+  }
+  SUBCASE("training, repeated unmasked block, mse, SGD, float and double") {
+    const auto rows = varying_rows(g, 4, 4);
+    check_training_agrees<encoder_net, 4, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<encoder_net, 4, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
   }
 }
 

@@ -129,7 +129,9 @@ struct device_kernels<::tenfold::detail::conv2d_stage<F, KH, KW, S, Padding, Bia
   static constexpr bool available = true;
 
   template <class T>
-  static void forward(const stage& s, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
+  static void forward(const stage& s, const T* params, const T* in, T* out, const device_pass<T>& p) {
+    const std::size_t rows = p.rows;
+    const cudaStream_t stream = p.stream;
     const std::size_t n = rows * stage::output_shape::size;
     launch("tenfold::cuda::conv_forward_kernel", conv_forward_kernel<geometry, T, Act>, dim3(grid_for(n, stage_block)),
            dim3(stage_block), 0, stream, params, in, out, rows, s.act);
@@ -137,7 +139,9 @@ struct device_kernels<::tenfold::detail::conv2d_stage<F, KH, KW, S, Padding, Bia
 
   template <bool Preactivation, class T>
   static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
-                       std::size_t rows, int, cudaStream_t stream) {
+                       const device_pass<T>& p) {
+    const std::size_t rows = p.rows;
+    const cudaStream_t stream = p.stream;
     launch("tenfold::cuda::conv_weight_grad_kernel", conv_weight_grad_kernel<geometry, T, Act, Preactivation>,
            dim3(grid_for(stage::param_count, stage_block)), dim3(stage_block), 0, stream, in, out, dout, grads, rows,
            s.act);

@@ -91,18 +91,18 @@ struct pool_kernels {
   using geometry = pool_shape<K, S, In>;
   static constexpr bool available = true;
   template <class Stage, class T>
-  static void forward(const Stage&, const T*, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
-    const std::size_t n = rows * Stage::output_shape::size;
+  static void forward(const Stage&, const T*, const T* in, T* out, const device_pass<T>& p) {
+    const std::size_t n = p.rows * Stage::output_shape::size;
     launch("tenfold::cuda::pool_forward_kernel", pool_forward_kernel<geometry, K, S, Max, T>,
-           dim3(grid_for(n, stage_block)), dim3(stage_block), 0, stream, in, out, rows);
+           dim3(grid_for(n, stage_block)), dim3(stage_block), 0, p.stream, in, out, p.rows);
   }
   template <bool Preactivation, class Stage, class T>
-  static void backward(const Stage&, const T*, T*, const T* in, const T*, const T* dout, T* din, std::size_t rows, int,
-                       cudaStream_t stream) {
+  static void backward(const Stage&, const T*, T*, const T* in, const T*, const T* dout, T* din,
+                       const device_pass<T>& p) {
     if (!din) return;
-    const std::size_t n = rows * In::size;
+    const std::size_t n = p.rows * In::size;
     launch("tenfold::cuda::pool_backward_kernel", pool_backward_kernel<geometry, K, S, Max, T>,
-           dim3(grid_for(n, stage_block)), dim3(stage_block), 0, stream, in, dout, din, rows);
+           dim3(grid_for(n, stage_block)), dim3(stage_block), 0, p.stream, in, dout, din, p.rows);
   }
 };
 

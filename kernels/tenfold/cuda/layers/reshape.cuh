@@ -18,15 +18,15 @@ template <class In, class Out, class T0>
 struct device_kernels<::tenfold::detail::reshape_stage<In, Out, T0>> {
   static constexpr bool available = true;
   template <class Stage, class T>
-  static void forward(const Stage&, const T*, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
-    check(cudaMemcpyAsync(out, in, rows * In::size * sizeof(T), cudaMemcpyDeviceToDevice, stream),
+  static void forward(const Stage&, const T*, const T* in, T* out, const device_pass<T>& p) {
+    check(cudaMemcpyAsync(out, in, p.rows * In::size * sizeof(T), cudaMemcpyDeviceToDevice, p.stream),
           "cudaMemcpyAsync (reshape)");
   }
   template <bool Preactivation, class Stage, class T>
-  static void backward(const Stage&, const T*, T*, const T*, const T*, const T* dout, T* din, std::size_t rows, int,
-                       cudaStream_t stream) {
+  static void backward(const Stage&, const T*, T*, const T*, const T*, const T* dout, T* din,
+                       const device_pass<T>& p) {
     if (din)
-      check(cudaMemcpyAsync(din, dout, rows * In::size * sizeof(T), cudaMemcpyDeviceToDevice, stream),
+      check(cudaMemcpyAsync(din, dout, p.rows * In::size * sizeof(T), cudaMemcpyDeviceToDevice, p.stream),
             "cudaMemcpyAsync (reshape gradient)");
   }
 };

@@ -3,15 +3,17 @@
 // The same `sequential<...>` type binds to the same root stage (`Net::root<T>`, whose top-level children are the
 // CPU model's stages), and the parameters and gradients live in device memory with the CPU model's layout: the
 // layout engine's offsets (nn/layout.hpp), each dense stage's weights [in, out] row-major followed by its bias.
-// The device's own workspace holds every stage's output for `Capacity` samples and two gradient buffers for
-// backward. Each buffer is one allocation, made on construction; a training step allocates nothing and does not
-// wait for the GPU. `copy_parameters_from(model)` and `copy_parameters_to(model)` are one cudaMemcpy each, and the
-// same seed gives the same initial weights as model<Net, Capacity, T>(seed) (the same walk over the arrays'
-// initialisers, with the same generator).
+// The device's own workspace holds every stage's output for `Capacity` samples, what each stage keeps for
+// backward, working memory, and two gradient buffers for backward. Each buffer is one allocation, made on
+// construction; a training step allocates nothing and does not wait for the GPU. `copy_parameters_from(model)`
+// and `copy_parameters_to(model)` are one cudaMemcpy each, and the same seed gives the same initial weights as
+// model<Net, Capacity, T>(seed) (the same walk over the arrays' initialisers, with the same generator).
 //
 // Each top-level stage runs through its entry in device_kernels<Stage> (stage_traits.cuh; dense, activation and
-// softmax in stage_kernels.cuh, conv2d, pooling and reshape in cuda/layers/); a network with a stage that has
-// none (a composite block, dropout, ...) is refused at compile time, with the stage named.
+// softmax in stage_kernels.cuh, conv2d, pooling, reshape, the norms and attention in cuda/layers/, the composite
+// blocks in block_kernels.cuh); a network with a stage that has none (dropout, embeddings, ...) is refused at
+// compile time, with the stage named. Each stage's saved and scratch regions (stage_traits.cuh) are laid out in
+// the workspace after the stages' outputs.
 //
 // Two ways to run, chosen by the Execution policy (a type, like the CPU's storage policies):
 // - execution::per_stage: each stage's kernels (device_kernels<Stage>, generated from the stage types), in the
@@ -40,9 +42,12 @@
 #include <tenfold/core/random.hpp>
 #include <tenfold/cuda/check.cuh>
 #include <tenfold/cuda/device_buffer.cuh>
+#include <tenfold/cuda/layers/attention.cuh>
 #include <tenfold/cuda/layers/conv2d.cuh>
+#include <tenfold/cuda/layers/layer_norm.cuh>
 #include <tenfold/cuda/layers/pooling.cuh>
 #include <tenfold/cuda/layers/reshape.cuh>
+#include <tenfold/cuda/nn/block_kernels.cuh>
 #include <tenfold/cuda/nn/fused_mlp.cuh>
 #include <tenfold/cuda/nn/loss_kernels.cuh>
 #include <tenfold/cuda/nn/optimizer_kernels.cuh>
@@ -109,9 +114,25 @@ class device_model {
 
   static constexpr bool fused_allowed = !std::is_same_v<Execution, execution::per_stage> && plan::eligible;
 
+  // What each stage keeps from forward to backward, and the working memory the largest stage needs in one call
+  // (device_kernels' saved_per_sample and scratch_per_sample; a block's covers its children).
+  template <std::size_t... I>
+  static constexpr std::array<std::size_t, stage_count> saved_sizes(std::index_sequence<I...>) {
+    return {detail::device_saved_per_sample<stage_t<I>>...};
+  }
+  template <std::size_t... I>
+  static constexpr std::size_t largest_scratch(std::index_sequence<I...>) {
+    std::size_t m = 0;
+    ((m = detail::device_scratch_per_sample<stage_t<I>> > m ? detail::device_scratch_per_sample<stage_t<I>> : m), ...);
+    return m;
+  }
+  static constexpr std::array<std::size_t, stage_count> saved_per_sample =
+      saved_sizes(std::make_index_sequence<stage_count>{});
+  static constexpr std::size_t scratch_per_sample = largest_scratch(std::make_index_sequence<stage_count>{});
+
   struct workspace_layout {
-    std::array<std::size_t, stage_count> output_offset{};
-    std::size_t gradient_offset = 0, row_loss_offset = 0, loss_value_offset = 0, total = 0;
+    std::array<std::size_t, stage_count> output_offset{}, saved_offset{};
+    std::size_t scratch_offset = 0, gradient_offset = 0, row_loss_offset = 0, loss_value_offset = 0, total = 0;
   };
   static constexpr workspace_layout workspace_offsets = [] {
     workspace_layout l;
@@ -120,6 +141,12 @@ class device_model {
       l.output_offset[s] = w;
       w += Capacity * layout::width[s];
     }
+    for (std::size_t s = 0; s < stage_count; ++s) {
+      l.saved_offset[s] = w;
+      w += Capacity * saved_per_sample[s];
+    }
+    l.scratch_offset = w;
+    w += Capacity * scratch_per_sample;
     l.gradient_offset = w;
     w += 2 * Capacity * layout::max_width;
     l.row_loss_offset = w;
@@ -350,12 +377,22 @@ class device_model {
 
   // ---- per-stage path ----
 
+  // Stage s's regions of the workspace for a batch of `rows`.
+  detail::device_pass<T> pass_for(std::size_t s, std::size_t rows) {
+    return {rows,
+            Capacity,
+            workspace_.data() + workspace_offsets.saved_offset[s],
+            workspace_.data() + workspace_offsets.scratch_offset,
+            multiprocessors_,
+            stream_};
+  }
+
   void forward_per_stage(const T* x, std::size_t rows) {
     for_each_stage([&](auto& stage, auto idx) {
       constexpr std::size_t s = decltype(idx)::value;
       const T* in = s == 0 ? x : out(s - 1);
-      detail::device_kernels<stage_t<s>>::forward(stage, params_.data() + layout::param_offset[s], in, out(s), rows,
-                                                  stream_);
+      detail::device_kernels<stage_t<s>>::forward(stage, params_.data() + layout::param_offset[s], in, out(s),
+                                                  pass_for(s, rows));
     });
   }
 
@@ -395,8 +432,7 @@ class device_model {
       T* din = S == 0 ? nullptr : (g == backward_buffer(0) ? backward_buffer(1) : backward_buffer(0));
       constexpr std::size_t first = layout::param_offset[S], count = layout::param_offset[S + 1] - first;
       detail::device_kernels<stage_t<S>>::template backward<Start == detail::loss_start::preactivation>(
-          std::get<S>(stages_), params_.data() + first, grads_.data() + first, in, out(S), g, din, rows,
-          multiprocessors_, stream_);
+          std::get<S>(stages_), params_.data() + first, grads_.data() + first, in, out(S), g, din, pass_for(S, rows));
       if constexpr (count > 0) ready(first, count);
       if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, din, rows, ready);
     }

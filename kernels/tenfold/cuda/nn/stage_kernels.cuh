@@ -1,8 +1,8 @@
 // The per-stage device kernels: forward and backward of a dense stage, an elementwise activation and a softmax,
 // and their entries in device_kernels (stage_traits.cuh), through which the device model finds them.
 //
-// These mirror the stages' CPU code (layers/dense.hpp, layers/activation.hpp, layers/softmax.hpp) one for one, on
-// samples of rank 1, so that a device_model runs the same computation as the CPU model, stage by stage, with
+// These mirror the stages' CPU code (layers/dense.hpp, layers/activation.hpp, layers/softmax.hpp) one for one (dense
+// and the activations on samples of any rank, softmax on rank 1), so that a device_model runs the same computation as the CPU model, stage by stage, with
 // parameters in the same layout. Each activation's function and derivative are the descriptor's own TENFOLD_HD
 // members, called here as on the host:
 // - dense forward is one tiled GEMM whose epilogue adds the bias and applies the fused activation;
@@ -210,19 +210,22 @@ void softmax_backward(const T* out, const T* dout, T* din, std::size_t rows, cud
 
 // ---- the stages' entries in device_kernels (stage_traits.cuh) -------------------------------------------------
 
+// Dense on samples of any rank: the last axis is the features and every row along the others is a vector of
+// its own (a [T, D] sample is T rows of D), as on the CPU.
 template <std::size_t N, bool B, class W, class BI, class In, class T0, class Act>
-requires(In::rank == 1)
 struct device_kernels<::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>> {
   using stage = ::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>;
   static constexpr bool available = true;
+  static constexpr std::size_t vectors_per_sample = In::size / stage::in_width;
   template <class T>
-  static void forward(const stage& s, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
-    dense_forward(s, params, in, out, rows, stream);
+  static void forward(const stage& s, const T* params, const T* in, T* out, const device_pass<T>& p) {
+    dense_forward(s, params, in, out, p.rows * vectors_per_sample, p.stream);
   }
   template <bool Preactivation, class T>
   static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
-                       std::size_t rows, int multiprocessors, cudaStream_t stream) {
-    dense_backward<Preactivation>(s, params, grads, in, out, dout, din, rows, multiprocessors, stream);
+                       const device_pass<T>& p) {
+    dense_backward<Preactivation>(s, params, grads, in, out, dout, din, p.rows * vectors_per_sample,
+                                  p.multiprocessors, p.stream);
   }
 };
 
@@ -232,14 +235,14 @@ struct device_kernels<::tenfold::detail::activation_stage<Act, In, T0>> {
   using stage = ::tenfold::detail::activation_stage<Act, In, T0>;
   static constexpr bool available = true;
   template <class T>
-  static void forward(const stage& s, const T*, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
-    activation_forward(s, in, out, rows, stream);
+  static void forward(const stage& s, const T*, const T* in, T* out, const device_pass<T>& p) {
+    activation_forward(s, in, out, p.rows, p.stream);
   }
   // With Preactivation the loss already gave the gradient at this stage's input; the model skips the stage then.
   template <bool Preactivation, class T>
   static void backward(const stage& s, const T*, T*, const T* in, const T* out, const T* dout, T* din,
-                       std::size_t rows, int, cudaStream_t stream) {
-    if (din) activation_backward(s, in, out, dout, din, rows, stream);
+                       const device_pass<T>& p) {
+    if (din) activation_backward(s, in, out, dout, din, p.rows, p.stream);
   }
 };
 
@@ -249,13 +252,13 @@ struct device_kernels<::tenfold::detail::softmax_stage<In, T0>> {
   using stage = ::tenfold::detail::softmax_stage<In, T0>;
   static constexpr bool available = true;
   template <class T>
-  static void forward(const stage&, const T*, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
-    softmax_forward<stage>(in, out, rows, stream);
+  static void forward(const stage&, const T*, const T* in, T* out, const device_pass<T>& p) {
+    softmax_forward<stage>(in, out, p.rows, p.stream);
   }
   template <bool Preactivation, class T>
-  static void backward(const stage&, const T*, T*, const T*, const T* out, const T* dout, T* din, std::size_t rows,
-                       int, cudaStream_t stream) {
-    if (din) softmax_backward<stage>(out, dout, din, rows, stream);
+  static void backward(const stage&, const T*, T*, const T*, const T* out, const T* dout, T* din,
+                       const device_pass<T>& p) {
+    if (din) softmax_backward<stage>(out, dout, din, p.rows, p.stream);
   }
 };
 

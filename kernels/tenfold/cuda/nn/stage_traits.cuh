@@ -5,9 +5,9 @@
 // same stage types the CPU model's `root_type` holds). The CPU model calls each stage's own forward and backward;
 // on the GPU every stage type needs kernels, found through the device_kernels trait below (specialised next to
 // each layer's kernels). The dense, activation and softmax stages are also classified here (dense_info and the
-// rest), because the fused MLP path reads their widths and activations. A stage without kernels (a composite:
-// residual, parallel, repeat, a nested block; dropout, whose masks come from the host generator) is refused at
-// compile time, with the stage named in the note.
+// rest), because the fused MLP path reads their widths and activations. A stage without kernels (parallel,
+// embeddings, batch_norm, recurrent layers; dropout, whose masks come from the host generator; a block holding
+// one of those) is refused at compile time, with the stage named in the note.
 //
 // Parameter offsets are not recomputed: they are the layout engine's (`root_type::child_param_offsets`,
 // nn/layout.hpp), so the device's flat buffer is the CPU model's byte for byte. Within a dense stage's slice the
@@ -20,6 +20,8 @@
 // sigmoid continues from that gradient as its dz.
 #pragma once
 #include <tenfold/core/internal.hpp>
+
+#include <cuda_runtime.h>
 
 #include <array>
 #include <cstddef>
@@ -61,22 +63,37 @@ struct is_softmax<::tenfold::detail::softmax_stage<In, T>> : std::true_type {};
 template <class S>
 inline constexpr bool is_softmax_v = is_softmax<S>::value;
 
+// What a stage's kernels get besides their buffers: the batch's rows, the capacity every region is sized for,
+// the stage's saved region (written by forward, read by backward: what it keeps per sample, such as attention's
+// probabilities or a block's intermediate outputs) and its scratch (working memory of one call, shared with
+// the other stages), the device's multiprocessor count and the stream.
+template <class T>
+struct device_pass {
+  std::size_t rows = 0, capacity = 0;
+  T* saved = nullptr;    // capacity × saved_per_sample values of the stage's entry
+  T* scratch = nullptr;  // capacity × scratch_per_sample values
+  int multiprocessors = 1;
+  cudaStream_t stream = nullptr;
+};
+
 // The kernels of one stage type. The device model finds a stage's kernels here, so a layer adds its own by
 // specialising device_kernels next to its kernels (cuda/layers/, or stage_kernels.cuh for dense, activation
 // and softmax), without touching the driver. A specialisation provides
 //
 //   static constexpr bool available = true;
+//   static constexpr std::size_t saved_per_sample = ..., scratch_per_sample = ...;   (optional, 0 if absent)
 //   template <class T>
-//   static void forward(const Stage&, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t);
+//   static void forward(const Stage&, const T* params, const T* in, T* out, const device_pass<T>&);
 //   template <bool Preactivation, class T>
 //   static void backward(const Stage&, const T* params, T* grads, const T* in, const T* out, const T* dout,
-//                        T* din, std::size_t rows, int multiprocessors, cudaStream_t);
+//                        T* din, const device_pass<T>&);
 //
 // `params` and `grads` are the stage's slice of the flat buffers (grads holds zeros on entry), `in` and `out`
 // the batch's rows (row-major, the stage's input and output sizes), `dout` the gradient with respect to the
 // output (or to the pre-activation, when Preactivation: the loss fused with the stage's activation), and `din`
 // where the input's gradient goes, or null for the first stage, which needs none. Everything is queued on the
-// stream; nothing waits.
+// stream; nothing waits. A composite stage (a residual block, a nested chain) runs its children through their
+// own entries, inside its saved and scratch regions (cuda/nn/block_kernels.cuh).
 template <class Stage>
 struct device_kernels {
   static constexpr bool available = false;
@@ -85,14 +102,31 @@ struct device_kernels {
 template <class S>
 inline constexpr bool has_device_kernels_v = device_kernels<S>::available;
 
+// The per-sample sizes of a stage's regions, 0 where its entry declares none.
+template <class S>
+inline constexpr std::size_t device_saved_per_sample = [] {
+  if constexpr (requires { device_kernels<S>::saved_per_sample; })
+    return std::size_t{device_kernels<S>::saved_per_sample};
+  else
+    return std::size_t{0};
+}();
+template <class S>
+inline constexpr std::size_t device_scratch_per_sample = [] {
+  if constexpr (requires { device_kernels<S>::scratch_per_sample; })
+    return std::size_t{device_kernels<S>::scratch_per_sample};
+  else
+    return std::size_t{0};
+}();
+
 // One top-level stage checked for the device; the compiler's note names the stage's type and position.
 template <class S, std::size_t Position>
 struct device_stage_check {
   static_assert(has_device_kernels_v<S>,
-                "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense, activation and "
-                "softmax stages on samples of rank 1 (input<N>, or after flatten), and conv2d, max_pool, avg_pool, "
-                "flatten and reshape; not composite blocks (residual, parallel, repeat, a nested sequential) nor "
-                "dropout, whose masks come from the host generator: train this network with tenfold::model");
+                "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense and activation "
+                "stages on samples of any rank, softmax on rank 1, conv2d, max_pool, avg_pool, flatten, reshape, "
+                "layer_norm, rms_norm, multi_head_attention, and residual blocks, nested blocks and repeat<N, ...> "
+                "made of those; not embeddings (token inputs), parallel, batch_norm nor dropout, whose masks come "
+                "from the host generator: train this network with tenfold::model");
   static constexpr bool value = has_device_kernels_v<S>;
 };
 
