@@ -1,10 +1,11 @@
 """nanoGPT's CPU recipe for the character-level Shakespeare model, in PyTorch on the same text and split as
 examples/char_gpt: the model of torch_seq.py (nanoGPT's model.py without bias or dropout, tied embeddings),
-AdamW (lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on matrices only), gradients clipped to 1, 100 warm-up
-iterations then cosine to 1e-4 at 2,000, batch 12 of 64-character windows, losses estimated every 250
-iterations over 20 batches of each split. Prints the same lines as the example, for a side-by-side run.
+AdamW (lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on matrices only; --weight-decay as the example's), gradients
+clipped to 1, 100 warm-up iterations then cosine to 1e-4 at 2,000, batch 12 of 64-character windows, losses
+estimated every 250 iterations over 20 batches of each split. Prints the same lines as the example, for a
+side-by-side run.
 
-  python bench/comparators/torch_char_gpt.py [--seed S] [--iterations N] [--threads T]
+  python bench/comparators/torch_char_gpt.py [--seed S] [--iterations N] [--threads T] [--weight-decay W]
 """
 
 import argparse
@@ -25,6 +26,7 @@ def main():
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--iterations", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--weight-decay", type=float, default=0.1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -41,7 +43,7 @@ def main():
 
     m = GPT(vocab=len(chars))
     params = [q for q in m.parameters() if q.requires_grad]
-    opt = torch.optim.AdamW([{"params": [q for q in params if q.dim() >= 2], "weight_decay": 0.1},
+    opt = torch.optim.AdamW([{"params": [q for q in params if q.dim() >= 2], "weight_decay": a.weight_decay},
                              {"params": [q for q in params if q.dim() < 2], "weight_decay": 0.0}],
                             lr=1e-3, betas=(0.9, 0.99))
 
