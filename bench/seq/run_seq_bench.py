@@ -103,7 +103,7 @@ def main():
              f"Machine: {cpu}; tenfold {commit}; one core's measured FMA peak {peak:.1f} GFLOP/s." if peak else "",
              f"Each figure is the median of {a.rounds} rounds (each round: tenfold then PyTorch, each the median of its "
              "own repetitions). Ratio = PyTorch time / tenfold time. Command: "
-             "`python3 bench/seq/run_seq_bench.py --build-dir build-bench`.", "",
+             f"`python3 bench/seq/run_seq_bench.py --build-dir {os.path.relpath(a.build_dir, ROOT)}`.", "",
              "| row | threads | tenfold | PyTorch | ratio | goal (1 thread) | tenfold share of FMA peak |",
              "|---|---|---|---|---|---|---|"]
     for (name, threads), v in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1])):
