@@ -20,6 +20,11 @@
 // - convolutional networks on the per-stage kernels (conv2d with valid, same and explicit padding, strides, an
 //   absorbed activation, with and without bias; max_pool and avg_pool, overlapping or not; flatten into a dense
 //   head): forward, and training steps with sparse cross-entropy (Adam) and mse (SGD, float and double);
+// - per-position outputs ([5, 4]: five rows of four classes per sample): sparse and categorical cross-entropy
+//   take one label or soft row per row of the last axis, as the CPU model's losses do; a bad label names its sample;
+// - token ids: a tiny GPT (tied embedding, learned positions, a causal block, a softmax per position) forward and
+//   training in float (Adam) and double (SGD), and a plain embedding into a classifier; an id out of range is
+//   reported with its position and sample;
 // - transformer blocks on the per-stage kernels (residual blocks, layer_norm and rms_norm, causal and unmasked
 //   multi_head_attention with and without biases, dense layers per position, repeat<2, ...>): forward, and
 //   training steps with sparse cross-entropy (Adam) and mse (SGD, float and double);
@@ -108,6 +113,24 @@ using gpt_block_net =
 using encoder_block = tf::sequential<tf::residual<tf::rms_norm<>, tf::multi_head_attention<3, tf::unmasked>>,
                                      tf::residual<tf::layer_norm<>, tf::dense<9>, tf::tanh, tf::dense<6>>>;
 using encoder_net = tf::sequential<tf::input<5, 6>, tf::repeat<2, encoder_block>, tf::dense<4>>;
+// Token ids in: nanoGPT's model in miniature (a tied embedding whose inner layers are learned positions, a
+// causal block and a final layer norm; a softmax per position, 11 classes at each of 6 positions), and a plain
+// embedding flattened into a classifier.
+using tiny_gpt = tf::sequential<
+    tf::tokens<6>,
+    tf::tied_embedding<11, 8, tf::position_embedding<>,
+                       tf::residual<tf::layer_norm<false>, tf::multi_head_attention<2, tf::causal, false>>,
+                       tf::residual<tf::layer_norm<false>, tf::dense<12, false>, tf::gelu, tf::dense<8, false>>,
+                       tf::layer_norm<false>>,
+    tf::softmax>;
+using embedding_net = tf::sequential<tf::tokens<5>, tf::embedding<9, 4>, tf::flatten, tf::dense<3>, tf::softmax>;
+
+// Dense layers and a softmax at each of 5 positions: a [5, 4] output is 5 rows of 4 classes, each row with its
+// own label (or soft target), as the CPU model's losses read the last axis. Not the fused kernels' kind of
+// network: their rows are samples.
+using per_position_net = tf::sequential<tf::input<5, 6>, tf::dense<7>, tf::tanh, tf::dense<4>, tf::softmax>;
+static_assert(!cu::device_model<per_position_net, 8>::fused_forward);
+static_assert(cu::device_model<per_position_net, 8>::target_size<tf::sparse_categorical_cross_entropy>() == 5);
 
 #ifndef TENFOLD_TEST_MNIST_DIR
 #define TENFOLD_TEST_MNIST_DIR "data/mnist"
@@ -250,11 +273,26 @@ bool relus_clear_of_zero(const HostModel& m, const T* x) {
   return clear;
 }
 
-// `rows` inputs uniform in [0, 1), each sample clear of every ReLU's kink for the parameters of `m`.
+// The vocabulary of a network's first stage, when it takes token ids.
+template <class S>
+constexpr std::size_t vocabulary_of = 0;
+template <std::size_t V, std::size_t D, class I, class In, class T>
+constexpr std::size_t vocabulary_of<tf::detail::embedding_stage<V, D, I, In, T>> = V;
+template <std::size_t V, std::size_t D, class I, class In, class T, class B>
+constexpr std::size_t vocabulary_of<tf::detail::tied_embedding_stage<V, D, I, In, T, B>> = V;
+
+// `rows` inputs uniform in [0, 1), each sample clear of every ReLU's kink for the parameters of `m`; for a
+// network of token ids, ids drawn uniformly from its vocabulary.
 template <class HostModel, class T>
 std::vector<T> inputs_clear_of_relu_kinks(const HostModel& m, tf::rng& g, std::size_t rows) {
   constexpr std::size_t in = HostModel::input_size;
   std::vector<T> x(rows * in);
+  if constexpr (!HostModel::input_is_differentiable) {
+    constexpr std::size_t vocabulary = vocabulary_of<typename HostModel::template stage_t<0>>;
+    static_assert(vocabulary > 0, "a network of token ids starts with an embedding");
+    for (T& v : x) v = static_cast<T>(g.below(vocabulary));
+    return x;
+  }
   for (std::size_t r = 0; r < rows; ++r) {
     int draws = 0;
     do {
@@ -311,7 +349,7 @@ void check_forward_agrees(std::uint64_t seed, std::size_t rows) {
   REQUIRE(gpu.forwards_fused() == std::is_same_v<Execution, fused>);
   gpu.workspace_buffer().fill_bytes(0xFF);
   tf::rng g(seed ^ 0xf0f0);
-  const auto x = test_support::uniform<T>(g, rows * in, 0, 1);
+  const auto x = inputs_clear_of_relu_kinks<host_model, T>(*cpu, g, rows);
   device_batch<T> batch(Capacity * in, 1);
   batch.load(x, std::vector<T>{});
 
@@ -333,7 +371,7 @@ void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
   using host_model = tf::model<Net, Capacity, T>;
   using gpu_model = cu::device_model<Net, Capacity, T, Execution>;
   constexpr std::size_t in = host_model::input_size, out = host_model::output_size;
-  constexpr std::size_t target_width = Loss::target_width(out), P = host_model::param_count;
+  constexpr std::size_t target_size = host_model::template target_size<Loss>(), P = host_model::param_count;
   constexpr double tolerance = tolerance_for<T>();
 
   auto cpu = std::make_unique<host_model>(seed);
@@ -348,14 +386,14 @@ void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
   typename host_model::template optimizer_state_for<Opt> cpu_state(opt);
   typename gpu_model::template optimizer_state_for<Opt> gpu_state(opt);
   tf::rng g(seed ^ 0x9e3779b97f4a7c15ull);
-  device_batch<T> batch(Capacity * in, Capacity * target_width);
+  device_batch<T> batch(Capacity * in, Capacity * target_size);
   std::vector<T> output(Capacity * out);
   for (std::size_t step = 0; step < rows_per_step.size(); ++step) {
     const std::size_t rows = rows_per_step[step];
     CAPTURE(step);
     CAPTURE(rows);
     const auto x = inputs_clear_of_relu_kinks<host_model, T>(*cpu, g, rows);
-    const auto y = random_targets<Loss, T>(g, rows, out);
+    const auto y = random_targets<Loss, T>(g, rows * host_model::output_rows, host_model::output_width);
     const T cpu_loss = cpu->train_step(x.data(), y.data(), rows, loss, opt, cpu_state);
     batch.load(x, y);
     gpu.train_step(batch.x.data(), batch.y.data(), rows, loss, opt, gpu_state);
@@ -463,6 +501,75 @@ TEST_CASE("transformer blocks: forward passes and training steps agree with the 
     const auto rows = varying_rows(g, 4, 4);
     check_training_agrees<encoder_net, 4, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
     check_training_agrees<encoder_net, 4, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+  }
+}
+
+TEST_CASE("per-position outputs: a label per row of the last axis, as on the CPU") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  const auto rows = varying_rows(g, 6, 5);
+  SUBCASE("sparse cross-entropy, Adam") {
+    check_training_agrees<per_position_net, 6, cu::execution::automatic, float>(
+        seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, rows);
+  }
+  SUBCASE("categorical cross-entropy on soft rows, SGD, float and double") {
+    check_training_agrees<per_position_net, 6, per_stage, float>(seed, tf::categorical_cross_entropy{},
+                                                                 tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<per_position_net, 6, per_stage, double>(seed, tf::categorical_cross_entropy{},
+                                                                  tf::sgd{.lr = 0.1}, rows);
+  }
+  SUBCASE("a label out of range names its sample") {
+    cu::device_model<per_position_net, 6> gpu(seed);
+    cu::device_model<per_position_net, 6>::optimizer_state_for<tf::sgd> state(tf::sgd{});
+    std::vector<float> x(3 * 30, 0.5f), y(3 * 5, 1.0f);
+    y[2 * 5 + 3] = 4.0f;  // sample 2, position 3: classes are 0..3
+    device_batch<float> batch(x.size(), y.size());
+    batch.load(x, y);
+    gpu.train_step(batch.x.data(), batch.y.data(), 3, tf::sparse_categorical_cross_entropy{}, tf::sgd{}, state);
+    std::string message;
+    try {
+      (void)gpu.last_loss();
+    } catch (const tf::exception& e) {
+      message = e.what();
+    }
+    INFO(message);
+    CHECK(message.find("sample 2 ") != std::string::npos);
+    CHECK(message.find("0..3") != std::string::npos);
+  }
+}
+
+TEST_CASE("token ids: embeddings, learned positions and a tied output layer agree with the CPU model") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("forward, tiny GPT") { check_forward_agrees<tiny_gpt, 5, per_stage, float>(seed, 1 + g.below(4)); }
+  SUBCASE("training, tiny GPT, a label per position, Adam, float and double") {
+    const auto rows = varying_rows(g, 5, 5);
+    check_training_agrees<tiny_gpt, 5, cu::execution::automatic, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                        tf::adam{}, rows);
+    check_training_agrees<tiny_gpt, 5, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                          tf::sgd{.lr = 0.1}, rows);
+  }
+  SUBCASE("training, embedding into a classifier, SGD") {
+    check_training_agrees<embedding_net, 7, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                              tf::sgd{.lr = 0.1}, varying_rows(g, 7, 5));
+  }
+  SUBCASE("an id out of range names its position and sample") {
+    cu::device_model<embedding_net, 4> gpu(seed);
+    std::vector<float> x(3 * 5, 1.0f);
+    x[1 * 5 + 2] = 9.0f;  // sample 1, position 2: ids are 0..8
+    device_batch<float> batch(x.size(), 1);
+    batch.load(x, std::vector<float>{});
+    gpu.forward(batch.x.data(), 3);
+    std::string message;
+    try {
+      gpu.synchronize();
+    } catch (const tf::exception& e) {
+      message = e.what();
+    }
+    INFO(message);
+    CHECK(message.find("position 7 ") != std::string::npos);
+    CHECK(message.find("sample 1)") != std::string::npos);
+    CHECK_NOTHROW(gpu.synchronize());  // reported once
   }
 }
 

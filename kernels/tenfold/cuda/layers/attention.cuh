@@ -80,7 +80,8 @@ __global__ void __launch_bounds__(stage_block)
     T* out = o + (n * G::length + t) * G::width + h * G::head_width;
     for (std::size_t d = 0; d < G::head_width; ++d) {
       T acc = T(0);
-      for (std::size_t j = 0; j < seen; ++j) acc += prow[j] * sample[j * G::qkv_width + 2 * G::width + h * G::head_width + d];
+      for (std::size_t j = 0; j < seen; ++j)
+        acc += prow[j] * sample[j * G::qkv_width + 2 * G::width + h * G::head_width + d];
       out[d] = acc;
     }
   }
@@ -113,7 +114,8 @@ __global__ void __launch_bounds__(stage_block)
     T* dq = dqkv + (n * G::length + t) * G::qkv_width + h * G::head_width;
     for (std::size_t d = 0; d < G::head_width; ++d) {
       T acc = T(0);
-      for (std::size_t j = 0; j < seen; ++j) acc += srow[j] * sample[j * G::qkv_width + G::width + h * G::head_width + d];
+      for (std::size_t j = 0; j < seen; ++j)
+        acc += srow[j] * sample[j * G::qkv_width + G::width + h * G::head_width + d];
       dq[d] = acc;
     }
   }
@@ -162,8 +164,8 @@ struct device_kernels<::tenfold::detail::attention_stage<Heads, Mask, Bias, In, 
     launch_tiled_gemm<T>(vectors, qkv_width, width, 1, row_major<T>{in, width}, row_major<T>{params, qkv_width},
                          bias_epilogue<T, Bias>{r.qkv, params + stage::in_bias_offset, qkv_width}, p.stream);
     launch("tenfold::cuda::attention_forward_kernel", attention_forward_kernel<geometry, T>,
-           dim3(grid_for(p.rows * Heads * length, stage_block)), dim3(stage_block), 0, p.stream, r.qkv,
-           r.probabilities, r.heads, p.rows, scale<T>());
+           dim3(grid_for(p.rows * Heads * length, stage_block)), dim3(stage_block), 0, p.stream, r.qkv, r.probabilities,
+           r.heads, p.rows, scale<T>());
     launch_tiled_gemm<T>(vectors, width, width, 1, row_major<T>{r.heads, width},
                          row_major<T>{params + stage::out_weight_offset, width},
                          bias_epilogue<T, Bias>{out, params + stage::out_bias_offset, width}, p.stream);

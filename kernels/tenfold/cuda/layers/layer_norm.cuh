@@ -116,8 +116,8 @@ struct device_kernels<::tenfold::detail::row_norm_stage<Centred, Bias, Epsilon, 
            dim3(grid_for(width, stage_block)), dim3(stage_block), 0, p.stream, in, dout, p.saved, grads, rows);
     if (din)
       launch("tenfold::cuda::row_norm_input_grad_kernel", row_norm_input_grad_kernel<width, Centred, T>,
-             dim3(grid_for(rows, stage_block / warp_width)), dim3(stage_block), 0, p.stream, params, in, dout,
-             p.saved, din, rows);
+             dim3(grid_for(rows, stage_block / warp_width)), dim3(stage_block), 0, p.stream, params, in, dout, p.saved,
+             din, rows);
   }
 };
 

@@ -40,8 +40,8 @@ __global__ void __launch_bounds__(stage_block) add_kernel(const T* a, const T* b
 
 template <class T>
 void launch_add(const T* a, const T* b, T* y, std::size_t n, cudaStream_t stream) {
-  launch("tenfold::cuda::add_kernel", add_kernel<T>, dim3(grid_for(n, stage_block)), dim3(stage_block), 0, stream, a,
-         b, y, n);
+  launch("tenfold::cuda::add_kernel", add_kernel<T>, dim3(grid_for(n, stage_block)), dim3(stage_block), 0, stream, a, b,
+         y, n);
 }
 
 template <class Chain>
@@ -102,8 +102,9 @@ struct device_chain<chain_stage<T0, In, type_list<C...>>> {
     using last = child_t<count - 1>;
     if constexpr (Preactivation && requires { last::preactivation_passes_through; }) {
       if constexpr (count == 1) {
-        if (dx) check(cudaMemcpyAsync(dx, dy, p.rows * In::size * sizeof(T), cudaMemcpyDeviceToDevice, p.stream),
-                      "cudaMemcpyAsync (block gradient)");
+        if (dx)
+          check(cudaMemcpyAsync(dx, dy, p.rows * In::size * sizeof(T), cudaMemcpyDeviceToDevice, p.stream),
+                "cudaMemcpyAsync (block gradient)");
       } else {
         backward_at<count - 2, false>(chain, params, grads, x, y, dy, dx, p);
       }
@@ -151,23 +152,23 @@ struct device_chain<chain_stage<T0, In, type_list<C...>>> {
   static void backward_at(const stage& chain, const T* params, T* grads, const T* x, const T* y, const T* g, T* dx,
                           const device_pass<T>& p) {
     T* din = I == 0 ? dx : (g == gradient_buffer(p, 0) ? gradient_buffer(p, 1) : gradient_buffer(p, 0));
-    device_kernels<child_t<I>>::template backward<Preactivation>(
-        std::get<I>(chain.stages), params + param_offset[I], grads + param_offset[I], input_of<I>(p, x),
-        output_of<I>(p, y), g, din, child_pass<I>(p));
+    device_kernels<child_t<I>>::template backward<Preactivation>(std::get<I>(chain.stages), params + param_offset[I],
+                                                                 grads + param_offset[I], input_of<I>(p, x),
+                                                                 output_of<I>(p, y), g, din, child_pass<I>(p));
     if constexpr (I > 0) backward_at<I - 1, false>(chain, params, grads, x, y, din, dx, p);
   }
 };
 
 // A nested chain (a block, repeat<N, ...>) runs where each of its children has kernels.
 template <class T0, class In, class... C>
-requires(device_chain<chain_stage<T0, In, type_list<C...>>>::available)
-struct device_kernels<chain_stage<T0, In, type_list<C...>>> : device_chain<chain_stage<T0, In, type_list<C...>>> {};
+requires(device_chain<chain_stage<T0, In, type_list<C...>>>::available) struct device_kernels<
+    chain_stage<T0, In, type_list<C...>>> : device_chain<chain_stage<T0, In, type_list<C...>>> {
+};
 
 // residual<...>: f(x) into the saved region, then y = f(x) + x; backward runs f's and adds dy to dx, in the
 // CPU's order of the two sums.
 template <class T0, class In, class Body>
-requires(device_chain<Body>::available)
-struct device_kernels<::tenfold::detail::residual_stage<T0, In, Body>> {
+requires(device_chain<Body>::available) struct device_kernels<::tenfold::detail::residual_stage<T0, In, Body>> {
   using stage = ::tenfold::detail::residual_stage<T0, In, Body>;
   using body = device_chain<Body>;
   static constexpr bool available = true;

@@ -11,8 +11,8 @@
 //
 // Each top-level stage runs through its entry in device_kernels<Stage> (stage_traits.cuh; dense, activation and
 // softmax in stage_kernels.cuh, conv2d, pooling, reshape, the norms and attention in cuda/layers/, the composite
-// blocks in block_kernels.cuh); a network with a stage that has none (dropout, embeddings, ...) is refused at
-// compile time, with the stage named. Each stage's saved and scratch regions (stage_traits.cuh) are laid out in
+// blocks in block_kernels.cuh); a network with a stage that has none (dropout, recurrent layers, ...) is refused
+// at compile time, with the stage named. Each stage's saved and scratch regions (stage_traits.cuh) are laid out in
 // the workspace after the stages' outputs.
 //
 // Two ways to run, chosen by the Execution policy (a type, like the CPU's storage policies):
@@ -44,6 +44,7 @@
 #include <tenfold/cuda/device_buffer.cuh>
 #include <tenfold/cuda/layers/attention.cuh>
 #include <tenfold/cuda/layers/conv2d.cuh>
+#include <tenfold/cuda/layers/embedding.cuh>
 #include <tenfold/cuda/layers/layer_norm.cuh>
 #include <tenfold/cuda/layers/pooling.cuh>
 #include <tenfold/cuda/layers/reshape.cuh>
@@ -94,6 +95,15 @@ class device_model {
   using stage_t = typename root_type::template stage_t<I>;
   using output_shape = typename root_type::output_shape;
   static constexpr std::size_t output_size = output_shape::size;
+  // Last-axis semantics, as the CPU model's: a loss sees output_rows rows of output_width values per sample
+  // (a [T, V] output is T rows of V classes, each with its own label).
+  static constexpr std::size_t output_width = last_extent_v<output_shape>;
+  static constexpr std::size_t output_rows = output_size / output_width;
+  // How many target values a sample carries for loss L: one per output row (class labels) or one per output.
+  template <class L>
+  static constexpr std::size_t target_size() {
+    return output_rows * L::target_width(output_width);
+  }
 
  private:
   using layout = detail::root_layout<root_type>;
@@ -150,7 +160,7 @@ class device_model {
     l.gradient_offset = w;
     w += 2 * Capacity * layout::max_width;
     l.row_loss_offset = w;
-    w += Capacity;
+    w += Capacity * output_rows;
     l.loss_value_offset = w;
     l.total = w + 1;
     return l;
@@ -173,12 +183,14 @@ class device_model {
         params_(param_count > 0 ? param_count : 1),
         grads_(param_count > 0 ? param_count : 1),
         workspace_(workspace_size),
-        bad_row_(1) {
+        bad_row_(1),
+        bad_input_(1) {
     int device = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
     check(cudaDeviceGetAttribute(&multiprocessors_, cudaDevAttrMultiProcessorCount, device),
           "cudaDeviceGetAttribute (multiprocessor count)");
     check(cudaMemsetAsync(bad_row_.data(), 0xFF, sizeof(unsigned long long), stream_), "cudaMemsetAsync");
+    check(cudaMemsetAsync(bad_input_.data(), 0xFF, sizeof(unsigned long long), stream_), "cudaMemsetAsync");
     if constexpr (fused_allowed) prepare_fused(device);
     initialize(seed);
   }
@@ -330,10 +342,21 @@ class device_model {
     return result;
   }
 
-  // Waits for the queued work; raises the first fault, or a class label out of range in a step since the last
-  // check.
+  // Waits for the queued work; raises the first fault, or an input a stage could not take (a token id out of
+  // range) or a class label out of range in a pass since the last check.
   void synchronize() {
     synchronize_stream();
+    unsigned long long position = 0;
+    check(cudaMemcpy(&position, bad_input_.data(), sizeof position, cudaMemcpyDeviceToHost),
+          "cudaMemcpy of the input check");
+    if (position != ~0ull) {
+      check(cudaMemset(bad_input_.data(), 0xFF, sizeof position), "cudaMemset (input check)");
+      ::tenfold::raise(error::make(errc::out_of_range,
+                                   "tenfold::cuda::device_model: the token id at position %llu of a batch (sample "
+                                   "%llu) is not an integer index into the embedding's table; its row was taken as "
+                                   "zeros",
+                                   position, position / input_size));
+    }
     unsigned long long bad = 0;
     check(cudaMemcpy(&bad, bad_row_.data(), sizeof bad, cudaMemcpyDeviceToHost), "cudaMemcpy of the label check");
     if (bad != ~0ull) {
@@ -341,7 +364,7 @@ class device_model {
       ::tenfold::raise(error::make(errc::out_of_range,
                                    "tenfold::cuda::device_model: sample %llu of a batch has a class label that is not "
                                    "an index in 0..%zu; its gradient was taken as zero",
-                                   bad, output_size - 1));
+                                   bad / output_rows, output_width - 1));
     }
   }
 
@@ -371,8 +394,8 @@ class device_model {
 
   template <class L>
   void record_loss_scale(std::size_t rows) {
-    loss_rows_ = rows;
-    loss_divisor_ = T(detail::device_loss<L>::mean_over_elements ? rows * output_size : rows);
+    loss_rows_ = rows * output_rows;
+    loss_divisor_ = T(detail::device_loss<L>::mean_over_elements ? loss_rows_ * output_width : loss_rows_);
   }
 
   // ---- per-stage path ----
@@ -384,7 +407,8 @@ class device_model {
             workspace_.data() + workspace_offsets.saved_offset[s],
             workspace_.data() + workspace_offsets.scratch_offset,
             multiprocessors_,
-            stream_};
+            stream_,
+            bad_input_.data()};
   }
 
   void forward_per_stage(const T* x, std::size_t rows) {
@@ -414,8 +438,8 @@ class device_model {
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
     constexpr detail::loss_start start = detail::loss_start_for<stage_t<stage_count - 1>, L>();
     T* g = backward_buffer(0);
-    detail::launch_loss_gradient<L, start != detail::loss_start::output, output_size>(
-        output(), target, rows, g, row_loss(), bad_row_.data(), stream_);
+    detail::launch_loss_gradient<L, start != detail::loss_start::output, output_width>(
+        output(), target, rows * output_rows, g, row_loss(), bad_row_.data(), stream_);
     backward_from<stage_count - 1, start>(x, g, rows, ready);
   }
 
@@ -498,7 +522,8 @@ class device_model {
   cudaStream_t stream_ = nullptr;
   int multiprocessors_ = 1;
   device_buffer<T> params_, grads_, workspace_;
-  device_buffer<unsigned long long> bad_row_;  // the first sample with a bad class label, or all ones
+  device_buffer<unsigned long long> bad_row_;    // the first sample with a bad class label, or all ones
+  device_buffer<unsigned long long> bad_input_;  // the first input position a stage could not take, or all ones
   // The fused path's own buffers: the weights transposed, and each block's partial gradient sums.
   device_buffer<T> weights_t_, partial_;
   unsigned fused_grid_ = 0, block_limit_ = 0;

@@ -63,6 +63,9 @@ __global__ void __launch_bounds__(accuracy_block)
 template <class DeviceModel>
 double evaluate_accuracy(DeviceModel& m, const dataset<typename DeviceModel::value_type>& data, double threshold) {
   using T = typename DeviceModel::value_type;
+  static_assert(DeviceModel::output_rows == 1,
+                "cuda::evaluate_accuracy: the network gives several rows per sample (an output of rank 2 or more); "
+                "accuracy on the device takes one row per sample: evaluate this model with tenfold::evaluate");
   constexpr std::size_t capacity = DeviceModel::capacity, in = DeviceModel::input_size,
                         width = DeviceModel::output_size;
   TENFOLD_EXPECT(data.feature_size() == in, errc::invalid_argument,

@@ -79,9 +79,13 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   TENFOLD_EXPECT(n > 0, errc::invalid_argument, "cuda::fit: no training samples");
   TENFOLD_EXPECT(train.feature_size() == in, errc::invalid_argument,
                  "cuda::fit: the samples have %zu features; the network takes %zu", train.feature_size(), in);
-  TENFOLD_EXPECT(target_width == L::target_width(Model::output_size), errc::invalid_argument,
+  TENFOLD_EXPECT(target_width == Model::template target_size<L>(), errc::invalid_argument,
                  "cuda::fit: the targets have %zu values per sample; the loss takes %zu", target_width,
-                 L::target_width(Model::output_size));
+                 Model::template target_size<L>());
+  TENFOLD_EXPECT(Model::output_rows == 1 || !validation || options.metric != metric::accuracy, errc::invalid_argument,
+                 "cuda::fit: the network gives %zu rows per sample, and accuracy on the device takes one; pass no "
+                 "validation set, or another metric",
+                 Model::output_rows);
   const std::size_t batch = options.batch_size == 0 ? Model::capacity : options.batch_size;
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
                  "cuda::fit: a batch of %zu does not fit the model's capacity of %zu", batch, Model::capacity);
@@ -115,7 +119,9 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     r.epoch = epoch + 1;
     r.loss = loss_sum / double(n);
     r.learning_rate = state.lr;
-    if (validation && options.metric == metric::accuracy) r.validation_metric = evaluate_accuracy(m, *validation, loss);
+    if constexpr (Model::output_rows == 1)  // otherwise refused above
+      if (validation && options.metric == metric::accuracy)
+        r.validation_metric = evaluate_accuracy(m, *validation, loss);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.samples_per_second = double(n) / r.seconds;
     h.epochs.push_back(r);

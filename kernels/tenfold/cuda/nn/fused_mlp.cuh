@@ -140,8 +140,10 @@ struct fused_plan<Root, T, std::tuple<S...>> {
                                                                    S::output_shape::size...};
 
  private:
+  // Dense stages on samples of rank 1: a dense layer applied to each position of a [T, D] sample is T rows of
+  // the per-stage kernels, not one row of the fused kernel's slots.
   static constexpr bool chain_of_dense = [] {
-    const std::array<bool, stage_count> dense{dense_info<S>::value...};
+    const std::array<bool, stage_count> dense{(dense_info<S>::value && S::input_shape::rank == 1)...};
     if (layer_count == 0) return false;
     for (std::size_t s = 0; s < layer_count; ++s)
       if (!dense[s]) return false;

@@ -1,10 +1,10 @@
 // The per-stage device kernels: forward and backward of a dense stage, an elementwise activation and a softmax,
 // and their entries in device_kernels (stage_traits.cuh), through which the device model finds them.
 //
-// These mirror the stages' CPU code (layers/dense.hpp, layers/activation.hpp, layers/softmax.hpp) one for one (dense
-// and the activations on samples of any rank, softmax on rank 1), so that a device_model runs the same computation as the CPU model, stage by stage, with
-// parameters in the same layout. Each activation's function and derivative are the descriptor's own TENFOLD_HD
-// members, called here as on the host:
+// These mirror the stages' CPU code (layers/dense.hpp, layers/activation.hpp, layers/softmax.hpp) one for one (on
+// samples of any rank, the last axis holding the features), so that a device_model runs the same computation as the CPU
+// model, stage by stage, with parameters in the same layout. Each activation's function and derivative are the
+// descriptor's own TENFOLD_HD members, called here as on the host:
 // - dense forward is one tiled GEMM whose epilogue adds the bias and applies the fused activation;
 // - dense backward reads dz = dy ⊙ act'(y) inside the GEMMs' staging (never stored), and computes the weight
 //   and bias gradients as ONE product: the bias is the last row of the parameter slice, so the bias gradient is
@@ -224,8 +224,8 @@ struct device_kernels<::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>> 
   template <bool Preactivation, class T>
   static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
                        const device_pass<T>& p) {
-    dense_backward<Preactivation>(s, params, grads, in, out, dout, din, p.rows * vectors_per_sample,
-                                  p.multiprocessors, p.stream);
+    dense_backward<Preactivation>(s, params, grads, in, out, dout, din, p.rows * vectors_per_sample, p.multiprocessors,
+                                  p.stream);
   }
 };
 
@@ -246,19 +246,20 @@ struct device_kernels<::tenfold::detail::activation_stage<Act, In, T0>> {
   }
 };
 
+// Softmax over the last axis of samples of any rank (each position of a [T, V] sample on its own).
 template <class In, class T0>
-requires(In::rank == 1)
 struct device_kernels<::tenfold::detail::softmax_stage<In, T0>> {
   using stage = ::tenfold::detail::softmax_stage<In, T0>;
   static constexpr bool available = true;
+  static constexpr std::size_t rows_per_sample = In::size / stage::width;
   template <class T>
   static void forward(const stage&, const T*, const T* in, T* out, const device_pass<T>& p) {
-    softmax_forward<stage>(in, out, p.rows, p.stream);
+    softmax_forward<stage>(in, out, p.rows * rows_per_sample, p.stream);
   }
   template <bool Preactivation, class T>
   static void backward(const stage&, const T*, T*, const T*, const T* out, const T* dout, T* din,
                        const device_pass<T>& p) {
-    if (din) softmax_backward<stage>(out, dout, din, p.rows, p.stream);
+    if (din) softmax_backward<stage>(out, dout, din, p.rows * rows_per_sample, p.stream);
   }
 };
 

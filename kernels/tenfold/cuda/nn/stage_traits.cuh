@@ -6,8 +6,8 @@
 // on the GPU every stage type needs kernels, found through the device_kernels trait below (specialised next to
 // each layer's kernels). The dense, activation and softmax stages are also classified here (dense_info and the
 // rest), because the fused MLP path reads their widths and activations. A stage without kernels (parallel,
-// embeddings, batch_norm, recurrent layers; dropout, whose masks come from the host generator; a block holding
-// one of those) is refused at compile time, with the stage named in the note.
+// batch_norm, recurrent layers; dropout, whose masks come from the host generator; a block holding one of those)
+// is refused at compile time, with the stage named in the note.
 //
 // Parameter offsets are not recomputed: they are the layout engine's (`root_type::child_param_offsets`,
 // nn/layout.hpp), so the device's flat buffer is the CPU model's byte for byte. Within a dense stage's slice the
@@ -74,6 +74,9 @@ struct device_pass {
   T* scratch = nullptr;  // capacity × scratch_per_sample values
   int multiprocessors = 1;
   cudaStream_t stream = nullptr;
+  // Where a stage records the first position of the batch whose input it could not take (a token id out of
+  // range), with atomicMin; all ones while there is none. The device model reports it at its next synchronize.
+  unsigned long long* bad_input = nullptr;
 };
 
 // The kernels of one stage type. The device model finds a stage's kernels here, so a layer adds its own by
@@ -124,9 +127,10 @@ struct device_stage_check {
   static_assert(has_device_kernels_v<S>,
                 "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense and activation "
                 "stages on samples of any rank, softmax on rank 1, conv2d, max_pool, avg_pool, flatten, reshape, "
-                "layer_norm, rms_norm, multi_head_attention, and residual blocks, nested blocks and repeat<N, ...> "
-                "made of those; not embeddings (token inputs), parallel, batch_norm nor dropout, whose masks come "
-                "from the host generator: train this network with tenfold::model");
+                "layer_norm, rms_norm, multi_head_attention, embedding, position_embedding, tied_embedding, and "
+                "residual blocks, nested blocks and repeat<N, ...> made of those; not recurrent layers, parallel, "
+                "batch_norm nor dropout, whose masks come from the host generator: train this network with "
+                "tenfold::model");
   static constexpr bool value = has_device_kernels_v<S>;
 };
 
