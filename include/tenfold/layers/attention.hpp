@@ -100,8 +100,28 @@ struct attention_stage : leaf_stage<T, In, In> {
     std::snprintf(buf, n, "multi_head_attention<%zu> (%s%s)", Heads, Mask::name, Bias ? "" : ", no bias");
   }
 
+  // Where each array lives, given the saved and scratch regions and the capacity they are sized for: the saved
+  // ones side by side over the whole capacity (so that qkv and the heads are single matrices of batch·T rows
+  // for the projections), then the scratch ones. The device's kernels (cuda/layers/attention.cuh) place them
+  // the same way.
+  struct regions {
+    T* qkv;
+    T* probabilities;
+    T* heads;
+    T* dheads;
+    T* dqkv;
+    T* dscores;
+    regions(T* saved, T* scratch, std::size_t capacity)
+        : qkv(saved),
+          probabilities(qkv + capacity * qkv_size),
+          heads(probabilities + capacity * probabilities_size),
+          dheads(scratch),
+          dqkv(dheads + capacity * heads_size),
+          dscores(dqkv + capacity * qkv_size) {}
+  };
+
   void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
-    const regions r(p);
+    const regions r(p.saved, p.scratch, p.capacity);
     const std::size_t rows = x.vectors();
     project_in(params, x.data, rows, r.qkv);
     cpu::parallel_items(x.rows, work_per_sample, cpu::detail::gemm_min_work_per_thread, [&](std::size_t n) {
@@ -137,7 +157,7 @@ struct attention_stage : leaf_stage<T, In, In> {
   template <class Ready>
   void backward(const pass<T>& p, const T* params, T* grads, batch<const T, In> x, batch<const T, In>,
                 batch<const T, In> dy, batch<T, In> dx, Ready&& ready) const {
-    const regions r(p);
+    const regions r(p.saved, p.scratch, p.capacity);
     const std::size_t rows = x.vectors();
     // dO = dy · W_outᵀ, dW_out = Oᵀ · dy (the batch's rows are the inner dimension), db_out = Σ dy.
     cpu::gemm<T>(rows, width, width, operand{dy.data, width, 1}, operand{params + out_weight_offset, 1, width},
@@ -183,24 +203,6 @@ struct attention_stage : leaf_stage<T, In, In> {
     cpu::gemm<T>(rows, width, width, operand{heads, width, 1}, operand{params + out_weight_offset, width, 1}, y, width,
                  added_bias<T, Bias>{params + out_bias_offset});
   }
-
-  // Where each array lives: the saved ones side by side over the whole capacity (so that qkv and the heads
-  // are single matrices of batch·T rows for the projections), then the scratch ones.
-  struct regions {
-    T* qkv;
-    T* probabilities;
-    T* heads;
-    T* dheads;
-    T* dqkv;
-    T* dscores;
-    explicit regions(const pass<T>& p)
-        : qkv(p.saved),
-          probabilities(qkv + p.capacity * qkv_size),
-          heads(probabilities + p.capacity * probabilities_size),
-          dheads(p.scratch),
-          dqkv(dheads + p.capacity * heads_size),
-          dscores(dqkv + p.capacity * qkv_size) {}
-  };
 
   static void column_sums(const T* m, std::size_t rows, std::size_t cols, T* out) {
     for (std::size_t j = 0; j < cols; ++j) out[j] = T(0);

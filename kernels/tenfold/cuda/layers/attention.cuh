@@ -12,7 +12,7 @@
 //               positions t that see j.
 // Each sum is taken in a fixed order by one thread, so there are no atomics beyond the projections' weight
 // gradients. Saved per sample: qkv [T, 3D], P [Heads, T, T] and O [T, D]; scratch: dO [T, D], dqkv [T, 3D] and
-// dS [Heads, T, T].
+// dS [Heads, T, T] (every head's at once: they run side by side), placed by the CPU stage's `regions`.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -159,7 +159,7 @@ struct device_kernels<::tenfold::detail::attention_stage<Heads, Mask, Bias, In, 
 
   template <class T>
   static void forward(const stage&, const T* params, const T* in, T* out, const device_pass<T>& p) {
-    const regions<T> r(p);
+    const typename stage::regions r(p.saved, p.scratch, p.capacity);
     const std::size_t vectors = p.rows * length;
     launch_tiled_gemm<T>(vectors, qkv_width, width, 1, row_major<T>{in, width}, row_major<T>{params, qkv_width},
                          bias_epilogue<T, Bias>{r.qkv, params + stage::in_bias_offset, qkv_width}, p.stream);
@@ -174,7 +174,7 @@ struct device_kernels<::tenfold::detail::attention_stage<Heads, Mask, Bias, In, 
   template <bool Preactivation, class T>
   static void backward(const stage&, const T* params, T* grads, const T* in, const T*, const T* dout, T* din,
                        const device_pass<T>& p) {
-    const regions<T> r(p);
+    const typename stage::regions r(p.saved, p.scratch, p.capacity);
     const std::size_t vectors = p.rows * length;
     constexpr std::size_t with_ones = width + (Bias ? 1 : 0);
     const T* w_out = params + stage::out_weight_offset;
@@ -205,23 +205,6 @@ struct device_kernels<::tenfold::detail::attention_stage<Heads, Mask, Bias, In, 
   static T scale() {
     return T(1.0 / std::sqrt(double(geometry::head_width)));
   }
-
-  template <class T>
-  struct regions {
-    T* qkv;
-    T* probabilities;
-    T* heads;
-    T* dheads;
-    T* dqkv;
-    T* dscores;
-    explicit regions(const device_pass<T>& p)
-        : qkv(p.saved),
-          probabilities(qkv + p.capacity * qkv_size),
-          heads(probabilities + p.capacity * probabilities_size),
-          dheads(p.scratch),
-          dqkv(dheads + p.capacity * heads_size),
-          dscores(dqkv + p.capacity * qkv_size) {}
-  };
 };
 
 }  // namespace tenfold::cuda::detail
