@@ -23,7 +23,8 @@
 // - per-position outputs ([5, 4]: five rows of four classes per sample): sparse and categorical cross-entropy
 //   take one label or soft row per row of the last axis, as the CPU model's losses do; a bad label names its sample;
 // - token ids: a tiny GPT (tied embedding, learned positions, a causal block, a softmax per position) forward and
-//   training in float (Adam) and double (SGD), and a plain embedding into a classifier; an id out of range is
+//   training in float (Adam) and double (SGD), with AdamW decaying only the matrices (nanoGPT's groups, which the
+//   fused kernels refuse), and a plain embedding into a classifier; an id out of range is
 //   reported with its position and sample;
 // - transformer blocks on the per-stage kernels (residual blocks, layer_norm and rms_norm, causal and unmasked
 //   multi_head_attention with and without biases, dense layers per position, repeat<2, ...>): forward, and
@@ -544,6 +545,24 @@ TEST_CASE("token ids: embeddings, learned positions and a tied output layer agre
                                                                         tf::adam{}, rows);
     check_training_agrees<tiny_gpt, 5, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
                                                           tf::sgd{.lr = 0.1}, rows);
+  }
+  SUBCASE("training, tiny GPT, AdamW decaying the matrices only (nanoGPT's groups), float and double") {
+    const tf::adamw opt{.lr = 0.01, .weight_decay = 0.1, .decay_on = tf::decay_scope::matrices};
+    const auto rows = varying_rows(g, 5, 4);
+    check_training_agrees<tiny_gpt, 5, cu::execution::automatic, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                        opt, rows);
+    check_training_agrees<tiny_gpt, 5, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows);
+  }
+  SUBCASE("the fused kernels refuse a decay scope they cannot apply") {
+    cu::device_model<small_classifier, 4, float, fused> gpu(seed);
+    const tf::adamw opt{.decay_on = tf::decay_scope::matrices};
+    cu::device_model<small_classifier, 4, float, fused>::optimizer_state_for<tf::adamw> state(opt);
+    device_batch<float> batch(4 * 6, 4);
+    batch.load(std::vector<float>(4 * 6, 0.5f), std::vector<float>(4, 1.0f));
+    const std::string message = test_support::error_of([&] {
+      gpu.train_step(batch.x.data(), batch.y.data(), 4, tf::sparse_categorical_cross_entropy{}, opt, state);
+    });
+    CHECK(message.find("decay every parameter") != std::string::npos);
   }
   SUBCASE("training, embedding into a classifier, SGD") {
     check_training_agrees<embedding_net, 7, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{},

@@ -77,6 +77,18 @@ struct reference_run {
   }
 };
 
+// The mean loss of m over 50 batches of the problem drawn from `seed`.
+double mean_loss(net_model& m, std::uint64_t seed) {
+  draw_regression d{rng(seed)};
+  std::vector<double> x(rows * 3), y(rows * 2);
+  double total = 0;
+  for (int b = 0; b < 50; ++b) {
+    d(x.data(), y.data(), rows);
+    total += m.loss(x.data(), y.data(), rows, mse{});
+  }
+  return total / 50;
+}
+
 iteration_history fitted_run(net_model& m, std::uint64_t seed, const iteration_options& o) {
   draw_regression train{rng(seed + 1)}, validation{rng(seed + 2)};
   return fit_iterations(m, train, validation, mse{}, opt, o, rates);
@@ -105,7 +117,10 @@ TEST_CASE("without clipping: train_step at the schedule's rate, estimates at 0, 
   const std::vector<std::size_t> at{0, 10, 20, 30, 37};
   for (std::size_t e = 0; e < at.size(); ++e) CHECK(h.estimates[e].iteration == at[e]);
   CHECK(h.estimates.back().lr == rates.lr_for_iteration(36, opt.lr));
-  CHECK(h.estimates.back().validation_loss < h.estimates.front().validation_loss);
+  // It learned: the mean loss over 50 fresh batches falls. (The run's own estimates, two batches of three rows,
+  // are too noisy to say so: at one seed in about sixty the last reads above the first.)
+  net_model initial(seed);
+  CHECK(mean_loss(m, seed + 3) < mean_loss(initial, seed + 3));
 }
 
 TEST_CASE("with clipping: forward, backward, clip_gradient_norm, apply") {

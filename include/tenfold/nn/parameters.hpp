@@ -235,4 +235,34 @@ struct decay_ranges {
   }();
 };
 
+namespace detail {
+template <class Ranges, class F>
+void split_at_ranges(const Ranges& ranges, std::size_t first, std::size_t count, F& f) {
+  const std::size_t end = first + count;
+  std::size_t at = first;
+  for (std::size_t i = 0; i < ranges.size && at < end; ++i) {
+    const std::size_t from = ranges.items[i].first, to = from + ranges.items[i].count;
+    if (to <= at) continue;
+    if (from >= end) break;
+    if (from > at) f(at, from - at, false);
+    const std::size_t stop = to < end ? to : end;
+    f(from > at ? from : at, stop - (from > at ? from : at), true);
+    at = stop;
+  }
+  if (at < end) f(at, end - at, false);
+}
+
+// Calls f(first, count, decays) over [first, first + count) of S's parameter slice, cut where the optimizer's
+// decay scope begins or ends, so that a decoupled weight decay touches only the parameters its scope names.
+// The CPU model and the device model (cuda/nn/device_model.cuh) both update through it.
+template <class S, class Opt, class F>
+void for_decay_segments(const Opt& opt, std::size_t first, std::size_t count, F&& f) {
+  switch (opt.decay_on) {
+    case decay_scope::every_parameter: f(first, count, true); return;
+    case decay_scope::flagged: split_at_ranges(decay_ranges<S, decay_rule::flagged>::ranges, first, count, f); return;
+    case decay_scope::matrices: split_at_ranges(decay_ranges<S, decay_rule::matrices>::ranges, first, count, f); return;
+  }
+}
+}  // namespace detail
+
 }  // namespace tenfold

@@ -297,12 +297,25 @@ class device_model {
     record_loss_scale<L>(rows);
   }
 
-  // The optimizer's update from the gradients in grads() (as train_step applies it after backward): one kernel,
-  // queued on the stream.
+  // The optimizer's update from the gradients in grads() (as train_step applies it after backward), queued on the
+  // stream: one kernel, or with a decay scope (adamw::decay_on) one per run of parameters that decay or do not,
+  // cut where the CPU model cuts them (nn/parameters.hpp).
   template <class Opt>
   void apply_update(const Opt& opt, optimizer_state_for<Opt>& state) {
     const detail::factors_t<Opt, T> f = next_factors(opt, state);
-    detail::launch_optimizer_update<Opt>(params_.data(), grads_.data(), state.slots.data(), param_count, f, stream_);
+    if constexpr (requires { opt.decay_on; }) {
+      const detail::factors_t<Opt, T> plain = opt.template factors_for<T>(state.step, state.lr, false);
+      ::tenfold::detail::for_decay_segments<root_type>(opt, 0, param_count,
+                                                       [&](std::size_t first, std::size_t count, bool decays) {
+                                                         detail::launch_optimizer_update<Opt>(
+                                                             params_.data() + first, grads_.data() + first,
+                                                             state.slots.data() + first, count, param_count,
+                                                             decays ? f : plain, stream_);
+                                                       });
+    } else {
+      detail::launch_optimizer_update<Opt>(params_.data(), grads_.data(), state.slots.data(), param_count,
+                                           param_count, f, stream_);
+    }
     weights_current_ = false;
   }
 
@@ -318,7 +331,19 @@ class device_model {
     (void)loss;
     check_rows(rows, "train_step");
     if constexpr (fused_training<L>) {
-      if (fused_ready_) {
+      // The fused update decays every parameter it updates; a narrower decay scope takes the per-stage path.
+      const bool decays_everywhere = [&] {
+        if constexpr (requires { opt.decay_on; })
+          return opt.decay_on == decay_scope::every_parameter;
+        else
+          return true;
+      }();
+      if constexpr (std::is_same_v<Execution, execution::fused>)
+        TENFOLD_EXPECT(decays_everywhere, errc::invalid_argument,
+                       "cuda::device_model<..., execution::fused>::train_step: the fused kernels decay every "
+                       "parameter; %s with another decay_on runs with execution::automatic or per_stage",
+                       Opt::name);
+      if (fused_ready_ && decays_everywhere) {
         record_loss_scale<L>(rows);
         fused_train_step<L, Opt>(x, target, rows, state, next_factors(opt, state));
         return;
@@ -423,11 +448,6 @@ class device_model {
   // The next step's factors of the optimizer's rule; counts the step.
   template <class Opt>
   static detail::factors_t<Opt, T> next_factors(const Opt& opt, optimizer_state_for<Opt>& state) {
-    if constexpr (requires { opt.decay_on; })
-      TENFOLD_EXPECT(opt.decay_on == decay_scope::every_parameter, errc::invalid_argument,
-                     "cuda::device_model: %s with decay_on other than every_parameter is not supported on the device "
-                     "yet; the device update decays every parameter",
-                     Opt::name);
     ++state.step;
     return opt.template factors_for<T>(state.step, state.lr);
   }

@@ -61,23 +61,26 @@ inline constexpr unsigned update_block = 256;
 
 template <class Opt, class T>
 __global__ void __launch_bounds__(update_block)
-    optimizer_update_kernel(T* params, const T* grads, T* state, std::size_t n, factors_t<Opt, T> f) {
+    optimizer_update_kernel(T* params, const T* grads, T* state, std::size_t n, std::size_t slot_stride,
+                            factors_t<Opt, T> f) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     if constexpr (Opt::state_slots > 0)
-      Opt::update_one(params[i], grads[i], state + i, n, f);
+      Opt::update_one(params[i], grads[i], state + i, slot_stride, f);
     else
-      Opt::update_one(params[i], grads[i], static_cast<T*>(nullptr), n, f);
+      Opt::update_one(params[i], grads[i], static_cast<T*>(nullptr), slot_stride, f);
   }
 }
 
+// The update of n parameters from `params` on, whose state slots lie `slot_stride` apart (the whole buffer's
+// parameter count, when n is a part of it).
 template <class Opt, class T>
-void launch_optimizer_update(T* params, const T* grads, T* state, std::size_t n, const factors_t<Opt, T>& f,
-                             cudaStream_t stream) {
+void launch_optimizer_update(T* params, const T* grads, T* state, std::size_t n, std::size_t slot_stride,
+                             const factors_t<Opt, T>& f, cudaStream_t stream) {
   const std::size_t blocks = (n + update_block - 1) / update_block;
   launch("tenfold::cuda::optimizer_update_kernel", optimizer_update_kernel<Opt, T>,
          dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535)), dim3(update_block), 0, stream, params, grads,
-         state, n, f);
+         state, n, slot_stride, f);
 }
 
 }  // namespace detail
