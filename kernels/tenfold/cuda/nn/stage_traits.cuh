@@ -125,8 +125,8 @@ inline constexpr std::size_t device_scratch_per_sample = [] {
 template <class S, std::size_t Position>
 struct device_stage_check {
   static_assert(has_device_kernels_v<S>,
-                "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense and activation "
-                "stages on samples of any rank, softmax on rank 1, conv2d, max_pool, avg_pool, flatten, reshape, "
+                "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense, activation "
+                "and softmax stages on samples of any rank, conv2d, max_pool, avg_pool, flatten, reshape, "
                 "layer_norm, rms_norm, multi_head_attention, embedding, position_embedding, tied_embedding, and "
                 "residual blocks, nested blocks and repeat<N, ...> made of those; not recurrent layers, parallel, "
                 "batch_norm nor dropout, whose masks come from the host generator: train this network with "
