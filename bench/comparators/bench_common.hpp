@@ -30,7 +30,7 @@ struct options {
   bool check = false;      // train briefly and print losses instead of timing
   bool flush_denormals = true;  // the floating-point mode tenfold's fit() and net_bench use
   std::string data_dir;    // folder with the MNIST IDX files
-  std::string only;        // run only workloads whose name contains this
+  std::string only;        // run only workloads whose name contains one of these (comma-separated)
 };
 
 inline options parse_options(int argc, char** argv) {
@@ -204,7 +204,14 @@ void time_and_print(const options& o, const char* workload, const std::string& b
 }
 
 inline bool wanted(const options& o, const char* workload) {
-  return o.only.empty() || std::string(workload).find(o.only) != std::string::npos;
+  if (o.only.empty()) return true;
+  const std::string name(workload);
+  for (std::size_t begin = 0; begin <= o.only.size();) {
+    const std::size_t end = std::min(o.only.find(',', begin), o.only.size());
+    if (end > begin && name.find(o.only.substr(begin, end - begin)) != std::string::npos) return true;
+    begin = end + 1;
+  }
+  return false;
 }
 
 }  // namespace bench

@@ -26,6 +26,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+
+def wanted(a, name):
+    """--only: a comma-separated list; a workload runs when its name contains one of the items."""
+    return not a.only or any(part and part in name for part in a.only.split(","))
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=1)
@@ -147,10 +152,10 @@ def gpt_rows(a):
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
 
-    if not a.only or "gpt_train" in a.only:
+    if wanted(a, "gpt_train"):
         med, lo, hi = time_calls(step, a.reps, a.rep_ms)
         emit("gpt_train", a.threads, 12, med, lo, hi, 12 / med)
-    if not a.only or "gpt_generate" in a.only:
+    if wanted(a, "gpt_generate"):
         m.eval()
         start = torch.zeros((1, 1), dtype=torch.long)  # 63 tokens after one: the context fills up
         tokens = 63
@@ -183,9 +188,9 @@ def main():
     a = parse_args()
     torch.set_num_threads(a.threads)
     gpt_rows(a)
-    if not a.only or "rnn_train" in a.only:
+    if wanted(a, "rnn_train"):
         recurrent_row(a, "rnn_train", nn.RNN(64, 128, batch_first=True, nonlinearity="tanh"))
-    if not a.only or "lstm_train" in a.only:
+    if wanted(a, "lstm_train"):
         recurrent_row(a, "lstm_train", nn.LSTM(64, 128, batch_first=True))
 
 

@@ -33,8 +33,30 @@ struct gru_cell {
 
   // gates holds the input's pre-activations, recurrent W_hh h_{t−1} + b_hh (b_hh alone at the first step).
   template <class T>
-  void forward_row(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent, const T* TENFOLD_RESTRICT h_prev,
-                   const T*, T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT hn) const {
+  void forward_row(T* gates, const T* recurrent, const T* h_prev, const T*, T* h, T* hn) const {
+    if (h_prev)
+      forward_cells<true>(gates, recurrent, h_prev, h, hn);
+    else
+      forward_cells<false>(gates, recurrent, h_prev, h, hn);
+  }
+
+  // dh receives its part that passes straight to h_{t−1}: dh_t ⊙ z.
+  template <class T>
+  void backward_row(T* dh, const T* dy, const T* gates, const T* h_prev, const T* hn, const T*, T*, T* dgates,
+                    T* dgates_h) const {
+    if (dy)
+      h_prev ? backward_cells<true, true>(dh, dy, gates, h_prev, hn, dgates, dgates_h)
+             : backward_cells<true, false>(dh, dy, gates, h_prev, hn, dgates, dgates_h);
+    else
+      h_prev ? backward_cells<false, true>(dh, dy, gates, h_prev, hn, dgates, dgates_h)
+             : backward_cells<false, false>(dh, dy, gates, h_prev, hn, dgates, dgates_h);
+  }
+
+  // One loop per case, with no test inside and no pointer that may overlap another, so that it runs in
+  // vectors (as lstm.hpp's).
+  template <bool HasPrevious, class T>
+  static void forward_cells(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent,
+                            const T* TENFOLD_RESTRICT h_prev, T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT hn) {
     for (std::size_t j = 0; j < H; ++j) {
       const T r = gate_sigmoid(gates[j] + recurrent[j]);
       const T z = gate_sigmoid(gates[H + j] + recurrent[H + j]);
@@ -43,19 +65,23 @@ struct gru_cell {
       gates[j] = r;
       gates[H + j] = z;
       gates[2 * H + j] = n;
-      h[j] = (T(1) - z) * n + (h_prev ? z * h_prev[j] : T(0));
+      if constexpr (HasPrevious)
+        h[j] = (T(1) - z) * n + z * h_prev[j];
+      else
+        h[j] = (T(1) - z) * n;
     }
   }
 
-  // dh receives its part that passes straight to h_{t−1}: dh_t ⊙ z.
-  template <class T>
-  void backward_row(T* TENFOLD_RESTRICT dh, const T* dy, const T* TENFOLD_RESTRICT gates,
-                    const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT hn, const T*, T*,
-                    T* TENFOLD_RESTRICT dgates, T* TENFOLD_RESTRICT dgates_h) const {
+  template <bool HasOutputGradient, bool HasPrevious, class T>
+  static void backward_cells(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy, const T* TENFOLD_RESTRICT gates,
+                             const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT hn,
+                             T* TENFOLD_RESTRICT dgates, T* TENFOLD_RESTRICT dgates_h) {
     for (std::size_t j = 0; j < H; ++j) {
-      const T d = dy ? dh[j] + dy[j] : dh[j];
+      T d = dh[j];
+      if constexpr (HasOutputGradient) d += dy[j];
       const T r = gates[j], z = gates[H + j], n = gates[2 * H + j];
-      const T hp = h_prev ? h_prev[j] : T(0);
+      T hp = T(0);
+      if constexpr (HasPrevious) hp = h_prev[j];
       const T dn = d * (T(1) - z) * (T(1) - n * n);
       const T dr = dn * hn[j] * r * (T(1) - r);
       const T dz = d * (hp - n) * z * (T(1) - z);

@@ -30,8 +30,18 @@ struct lstm_cell {
   static constexpr bool state_passes_through = false;
 
   template <class T>
-  void forward_row(T* TENFOLD_RESTRICT gates, const T*, const T*, const T* TENFOLD_RESTRICT c_prev,
-                   T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT c) const {
+  void forward_row(T* gates, const T*, const T*, const T* c_prev, T* h, T* c) const {
+    if (c_prev)
+      forward_cells<true>(gates, c_prev, h, c);
+    else
+      forward_cells<false>(gates, c_prev, h, c);
+  }
+
+  // One loop per case, so that no test is left in the loop and every pointer is known not to overlap: the
+  // loops then run in vectors, with no run-time check falling back to the scalar loop.
+  template <bool HasPrevious, class T>
+  static void forward_cells(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT c_prev, T* TENFOLD_RESTRICT h,
+                            T* TENFOLD_RESTRICT c) {
     for (std::size_t j = 0; j < H; ++j) {
       const T i = gate_sigmoid(gates[j]), f = gate_sigmoid(gates[H + j]);
       const T g = gate_tanh(gates[2 * H + j]), o = gate_sigmoid(gates[3 * H + j]);
@@ -39,7 +49,10 @@ struct lstm_cell {
       gates[H + j] = f;
       gates[2 * H + j] = g;
       gates[3 * H + j] = o;
-      c[j] = (c_prev ? f * c_prev[j] : T(0)) + i * g;
+      if constexpr (HasPrevious)
+        c[j] = f * c_prev[j] + i * g;
+      else
+        c[j] = i * g;
       h[j] = o * gate_tanh(c[j]);
     }
   }
@@ -47,17 +60,32 @@ struct lstm_cell {
   // dc_t = dc_{t+1}·f_{t+1} (carried) + dh_t·o·(1 − tanh²(c_t)); the gate gradients are taken at the
   // pre-activations.
   template <class T>
-  void backward_row(T* dh, const T* dy, const T* TENFOLD_RESTRICT gates, const T*, const T* TENFOLD_RESTRICT c,
-                    const T* TENFOLD_RESTRICT c_prev, T* TENFOLD_RESTRICT dc_carry, T* TENFOLD_RESTRICT dgates,
-                    T*) const {
+  void backward_row(T* dh, const T* dy, const T* gates, const T*, const T* c, const T* c_prev, T* dc_carry,
+                    T* dgates, T*) const {
+    if (dy)
+      c_prev ? backward_cells<true, true>(dh, dy, gates, c, c_prev, dc_carry, dgates)
+             : backward_cells<true, false>(dh, dy, gates, c, c_prev, dc_carry, dgates);
+    else
+      c_prev ? backward_cells<false, true>(dh, dy, gates, c, c_prev, dc_carry, dgates)
+             : backward_cells<false, false>(dh, dy, gates, c, c_prev, dc_carry, dgates);
+  }
+
+  template <bool HasOutputGradient, bool HasPrevious, class T>
+  static void backward_cells(const T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
+                             const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT c,
+                             const T* TENFOLD_RESTRICT c_prev, T* TENFOLD_RESTRICT dc_carry,
+                             T* TENFOLD_RESTRICT dgates) {
     for (std::size_t j = 0; j < H; ++j) {
-      const T d = dy ? dh[j] + dy[j] : dh[j];
+      T d = dh[j];
+      if constexpr (HasOutputGradient) d += dy[j];
       const T i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j];
       const T tc = gate_tanh(c[j]);
       const T dc = dc_carry[j] + d * o * (T(1) - tc * tc);
-      const T cp = c_prev ? c_prev[j] : T(0);
       dgates[j] = dc * g * i * (T(1) - i);
-      dgates[H + j] = dc * cp * f * (T(1) - f);
+      if constexpr (HasPrevious)
+        dgates[H + j] = dc * c_prev[j] * f * (T(1) - f);
+      else
+        dgates[H + j] = T(0);
       dgates[2 * H + j] = dc * i * (T(1) - g * g);
       dgates[3 * H + j] = d * tc * o * (T(1) - o);
       dc_carry[j] = dc * f;

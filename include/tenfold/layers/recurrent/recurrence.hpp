@@ -5,8 +5,9 @@
 //
 // The products are as few and as large as the recurrence allows (each through cpu/gemm.hpp, none allocating):
 //   forward   the input projections of every step of every sample, rows·T rows of one GEMM (inner D, out G·H);
-//             then per step the recurrent product over the batch (rows, inner H, out G·H), and one fused loop
-//             that applies the gates' nonlinearities and writes the state;
+//             then per step the recurrent product over the batch (rows, inner H, out G·H), read from a copy of
+//             W_hhᵀ made once per call, and one fused loop that applies the gates' nonlinearities and writes the
+//             state;
 //   backward  per step, from the last, the recurrent product that carries dh back one step (rows, inner G·H,
 //             out H) and one fused loop that writes the gate gradients of the whole step into scratch; after
 //             the time loop, three large GEMMs: dx = dgates·W_ih, dW_ih = dgatesᵀ·X and dW_hh = dgatesᵀ·H_prev.
@@ -18,10 +19,12 @@
 // Saved per sample: the gates after their nonlinearities [T, G·H], the states [T, H] (only for last_step: with
 // all_steps the output already holds them) and what the cell keeps besides ([T, H] for LSTM's cell state and
 // GRU's W_hn·h + b_hn). Scratch per sample: the gate gradients [T, G·H] (twice for GRU, whose reset gate makes
-// the gradient at the recurrent product differ from the one at the input's), dh [H] and LSTM's dc [H].
+// the gradient at the recurrent product differ from the one at the input's), dh [H] and LSTM's dc [H]; per
+// batch, forward's W_hhᵀ.
 #pragma once
 #include "../../core/internal.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <type_traits>
@@ -90,6 +93,9 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
   // Backward's gate gradients (twice when apart), dh and the cell's carry; forward's recurrent product of one
   // step (apart) fits in the same place.
   static constexpr std::size_t scratch_per_sample = gates_per_sample * (apart ? 2 : 1) + H * (1 + Cell::carry);
+  // Forward's copy of W_hhᵀ [H, G·H], made once per call: each step's product then reads it in place, where
+  // W_hh itself, a transposed operand, would be repacked at every step.
+  static constexpr std::size_t scratch_per_batch = steps > 1 ? H * gate_width : 0;
 
   Cell cell{};
 
@@ -107,6 +113,8 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
     T* states = keeps_all_steps ? y.data : p.saved + p.capacity * gates_per_sample;
     T* kept = p.saved + p.capacity * (gates_per_sample + states_per_sample);
     T* recurrent = p.scratch;  // [rows, G·H], apart only
+    T* w_hh_transposed = p.scratch + p.capacity * scratch_per_sample;
+    if constexpr (steps > 1) transpose_recurrent_weight(w_hh, w_hh_transposed);
 
     // Pre-activations of every step: X[rows·T, D] · W_ihᵀ + biases.
     cpu::gemm<T>(rows * steps, gate_width, in_width, cpu::strided_operand<T>{x.data, in_width, 1},
@@ -116,7 +124,7 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
       // h_{t−1}[rows, H] · W_hhᵀ; nothing at t = 0, where h_0 = 0.
       if (t > 0) {
         const cpu::strided_operand<T> previous{states + (t - 1) * H, steps * H, 1};
-        const cpu::strided_operand<T> w_hh_t{w_hh, 1, H};
+        const cpu::strided_operand<T> w_hh_t{w_hh_transposed, gate_width, 1};
         if constexpr (apart)
           cpu::gemm<T>(rows, gate_width, H, previous, w_hh_t, recurrent, gate_width,
                        gate_bias_epilogue<T, false>{b_hh, nullptr});
@@ -134,6 +142,15 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
     if constexpr (!keeps_all_steps)
       for (std::size_t b = 0; b < rows; ++b)
         for (std::size_t j = 0; j < H; ++j) y.data[b * H + j] = states[(b * steps + steps - 1) * H + j];
+  }
+
+  // out[k, i] = w_hh[i, k], in blocks that stay in L1 on both sides.
+  static void transpose_recurrent_weight(const T* TENFOLD_RESTRICT w_hh, T* TENFOLD_RESTRICT out) {
+    constexpr std::size_t block = 16;
+    for (std::size_t i0 = 0; i0 < gate_width; i0 += block)
+      for (std::size_t k0 = 0; k0 < H; k0 += block)
+        for (std::size_t i = i0; i < std::min(i0 + block, gate_width); ++i)
+          for (std::size_t k = k0; k < std::min(k0 + block, H); ++k) out[k * gate_width + i] = w_hh[i * H + k];
   }
 
   // dx is computed before the weight gradients, with the weights the forward pass used: `ready` may update them.
