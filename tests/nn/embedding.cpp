@@ -30,7 +30,7 @@ void check_tokens(const L& loss = {}) {
 void check_close(const float* got, const std::vector<double>& want, const char* what) {
   double largest = 0, worst = 0;
   for (double v : want) largest = std::max(largest, std::fabs(v));
-  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
+  for (std::size_t i = 0; i < want.size(); ++i) worst = test_support::worse(worst, std::fabs(double(got[i]) - want[i]));
   INFO(what << ": worst difference " << worst << " against a largest value of " << largest);
   CHECK(worst <= 1e-5 * std::max(largest, 1.0));
 }

@@ -136,7 +136,7 @@ double reference_loss(const reference_fn& f, const weights& p, const std::vector
 void check_close(const float* got, const std::vector<double>& want, const char* what, double tolerance = 2e-5) {
   double largest = 0, worst = 0;
   for (double v : want) largest = std::max(largest, std::fabs(v));
-  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
+  for (std::size_t i = 0; i < want.size(); ++i) worst = test_support::worse(worst, std::fabs(double(got[i]) - want[i]));
   INFO(std::string(what) << ": largest " << largest << ", worst difference " << worst);
   CHECK(largest > 0);
   CHECK(worst <= tolerance * largest);
@@ -273,7 +273,7 @@ std::map<std::string, std::vector<double>> read_torch_fixture() {
 void check_same(const double* got, const std::vector<double>& want, const std::string& what) {
   double largest = 0, worst = 0;
   for (double v : want) largest = std::max(largest, std::fabs(v));
-  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+  for (std::size_t i = 0; i < want.size(); ++i) worst = test_support::worse(worst, std::fabs(got[i] - want[i]));
   INFO(what << ": largest " << largest << ", worst difference " << worst);
   CHECK(largest > 0);
   CHECK(worst <= 1e-12 * largest);
@@ -324,14 +324,14 @@ TEST_CASE(
   double worst_tanh = 0, worst_sigmoid = 0;
   for (int i = -400000; i <= 400000; ++i) {
     const float x = float(i) * 5e-5f;
-    worst_tanh = std::max(worst_tanh, std::fabs(double(detail::gate_tanh(x)) - std::tanh(double(x))));
+    worst_tanh = test_support::worse(worst_tanh, std::fabs(double(detail::gate_tanh(x)) - std::tanh(double(x))));
     worst_sigmoid =
-        std::max(worst_sigmoid, std::fabs(double(detail::gate_sigmoid(x)) - 1.0 / (1.0 + std::exp(-double(x)))));
+        test_support::worse(worst_sigmoid, std::fabs(double(detail::gate_sigmoid(x)) - 1.0 / (1.0 + std::exp(-double(x)))));
   }
   for (float x : {-1e30f, -100.f, -8.f, 8.f, 100.f, 1e30f}) {
-    worst_tanh = std::max(worst_tanh, std::fabs(double(detail::gate_tanh(x)) - std::tanh(double(x))));
+    worst_tanh = test_support::worse(worst_tanh, std::fabs(double(detail::gate_tanh(x)) - std::tanh(double(x))));
     worst_sigmoid =
-        std::max(worst_sigmoid, std::fabs(double(detail::gate_sigmoid(x)) - 1.0 / (1.0 + std::exp(-double(x)))));
+        test_support::worse(worst_sigmoid, std::fabs(double(detail::gate_sigmoid(x)) - 1.0 / (1.0 + std::exp(-double(x)))));
   }
   INFO("tanh " << worst_tanh << ", sigmoid " << worst_sigmoid);
   CHECK(worst_tanh < 5e-7);

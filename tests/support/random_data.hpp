@@ -3,6 +3,8 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <random>
@@ -11,6 +13,10 @@
 #include <vector>
 
 namespace test_support {
+
+// The larger of two errors, where a NaN counts as the largest: std::max(worst, NaN) returns worst, which would
+// let a NaN result pass a tolerance.
+inline double worse(double worst, double error) { return std::isnan(error) ? INFINITY : std::max(worst, error); }
 
 inline std::uint64_t fresh_seed() {
   if (const char* s = std::getenv("TENFOLD_TEST_SEED")) return std::strtoull(s, nullptr, 10);

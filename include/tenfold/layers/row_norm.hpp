@@ -27,6 +27,7 @@
 #include <ratio>
 #include <type_traits>
 
+#include "../core/row_reduce.hpp"
 #include "../nn/init.hpp"
 #include "../nn/stage.hpp"
 
@@ -54,20 +55,6 @@ inline constexpr double epsilon_value = [] {
   else
     return double(Epsilon::num) / double(Epsilon::den);
 }();
-
-// Σ term(j) for j < n: sixteen partial sums in T (independent, so they vectorise), added up in double.
-template <class T, class Term>
-TENFOLD_INLINE double row_sum(std::size_t n, Term term) {
-  constexpr std::size_t lanes = 16;
-  T partial[lanes] = {};
-  std::size_t j = 0;
-  for (; j + lanes <= n; j += lanes)
-    for (std::size_t l = 0; l < lanes; ++l) partial[l] += term(j + l);
-  double total = 0;
-  for (; j < n; ++j) total += double(term(j));
-  for (std::size_t l = 0; l < lanes; ++l) total += double(partial[l]);
-  return total;
-}
 
 template <bool Centred, bool Bias, class Epsilon, class In, class T>
 struct row_norm_stage : leaf_stage<T, In, In> {

@@ -18,6 +18,7 @@
 #include <cstddef>
 
 #include "../../core/fast_math.hpp"
+#include "../../core/row_reduce.hpp"
 #include "../../cpu/gemm.hpp"
 
 namespace tenfold::detail {
@@ -114,8 +115,7 @@ struct attention_head {
         T* g = db + i * Length;
         const T* pr = pb + i * Length;
         const std::size_t n = visible(t0 + i);
-        T total = 0;
-        for (std::size_t j = 0; j < n; ++j) total += g[j];
+        const T total = T(row_sum<T>(n, [&](std::size_t j) { return g[j]; }));
         for (std::size_t j = 0; j < n; ++j) g[j] = s * (g[j] - pr[j] * total);
       }
       // dQ = dS · K, for the rows of this block.
@@ -133,14 +133,12 @@ struct attention_head {
 
  private:
   // Softmax over the first n values of a row. The row's maximum is subtracted first, so that large scores
-  // cannot overflow. (The exponentials are one loop and their sum another, so that the first vectorises.)
+  // cannot overflow. (The exponentials are one loop and their sum another, so that the first vectorises; the
+  // maximum and the sum are row_reduce.hpp's, which vectorise too.)
   static void softmax_in_place(T* row, std::size_t n) {
-    T largest = row[0];
-    for (std::size_t j = 1; j < n; ++j) largest = row[j] > largest ? row[j] : largest;
+    const T largest = row_max(row, n);
     for (std::size_t j = 0; j < n; ++j) row[j] = fast_exp(row[j] - largest);
-    T total = 0;
-    for (std::size_t j = 0; j < n; ++j) total += row[j];
-    const T inverse = T(1) / total;
+    const T inverse = T(1.0 / row_sum<T>(n, [&](std::size_t j) { return row[j]; }));
     for (std::size_t j = 0; j < n; ++j) row[j] *= inverse;
   }
 };
