@@ -121,7 +121,7 @@ def main():
     lines += ["", f"Compile time of examples/char_gpt/char_gpt.cpp, g++ -std=c++20 -O2 (median of 3): "
               + (f"{compile_s:.1f} s (goal < 15 s)." if compile_s else "failed.")]
     text = "\n".join(lines) + "\n"
-    out = a.out or os.path.join(ROOT, "bench", "results", f"seq-{stamp:%Y-%m-%d}.md")
+    out = a.out or os.path.join(ROOT, "bench", "results", f"seq-{stamp:%Y-%m-%d-%H%M}.md")
     with open(out, "w") as f:
         f.write(text)
     if not a.out:

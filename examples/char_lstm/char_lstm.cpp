@@ -1,8 +1,8 @@
 // char_lstm: a character-level language model with two LSTM layers (hidden 128), trained on Tiny Shakespeare
 // and sampled — the char-rnn model, in tenfold's types.
 //
-//   char_lstm [text-file] [iterations] [--seed S] [--eval-every K] [--eval-batches B] [--sample-length L]
-//             [--require-max-validation-loss X]
+//   char_lstm [text-file] [iterations] [--seed S] [--eval-every K] [--eval-batches B] [--final-eval-batches F]
+//             [--sample-length L] [--require-max-validation-loss X]
 //
 // Each sample is 64 characters; each position predicts the next character. The characters are embedded in
 // 64 dimensions, go through two stacked LSTM layers of 128 units (every step's state passed on), and a dense
