@@ -93,7 +93,7 @@ class GPT(nn.Module):
 
     def forward(self, idx):
         t = idx.size(1)
-        x = self.wte(idx) + self.wpe(torch.arange(t))
+        x = self.wte(idx) + self.wpe(torch.arange(t, device=idx.device))
         for b in self.h:
             x = b(x)
         return self.lm_head(self.ln_f(x))

@@ -7,11 +7,17 @@
 //   w1_train               MNIST MLP 784-128-64-10 (ReLU), softmax + cross-entropy, Adam; batch 32, 256, 4096
 //   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
 //   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20
+//   gpt_train              examples/char_gpt's network (nanoGPT's shakespeare_char model at its CPU size: 4 blocks,
+//                          4 heads, 128 wide, 64 positions, tied embeddings), per-position cross-entropy, AdamW with
+//                          decay on matrices; batch 12 (the recipe's) and 64. Without the recipe's gradient
+//                          clipping, which the device model does not have yet (the PyTorch side leaves it out too).
 // Each is timed with CUDA events: a warm-up, then `reps` repetitions of back-to-back calls lasting at least
 // `min-ms` each; the median, minimum and maximum of the mean time per call are reported. Inputs are random and
 // resident on the device; a training step includes everything the device model does per step (two launches
 // for the fused path, about 3 per layer for the per-stage one), not the copy of the batch. TFLOP/s counts the
-// matrix products only: 6·B·Σ(in·out) per training step, 2·B·Σ(in·out) per forward pass.
+// matrix products only: 6·B·Σ(in·out) per training step, 2·B·Σ(in·out) per forward pass (for gpt_train, the
+// dense products of every position and the causal half of attention's two [T, T] products, as the CPU's
+// bench/seq/run_seq_bench.py counts them).
 //
 // Output: CSV on standard output,
 //   workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops
@@ -29,6 +35,8 @@
 #include <vector>
 
 #include <tenfold/cuda.hpp>
+
+#include "../../examples/char_gpt/network.hpp"
 
 namespace tf = tenfold;
 namespace cu = tenfold::cuda;
@@ -218,6 +226,33 @@ void infer_workload(const std::string& workload, const char* implementation, con
   m->synchronize();
 }
 
+// One training step of char_gpt's network: token ids in, a label per position, AdamW as the recipe has it.
+void gpt_train(const std::vector<std::size_t>& batches) {
+  if (!selected("gpt_train")) return;
+  constexpr std::size_t capacity = 64;
+  using gpu_model = cu::device_model<char_gpt::gpt, capacity, float, cu::execution::per_stage>;
+  using loss = tf::sparse_categorical_cross_entropy;
+  auto m = std::make_unique<gpu_model>(1337);
+  const tf::adamw opt{.lr = 1e-3, .beta2 = 0.99, .weight_decay = 0.1, .decay_on = tf::decay_scope::matrices};
+  typename gpu_model::template optimizer_state_for<tf::adamw> state(opt);
+  constexpr std::size_t positions = char_gpt::context, targets = gpu_model::template target_size<loss>();
+  tf::rng g(9);
+  std::vector<float> hx(capacity * positions), hy(capacity * targets);
+  for (auto& v : hx) v = static_cast<float>(g.below(char_gpt::vocab));
+  for (auto& v : hy) v = static_cast<float>(g.below(char_gpt::vocab));
+  cu::device_buffer<float> x(hx.size()), y(hy.size());
+  x.copy_from_host(hx.data(), hx.size());
+  y.copy_from_host(hy.data(), hy.size());
+  constexpr double T = positions, D = char_gpt::width, V = char_gpt::vocab, L = char_gpt::blocks;
+  constexpr double macs_per_sample = T * (L * 12 * D * D + D * V) + L * T * T * D;
+  for (std::size_t batch : batches) {
+    if (batch > capacity || batch > max_batch) continue;
+    const timing t = measure([&] { m->train_step(x.data(), y.data(), batch, loss{}, opt, state); });
+    report("gpt_train", "tenfold_per_stage", batch, t, 6.0 * static_cast<double>(batch) * macs_per_sample);
+  }
+  m->synchronize();
+}
+
 template <std::size_t W, bool Bias>
 void w2(const std::vector<std::size_t>& batches) {
   const std::string name = "w2_w" + std::to_string(W) + (Bias ? "_bias" : "");
@@ -265,5 +300,6 @@ int main(int argc, char** argv) {
   w2<64, true>(w2_batches);
   w2<128, false>(w2_batches);
   w2<128, true>(w2_batches);
+  gpt_train({12, 64});
   return checks_failed ? 1 : 0;
 }

@@ -146,14 +146,15 @@ for path in sys.argv[1:]:
     except OSError:
         pass
 columns = ["tenfold_fused", "tenfold_per_stage", "torch_eager", "torch_graph", "torch_bf16_graph", "torch_bf16_eager"]
-print("| workload | batch | " + " | ".join(columns) + " | torch_graph / tenfold_fused |")
-print("|---|---|" + "---|" * (len(columns) + 1))
+print("| workload | batch | " + " | ".join(columns) + " | torch_graph / tenfold_fused | torch_eager / tenfold_per_stage |")
+print("|---|---|" + "---|" * (len(columns) + 2))
 for workload, batch in sorted({(w, b) for w, b, _ in rows}):
     cells = [rows.get((workload, batch, c)) for c in columns]
-    fused, graph = cells[0], cells[3]
+    fused, staged, eager, graph = cells[0], cells[1], cells[2], cells[3]
     ratio = f"{graph / fused:.2f}" if fused and graph else ""
+    eager_ratio = f"{eager / staged:.2f}" if staged and eager else ""
     print(f"| {workload} | {batch} | " + " | ".join(f"{v:.4f}" if v is not None else "" for v in cells) +
-          f" | {ratio} |")
+          f" | {ratio} | {eager_ratio} |")
 EOF
 cat "$out/summary.md"
 

@@ -3,7 +3,9 @@
     python3 torch_gpu_bench.py [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B]
 
 Workloads (see gpu_bench.cu): w1_train (MNIST MLP 784-128-64-10, ReLU, cross-entropy, Adam; batch 32, 256, 4096)
-and w2_w{64,128}[_bias]_{train,infer} (32 -> 5 x W -> 16, ReLU, mse, Adam; batch 2^14 .. 2^20). Implementations:
+and w2_w{64,128}[_bias]_{train,infer} (32 -> 5 x W -> 16, ReLU, mse, Adam; batch 2^14 .. 2^20); gpt_train
+(examples/char_gpt's network as bench/comparators/torch_seq.py defines it, AdamW on nanoGPT's groups, no clipping;
+batch 12 and 64, eager only). Implementations:
   torch_eager        fp32, one Python call per operation (zero_grad, forward, loss, backward, Adam step)
   torch_graph        fp32, the whole training step captured once in a CUDA graph and replayed
   torch_bf16_graph   bf16 autocast (fp32 master weights), whole step in a CUDA graph (W2 only)
@@ -17,6 +19,7 @@ CSV: workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per
 
 import argparse
 import statistics
+import os
 import sys
 
 import torch
@@ -141,6 +144,40 @@ def bench_infer(workload, widths, bias, batches, args):
             report(workload, "torch_bf16_eager", "bf16", batch, measure(bf16, args.reps, args.min_ms), flops)
 
 
+def bench_gpt(batches, args):
+    """gpu_bench.cu's gpt_train: nanoGPT's model as bench/comparators/torch_seq.py defines it, on the card, eager,
+    AdamW with nanoGPT's groups; no gradient clipping, as on tenfold's side."""
+    if args.only and not "gpt_train".startswith(args.only):
+        return
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "comparators"))
+    from torch_seq import GPT
+    T, D, V, L = 64, 128, 65, 4
+    macs_per_sample = T * (L * 12 * D * D + D * V) + L * T * T * D
+    for batch in batches:
+        if batch > args.max_batch:
+            continue
+        torch.manual_seed(1337)
+        m = GPT().cuda()
+        params = [p for p in m.parameters() if p.requires_grad]
+        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
+        x = torch.randint(0, V, (batch, T), device="cuda")
+        y = torch.randint(0, V, (batch, T), device="cuda")
+
+        def step():
+            logits = m(x)
+            loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        report("gpt_train", "torch_eager", "fp32", batch, measure(step, args.reps, args.min_ms),
+               6.0 * batch * macs_per_sample)
+        del m, opt
+        torch.cuda.empty_cache()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=15)
@@ -165,6 +202,7 @@ def main():
             bench_train(name + "_train", widths, bias, w2_batches, 0, args,
                         fp32 + [("torch_bf16_graph", "bf16", True, torch.bfloat16)])
             bench_infer(name + "_infer", widths, bias, w2_batches, args)
+    bench_gpt([12, 64], args)
     return 0
 
 

@@ -70,6 +70,7 @@
 
 #include "error_text.hpp"
 #include "random_data.hpp"
+#include "../../examples/char_gpt/network.hpp"
 
 namespace tf = tenfold;
 namespace cu = tenfold::cuda;
@@ -552,6 +553,11 @@ TEST_CASE("token ids: embeddings, learned positions and a tied output layer agre
     check_training_agrees<tiny_gpt, 5, cu::execution::automatic, float>(seed, tf::sparse_categorical_cross_entropy{},
                                                                         opt, rows);
     check_training_agrees<tiny_gpt, 5, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows);
+  }
+  SUBCASE("training, examples/char_gpt's own network (the GPU benchmark's gpt_train), its AdamW, float") {
+    const tf::adamw opt{.lr = 1e-3, .beta2 = 0.99, .weight_decay = 0.1, .decay_on = tf::decay_scope::matrices};
+    check_training_agrees<char_gpt::gpt, 2, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{}, opt,
+                                                               {2, 1});
   }
   SUBCASE("the fused kernels refuse a decay scope they cannot apply") {
     cu::device_model<small_classifier, 4, float, fused> gpu(seed);
