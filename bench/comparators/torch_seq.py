@@ -134,23 +134,33 @@ def emit(workload, threads, batch, med, lo, hi, per_second):
     print(f"{workload},{threads},{batch},{med * 1e6:.2f},{lo * 1e6:.2f},{hi * 1e6:.2f},{per_second:.1f}", flush=True)
 
 
-def gpt_rows(a):
+def gpt_training(batch, device="cpu", clip=True):
+    """nanoGPT's model, its AdamW (decay 0.1 on the matrices only, betas (0.9, 0.99)) and one training step on a
+    random batch of `batch` windows: forward, cross-entropy per position, backward, clipping to norm 1 (when
+    `clip`), the update. Returns the model and the step. bench/gpu/torch_gpu_bench.py uses it on the card."""
     torch.manual_seed(1337)
-    m = GPT()
+    m = GPT().to(device)
     params = [p for p in m.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
-    x = torch.randint(0, 65, (12, 64))
-    y = torch.randint(0, 65, (12, 64))
+    x = torch.randint(0, 65, (batch, 64), device=device)
+    y = torch.randint(0, 65, (batch, 64), device=device)
 
     def step():
         logits = m(x)
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        if clip:
+            torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
+
+    return m, step
+
+
+def gpt_rows(a):
+    m, step = gpt_training(12)
 
     if wanted(a, "gpt_train"):
         med, lo, hi = time_calls(step, a.reps, a.rep_ms)

@@ -150,31 +150,16 @@ def bench_gpt(batches, args):
     if args.only and not "gpt_train".startswith(args.only):
         return
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "comparators"))
-    from torch_seq import GPT
+    from torch_seq import gpt_training
     T, D, V, L = 64, 128, 65, 4
     macs_per_sample = T * (L * 12 * D * D + D * V) + L * T * T * D
     for batch in batches:
         if batch > args.max_batch:
             continue
-        torch.manual_seed(1337)
-        m = GPT().cuda()
-        params = [p for p in m.parameters() if p.requires_grad]
-        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
-                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-        opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
-        x = torch.randint(0, V, (batch, T), device="cuda")
-        y = torch.randint(0, V, (batch, T), device="cuda")
-
-        def step():
-            logits = m(x)
-            loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
+        m, step = gpt_training(batch, device="cuda", clip=False)
         report("gpt_train", "torch_eager", "fp32", batch, measure(step, args.reps, args.min_ms),
                6.0 * batch * macs_per_sample)
-        del m, opt
+        del m, step
         torch.cuda.empty_cache()
 
 
