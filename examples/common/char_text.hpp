@@ -109,18 +109,20 @@ struct loss_estimate {
 
 template <class Model, class Draw>
 loss_estimate estimate_loss(Model& m, Draw&& draw, std::size_t batches, std::size_t rows) {
-  std::vector<float> x(rows * Model::input_size), y(rows * Model::template target_size<tenfold::sparse_categorical_cross_entropy>());
+  using loss = tenfold::sparse_categorical_cross_entropy;
+  std::vector<float> x(rows * Model::input_size), y(rows * Model::template target_size<loss>());
   double sum = 0, sum_of_squares = 0;
   for (std::size_t b = 0; b < batches; ++b) {
     draw(x.data(), y.data(), rows);
-    const double l = m.loss(x.data(), y.data(), rows, tenfold::sparse_categorical_cross_entropy{});
+    const double l = m.loss(x.data(), y.data(), rows, loss{});
     sum += l;
     sum_of_squares += l * l;
   }
   loss_estimate e;
   const double n = static_cast<double>(batches);
   e.mean = sum / n;
-  if (batches > 1) e.standard_error = std::sqrt(std::max(0.0, (sum_of_squares - n * e.mean * e.mean) / (n - 1)) / n);
+  if (batches > 1)
+    e.standard_error = std::sqrt(std::max(0.0, (sum_of_squares - n * e.mean * e.mean) / (n - 1)) / n);
   return e;
 }
 

@@ -34,26 +34,21 @@ struct gru_cell {
   // gates holds the input's pre-activations, recurrent W_hh h_{t−1} + b_hh (b_hh alone at the first step).
   template <class T>
   void forward_row(T* gates, const T* recurrent, const T* h_prev, const T*, T* h, T* hn) const {
-    if (h_prev)
-      forward_cells<true>(gates, recurrent, h_prev, h, hn);
-    else
-      forward_cells<false>(gates, recurrent, h_prev, h, hn);
+    for_case(h_prev != nullptr, false,
+             [&](auto previous, auto) { forward_cells<previous()>(gates, recurrent, h_prev, h, hn); });
   }
 
   // dh receives its part that passes straight to h_{t−1}: dh_t ⊙ z.
   template <class T>
   void backward_row(T* dh, const T* dy, const T* gates, const T* h_prev, const T* hn, const T*, T*, T* dgates,
                     T* dgates_h) const {
-    if (dy)
-      h_prev ? backward_cells<true, true>(dh, dy, gates, h_prev, hn, dgates, dgates_h)
-             : backward_cells<true, false>(dh, dy, gates, h_prev, hn, dgates, dgates_h);
-    else
-      h_prev ? backward_cells<false, true>(dh, dy, gates, h_prev, hn, dgates, dgates_h)
-             : backward_cells<false, false>(dh, dy, gates, h_prev, hn, dgates, dgates_h);
+    for_case(dy != nullptr, h_prev != nullptr, [&](auto output_gradient, auto previous) {
+      backward_cells<output_gradient(), previous()>(dh, dy, gates, h_prev, hn, dgates, dgates_h);
+    });
   }
 
-  // One loop per case, with no test inside and no pointer that may overlap another, so that it runs in
-  // vectors (as lstm.hpp's).
+  // One loop per case (for_case), with no test inside and no pointer that may overlap another, so that it
+  // runs in vectors (as lstm.hpp's).
   template <bool HasPrevious, class T>
   static void forward_cells(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent,
                             const T* TENFOLD_RESTRICT h_prev, T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT hn) {

@@ -31,10 +31,7 @@ struct lstm_cell {
 
   template <class T>
   void forward_row(T* gates, const T*, const T*, const T* c_prev, T* h, T* c) const {
-    if (c_prev)
-      forward_cells<true>(gates, c_prev, h, c);
-    else
-      forward_cells<false>(gates, c_prev, h, c);
+    for_case(c_prev != nullptr, false, [&](auto previous, auto) { forward_cells<previous()>(gates, c_prev, h, c); });
   }
 
   // One loop per case, so that no test is left in the loop and every pointer is known not to overlap: the
@@ -62,12 +59,9 @@ struct lstm_cell {
   template <class T>
   void backward_row(T* dh, const T* dy, const T* gates, const T*, const T* c, const T* c_prev, T* dc_carry,
                     T* dgates, T*) const {
-    if (dy)
-      c_prev ? backward_cells<true, true>(dh, dy, gates, c, c_prev, dc_carry, dgates)
-             : backward_cells<true, false>(dh, dy, gates, c, c_prev, dc_carry, dgates);
-    else
-      c_prev ? backward_cells<false, true>(dh, dy, gates, c, c_prev, dc_carry, dgates)
-             : backward_cells<false, false>(dh, dy, gates, c, c_prev, dc_carry, dgates);
+    for_case(dy != nullptr, c_prev != nullptr, [&](auto output_gradient, auto previous) {
+      backward_cells<output_gradient(), previous()>(dh, dy, gates, c, c_prev, dc_carry, dgates);
+    });
   }
 
   template <bool HasOutputGradient, bool HasPrevious, class T>

@@ -42,6 +42,19 @@ struct last_step {};
 
 namespace detail {
 
+// Calls f(std::bool_constant<a>{}, std::bool_constant<b>{}): a cell's loop is compiled once per case (a pointer
+// given or null), with no test left inside it, so that it runs in vectors (lstm.hpp, gru.hpp, rnn.hpp).
+template <class F>
+TENFOLD_INLINE void for_case(bool a, bool b, F&& f) {
+  if (a) {
+    if (b) f(std::true_type{}, std::true_type{});
+    else f(std::true_type{}, std::false_type{});
+  } else {
+    if (b) f(std::false_type{}, std::true_type{});
+    else f(std::false_type{}, std::false_type{});
+  }
+}
+
 template <class Steps>
 inline constexpr bool is_step_output_v = std::is_same_v<Steps, all_steps> || std::is_same_v<Steps, last_step>;
 

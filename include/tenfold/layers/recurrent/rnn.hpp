@@ -35,10 +35,8 @@ struct rnn_cell {
 
   template <class T>
   void backward_row(T* dh, const T* dy, const T* gates, const T*, const T*, const T*, T*, T* dgates, T*) const {
-    if (dy)
-      backward_cells<true>(dh, dy, gates, dgates);
-    else
-      backward_cells<false>(dh, dy, gates, dgates);
+    for_case(dy != nullptr, false,
+             [&](auto output_gradient, auto) { backward_cells<output_gradient()>(dh, dy, gates, dgates); });
   }
 
   // With no test inside and no pointer that may overlap another, the loop runs in vectors (as lstm.hpp's).
