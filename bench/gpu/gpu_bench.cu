@@ -9,15 +9,18 @@
 //   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20
 //   gpt_train              examples/char_gpt's network (nanoGPT's shakespeare_char model at its CPU size: 4 blocks,
 //                          4 heads, 128 wide, 64 positions, tied embeddings), per-position cross-entropy, AdamW with
-//                          decay on matrices; batch 12 (the recipe's) and 64. Without the recipe's gradient
-//                          clipping, which the device model does not have yet (the PyTorch side leaves it out too).
+//                          decay on matrices, gradients clipped to norm 1 as the recipe has them (compute_gradients,
+//                          clip_gradient_norm, apply_update); batch 12 (the recipe's) and 64
+//   cnn_train              the LeNet-like CNN of the CPU benchmarks (bench/nets, W3): 28x28x1 -> conv 32@3x3 pad 1,
+//                          ReLU, max pool 2 -> conv 64@3x3 pad 1, ReLU, max pool 2 -> dense 128, ReLU -> dense 10,
+//                          softmax + cross-entropy, Adam; batch 64 and 256 (per-stage kernels)
 // Each is timed with CUDA events: a warm-up, then `reps` repetitions of back-to-back calls lasting at least
 // `min-ms` each; the median, minimum and maximum of the mean time per call are reported. Inputs are random and
 // resident on the device; a training step includes everything the device model does per step (two launches
 // for the fused path, about 3 per layer for the per-stage one), not the copy of the batch. TFLOP/s counts the
 // matrix products only: 6·B·Σ(in·out) per training step, 2·B·Σ(in·out) per forward pass (for gpt_train, the
 // dense products of every position and the causal half of attention's two [T, T] products, as the CPU's
-// bench/seq/run_seq_bench.py counts them).
+// bench/seq/run_seq_bench.py counts them; for cnn_train, the convolutions' products too).
 //
 // Output: CSV on standard output,
 //   workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops
@@ -45,6 +48,10 @@ namespace {
 
 using mnist_net =
     tf::sequential<tf::input<784>, tf::dense<128>, tf::relu, tf::dense<64>, tf::relu, tf::dense<10>, tf::softmax>;
+
+using cnn_net = tf::sequential<tf::input<28, 28, 1>, tf::conv2d<32, 3, 3, tf::stride<1>, tf::padding<1>>, tf::relu,
+                               tf::max_pool<2>, tf::conv2d<64, 3, 3, tf::stride<1>, tf::padding<1>>, tf::relu,
+                               tf::max_pool<2>, tf::flatten, tf::dense<128>, tf::relu, tf::dense<10>, tf::softmax>;
 
 template <std::size_t W, bool Bias>
 using w2_net =
@@ -247,8 +254,32 @@ void gpt_train(const std::vector<std::size_t>& batches) {
   constexpr double macs_per_sample = T * (L * 12 * D * D + D * V) + L * T * T * D;
   for (std::size_t batch : batches) {
     if (batch > capacity || batch > max_batch) continue;
-    const timing t = measure([&] { m->train_step(x.data(), y.data(), batch, loss{}, opt, state); });
+    const timing t = measure([&] {
+      m->compute_gradients(x.data(), y.data(), batch, loss{});
+      m->clip_gradient_norm(1.0);
+      m->apply_update(opt, state);
+    });
     report("gpt_train", "tenfold_per_stage", batch, t, 6.0 * static_cast<double>(batch) * macs_per_sample);
+  }
+  m->synchronize();
+}
+
+// One training step of the LeNet-like CNN (per-stage kernels: the convolutions are not fused).
+void cnn_train(const std::vector<std::size_t>& batches) {
+  if (!selected("cnn_train")) return;
+  constexpr std::size_t capacity = 256;
+  using gpu_model = cu::device_model<cnn_net, capacity, float>;
+  using loss = tf::sparse_categorical_cross_entropy;
+  auto m = std::make_unique<gpu_model>(1);
+  typename gpu_model::template optimizer_state_for<tf::adam> state(tf::adam{});
+  device_data data(capacity, gpu_model::input_size, 1, 10, 13);
+  // Multiply-adds per sample: each convolution's output positions × kernel area × input channels × filters,
+  // then the two dense layers.
+  constexpr double macs_per_sample = 28.0 * 28 * 9 * 1 * 32 + 14.0 * 14 * 9 * 32 * 64 + 7.0 * 7 * 64 * 128 + 128.0 * 10;
+  for (std::size_t batch : batches) {
+    if (batch > capacity || batch > max_batch) continue;
+    const timing t = measure([&] { m->train_step(data.x.data(), data.y.data(), batch, loss{}, tf::adam{}, state); });
+    report("cnn_train", "tenfold_per_stage", batch, t, 6.0 * static_cast<double>(batch) * macs_per_sample);
   }
   m->synchronize();
 }
@@ -301,5 +332,6 @@ int main(int argc, char** argv) {
   w2<128, false>(w2_batches);
   w2<128, true>(w2_batches);
   gpt_train({12, 64});
+  cnn_train({64, 256});
   return checks_failed ? 1 : 0;
 }

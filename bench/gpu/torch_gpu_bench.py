@@ -4,8 +4,9 @@
 
 Workloads (see gpu_bench.cu): w1_train (MNIST MLP 784-128-64-10, ReLU, cross-entropy, Adam; batch 32, 256, 4096)
 and w2_w{64,128}[_bias]_{train,infer} (32 -> 5 x W -> 16, ReLU, mse, Adam; batch 2^14 .. 2^20); gpt_train
-(examples/char_gpt's network as bench/comparators/torch_seq.py defines it, AdamW on nanoGPT's groups, no clipping;
-batch 12 and 64, eager only). Implementations:
+(examples/char_gpt's network as bench/comparators/torch_seq.py defines it, AdamW on nanoGPT's groups, gradients
+clipped to norm 1; batch 12 and 64, eager only); cnn_train (the W3 CNN of bench/comparators/torch_bench.py,
+cross-entropy, Adam; batch 64 and 256, eager and graphed). Implementations:
   torch_eager        fp32, one Python call per operation (zero_grad, forward, loss, backward, Adam step)
   torch_graph        fp32, the whole training step captured once in a CUDA graph and replayed
   torch_bf16_graph   bf16 autocast (fp32 master weights), whole step in a CUDA graph (W2 only)
@@ -146,7 +147,7 @@ def bench_infer(workload, widths, bias, batches, args):
 
 def bench_gpt(batches, args):
     """gpu_bench.cu's gpt_train: nanoGPT's model as bench/comparators/torch_seq.py defines it, on the card, eager,
-    AdamW with nanoGPT's groups; no gradient clipping, as on tenfold's side."""
+    AdamW with nanoGPT's groups, the gradients clipped to norm 1 (clip_grad_norm_), as on tenfold's side."""
     if args.only and not "gpt_train".startswith(args.only):
         return
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "comparators"))
@@ -156,10 +157,33 @@ def bench_gpt(batches, args):
     for batch in batches:
         if batch > args.max_batch:
             continue
-        m, step = gpt_training(batch, device="cuda", clip=False)
+        m, step = gpt_training(batch, device="cuda", clip=True)
         report("gpt_train", "torch_eager", "fp32", batch, measure(step, args.reps, args.min_ms),
                6.0 * batch * macs_per_sample)
         del m, step
+        torch.cuda.empty_cache()
+
+
+def bench_cnn(batches, args):
+    """gpu_bench.cu's cnn_train: the W3 CNN (torch_bench.py's w3_cnn, NCHW), cross-entropy, Adam."""
+    if args.only and not "cnn_train".startswith(args.only):
+        return
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "comparators"))
+    from torch_bench import w3_cnn
+    macs_per_sample = 28 * 28 * 9 * 1 * 32 + 14 * 14 * 9 * 32 * 64 + 7 * 7 * 64 * 128 + 128 * 10
+    for batch in batches:
+        if batch > args.max_batch:
+            continue
+        x = torch.rand(batch, 1, 28, 28, device="cuda")
+        y = torch.randint(0, 10, (batch,), device="cuda")
+        for implementation, use_graph in (("torch_eager", False), ("torch_graph", True)):
+            net = w3_cnn(1).cuda()
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3, capturable=use_graph)
+            step = train_step_fn(net, opt, torch.nn.functional.cross_entropy, x, y)
+            call = graphed(step) if use_graph else step
+            report("cnn_train", implementation, "fp32", batch, measure(call, args.reps, args.min_ms),
+                   6.0 * batch * macs_per_sample)
+            del net, opt, step, call
         torch.cuda.empty_cache()
 
 
@@ -188,6 +212,7 @@ def main():
                         fp32 + [("torch_bf16_graph", "bf16", True, torch.bfloat16)])
             bench_infer(name + "_infer", widths, bias, w2_batches, args)
     bench_gpt([12, 64], args)
+    bench_cnn([64, 256], args)
     return 0
 
 

@@ -28,7 +28,8 @@
 //   reported with its position and sample;
 // - transformer blocks on the per-stage kernels (residual blocks, layer_norm and rms_norm, causal and unmasked
 //   multi_head_attention with and without biases, dense layers per position, repeat<2, ...>): forward, and
-//   training steps with sparse cross-entropy (Adam) and mse (SGD, float and double);
+//   training steps with sparse cross-entropy (Adam) and mse (SGD, float and double); 37 positions, so that
+//   attention's tiles of 32 end part-way;
 // - where backward starts for each pair of last stage and loss, read from the last stage's output_activation;
 // - the fused step with few blocks, so that each block takes several tiles (its partial gradient sums are then
 //   read back and added to, not only stored), against the per-stage kernels and the CPU;
@@ -39,6 +40,9 @@
 //   does on the same weights;
 // - with one output, evaluate_accuracy decides as the CPU does (strictly above the loss's threshold, 0 for
 //   logits and 0.5 for probabilities): an output exactly at the threshold is negative;
+// - gradient clipping by global norm (clip_gradient_norm between compute_gradients and apply_update) against the
+//   CPU's clip_gradient_norm: the norm, the clipped gradients and the parameters, scaled and not scaled, in
+//   float and double; a non-finite gradient leaves them unchanged; a bad bound is refused;
 // - a class label out of range is reported by last_loss() and does not stop the model; a batch larger than the
 //   capacity is refused.
 // Device buffers are filled with NaN bytes before the kernels run, so a value read before it is written, or a
@@ -116,6 +120,12 @@ using gpt_block_net =
 using encoder_block = tf::sequential<tf::residual<tf::rms_norm<>, tf::multi_head_attention<3, tf::unmasked>>,
                                      tf::residual<tf::layer_norm<>, tf::dense<9>, tf::tanh, tf::dense<6>>>;
 using encoder_net = tf::sequential<tf::input<5, 6>, tf::repeat<2, encoder_block>, tf::dense<4>>;
+// 37 positions: attention's tiles of 32 queries and keys end part-way, and under the mask a block skips the keys
+// past its last query.
+using long_attention_net =
+    tf::sequential<tf::input<37, 6>, tf::residual<tf::layer_norm<>, tf::multi_head_attention<2, tf::causal>>,
+                   tf::residual<tf::rms_norm<>, tf::multi_head_attention<3, tf::unmasked, false>>, tf::flatten,
+                   tf::dense<3>, tf::softmax>;
 // Token ids in: nanoGPT's model in miniature (a tied embedding whose inner layers are learned positions, a
 // causal block and a final layer norm; a softmax per position, 11 classes at each of 6 positions), and a plain
 // embedding flattened into a classifier.
@@ -429,6 +439,57 @@ void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
   }
 }
 
+// Steps with gradient clipping between the gradients and the update, as fit_iterations runs them: on the CPU,
+// forward, backward, clip_gradient_norm and apply; on the device, compute_gradients, clip_gradient_norm and
+// apply_update. The bound alternates between a fraction of the CPU's norm (the gradients are scaled) and twice
+// it (they are not), so both branches of the rule run; the norms, the clipped gradients of the first step and
+// the parameters must agree.
+template <class Net, std::size_t Capacity, class T, class Loss, class Opt>
+void check_clipped_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
+                                   const std::vector<std::size_t>& rows_per_step) {
+  using host_model = tf::model<Net, Capacity, T>;
+  using gpu_model = cu::device_model<Net, Capacity, T>;
+  constexpr std::size_t in = host_model::input_size, P = host_model::param_count;
+  constexpr std::size_t target_size = host_model::template target_size<Loss>();
+  constexpr double tolerance = tolerance_for<T>();
+  auto cpu = std::make_unique<host_model>(seed);
+  gpu_model gpu(seed);
+  gpu.workspace_buffer().fill_bytes(0xFF);
+  typename host_model::template optimizer_state_for<Opt> cpu_state(opt);
+  typename gpu_model::template optimizer_state_for<Opt> gpu_state(opt);
+  tf::rng g(seed ^ 0x5bd1e995u);
+  device_batch<T> batch(Capacity * in, Capacity * target_size);
+  std::vector<T> buffer(P);
+  for (std::size_t step = 0; step < rows_per_step.size(); ++step) {
+    const std::size_t rows = rows_per_step[step];
+    CAPTURE(step);
+    const auto x = inputs_clear_of_relu_kinks<host_model, T>(*cpu, g, rows);
+    const auto y = random_targets<Loss, T>(g, rows * host_model::output_rows, host_model::output_width);
+    cpu->forward(x.data(), rows, tf::mode::training);
+    cpu->backward(x.data(), y.data(), rows, loss);
+    const double unclipped = tf::gradient_norm(*cpu);
+    const double max_norm = step % 2 == 0 ? 0.3 * unclipped : 2 * unclipped;
+    CAPTURE(max_norm);
+    const double cpu_norm = tf::clip_gradient_norm(*cpu, max_norm);
+    cpu->apply(opt, cpu_state);
+
+    batch.load(x, y);
+    gpu.compute_gradients(batch.x.data(), batch.y.data(), rows, loss);
+    gpu.clip_gradient_norm(max_norm);
+    gpu.apply_update(opt, gpu_state);
+    CHECK(gpu.last_gradient_norm() == doctest::Approx(cpu_norm).epsilon(tolerance));
+    if (step == 0) {
+      gpu.gradient_buffer().copy_to_host(buffer.data(), P);
+      check_by_stage<host_model>("clipped gradient", buffer.data(), cpu->grads(), tolerance);
+      // max_norm·norm/(norm + 1e-6) when scaled: PyTorch's rule is that, not max_norm exactly.
+      CHECK(tf::gradient_norm(buffer.data(), P) == doctest::Approx(tf::gradient_norm(*cpu)).epsilon(tolerance));
+      if (step % 2 == 0) CHECK(tf::gradient_norm(*cpu) == doctest::Approx(max_norm).epsilon(1e-5));
+    }
+  }
+  gpu.parameter_buffer().copy_to_host(buffer.data(), P);
+  check_by_stage<host_model>("parameters", buffer.data(), cpu->params(), tolerance, false);
+}
+
 std::vector<std::size_t> varying_rows(tf::rng& g, std::size_t capacity, std::size_t steps) {
   // The first batch is short (rows past it must stay untouched), the last is full.
   std::vector<std::size_t> rows(steps);
@@ -495,6 +556,14 @@ TEST_CASE("transformer blocks: forward passes and training steps agree with the 
   }
   SUBCASE("forward, repeated unmasked block") {
     check_forward_agrees<encoder_net, 5, per_stage, float>(seed, 1 + g.below(4));
+  }
+  SUBCASE("37 positions, causal and unmasked: forward, and training in float and double") {
+    check_forward_agrees<long_attention_net, 3, per_stage, float>(seed, 1 + g.below(3));
+    const auto rows = varying_rows(g, 3, 3);
+    check_training_agrees<long_attention_net, 3, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                   tf::adam{}, rows);
+    check_training_agrees<long_attention_net, 3, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                    tf::sgd{.lr = 0.1}, rows);
   }
   SUBCASE("training, causal block, sparse cross-entropy, Adam") {
     check_training_agrees<gpt_block_net, 5, cu::execution::automatic, float>(
@@ -586,6 +655,51 @@ TEST_CASE("token ids: embeddings, learned positions and a tied output layer agre
     CHECK(message.find("position 7 ") != std::string::npos);
     CHECK(message.find("sample 1)") != std::string::npos);
     CHECK_NOTHROW(gpu.synchronize());  // reported once
+  }
+}
+
+TEST_CASE("clip_gradient_norm on the device: the CPU's rule, between the gradients and the update") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("odd shape, mse, Adam, float and double") {
+    const auto rows = varying_rows(g, 23, 4);
+    check_clipped_training_agrees<odd_mse_net, 23, float>(seed, tf::mse{}, tf::adam{}, rows);
+    check_clipped_training_agrees<odd_mse_net, 23, double>(seed, tf::mse{}, tf::adam{}, rows);
+  }
+  SUBCASE("MNIST shape (a network the fused step would take), sparse cross-entropy, SGD") {
+    check_clipped_training_agrees<mnist_net, 40, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                       tf::sgd{.lr = 0.1}, varying_rows(g, 40, 3));
+  }
+  SUBCASE("tiny GPT, AdamW on the matrices, as char_gpt trains") {
+    const tf::adamw opt{.lr = 0.01, .weight_decay = 0.1, .decay_on = tf::decay_scope::matrices};
+    check_clipped_training_agrees<tiny_gpt, 5, float>(seed, tf::sparse_categorical_cross_entropy{}, opt,
+                                                      varying_rows(g, 5, 4));
+  }
+  SUBCASE("a gradient that is not finite: the norm says so and the gradients are left as they are") {
+    for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+      cu::device_model<odd_mse_net, 4> gpu(seed);
+      constexpr std::size_t P = cu::device_model<odd_mse_net, 4>::param_count;
+      std::vector<float> grads = test_support::uniform<float>(g, P, -1, 1), after(P);
+      grads[g.below(P)] = bad;
+      REQUIRE(cudaMemcpy(gpu.grads(), grads.data(), P * sizeof(float), cudaMemcpyHostToDevice) == cudaSuccess);
+      gpu.clip_gradient_norm(1e-3);
+      const double norm = gpu.last_gradient_norm();
+      CHECK(std::isnan(norm) == std::isnan(bad));
+      CHECK(!std::isfinite(norm));
+      CHECK(std::isnan(tf::clip_gradient_norm(grads.data(), P, 1e-3)) == std::isnan(bad));  // the CPU says the same
+      gpu.gradient_buffer().copy_to_host(after.data(), P);
+      CHECK(std::memcmp(after.data(), grads.data(), P * sizeof(float)) == 0);
+    }
+  }
+  SUBCASE("refusals") {
+    cu::device_model<odd_mse_net, 4> gpu(seed);
+    CHECK_THROWS_WITH_AS(gpu.last_gradient_norm(),
+                         "tenfold::cuda::device_model::last_gradient_norm: clip_gradient_norm has not run yet",
+                         tf::exception);
+    CHECK_THROWS_WITH_AS(gpu.clip_gradient_norm(-1),
+                         "tenfold::cuda::device_model::clip_gradient_norm: max_norm must be a number >= 0, got -1",
+                         tf::exception);
+    CHECK_THROWS_AS(gpu.clip_gradient_norm(std::numeric_limits<double>::quiet_NaN()), tf::exception);
   }
 }
 

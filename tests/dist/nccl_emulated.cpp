@@ -4,6 +4,8 @@
 // with those of the CPU model, on every rank. The ranks start from different seeds, so that only the broadcast of
 // rank 0's parameters makes them agree. The last global batch has one row, so rank 1 has none and contributes
 // zeros. Buckets are small, so that the exchange has several and each must start from backward's ready hook.
+// With a clipping bound, the exchanged gradients are clipped to it before the update (as the one device model and
+// the CPU model clip theirs), so the norm must be the global batch's, the same on every rank.
 //
 // The emulation runs the kernels and the bookkeeping of the real path (events, ordering of the all-reduces after
 // the kernels they sum, scaling by each rank's share of the rows, the bootstrap of the unique id); the NCCL calls
@@ -55,7 +57,7 @@ std::vector<double> weights_of(const M& m) {
 }
 
 template <class T, class Opt>
-void compare(mpi_communicator& mpi, const Opt& opt, double tolerance, const char* name) {
+void compare(mpi_communicator& mpi, const Opt& opt, double tolerance, const char* name, double clip = 0) {
   const int rank = mpi.rank(), ranks = mpi.ranks();
   constexpr std::size_t global = 2 * local;
   using spread_model = cuda::device_model<net, local, T>;
@@ -86,15 +88,30 @@ void compare(mpi_communicator& mpi, const Opt& opt, double tolerance, const char
       y_local.copy_from_host(y.data() + mine.offset, mine.rows);
     }
     parallel.train_step(x_local.data(), y_local.data(), mine.rows, rows, sparse_categorical_cross_entropy{}, opt,
-                        spread_state);
+                        spread_state, clip);
     if (mine.rows > 0)
       expect(parallel.buckets_started_during_backward() == parallel.buckets(),
              "every bucket's all-reduce starts from backward's ready hook", rank);
     x_whole.copy_from_host(x.data(), rows * inputs);
     y_whole.copy_from_host(y.data(), rows);
-    whole.train_step(x_whole.data(), y_whole.data(), rows, sparse_categorical_cross_entropy{}, opt, whole_state);
-    const double cpu_loss = double(cpu->train_step(x.data(), y.data(), rows, sparse_categorical_cross_entropy{}, opt,
-                                                   cpu_state));
+    double cpu_loss = 0;
+    if (clip > 0) {
+      whole.compute_gradients(x_whole.data(), y_whole.data(), rows, sparse_categorical_cross_entropy{});
+      whole.clip_gradient_norm(clip);
+      whole.apply_update(opt, whole_state);
+      cpu->forward(x.data(), rows, mode::training);
+      cpu_loss = double(cpu->backward(x.data(), y.data(), rows, sparse_categorical_cross_entropy{}));
+      const double cpu_norm = clip_gradient_norm(*cpu, clip);
+      cpu->apply(opt, cpu_state);
+      expect(cpu_norm > clip, "the bound clips: it lies below the gradients' norm", rank);
+      expect(std::fabs(spread.last_gradient_norm() - cpu_norm) <= 10 * tolerance * cpu_norm,
+             "the norm clipped on each rank is the global batch's", rank);
+      expect(std::fabs(whole.last_gradient_norm() - cpu_norm) <= 10 * tolerance * cpu_norm,
+             "the one device model's norm is the CPU model's", rank);
+    } else {
+      whole.train_step(x_whole.data(), y_whole.data(), rows, sparse_categorical_cross_entropy{}, opt, whole_state);
+      cpu_loss = double(cpu->train_step(x.data(), y.data(), rows, sparse_categorical_cross_entropy{}, opt, cpu_state));
+    }
     const double spread_loss = parallel.last_loss(), whole_loss = double(whole.last_loss());
     expect(std::fabs(spread_loss - whole_loss) <= 10 * tolerance * (1 + std::fabs(whole_loss)),
            "the loss over both ranks is the whole batch's", rank);
@@ -135,6 +152,7 @@ int main(int argc, char** argv) {
       compare<double>(mpi, adam{.lr = 0.01}, 1e-12, "double, adam");
       compare<float>(mpi, adam{.lr = 0.01}, 1e-6, "float, adam");
       compare<double>(mpi, sgd{.lr = 0.1}, 1e-12, "double, sgd");
+      compare<double>(mpi, adam{.lr = 0.01}, 1e-12, "double, adam, gradients clipped to norm 0.05", 0.05);
     }
     if (mpi.rank() == 0) std::printf("nccl_emulated: %s\n", failures ? "FAILED" : "OK");
   }

@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 #include "../core/error.hpp"
 
@@ -32,6 +33,15 @@ enum class nonfinite_norm {
   report,  // return it and leave the gradients unchanged
   raise,   // raise an error naming it
 };
+
+// What the gradients are multiplied by, given their norm: max_norm / (norm + 1e-6) where that is below 1, and
+// 1 otherwise, or when the norm is not finite (the gradients are then left as they are). The CPU's clipping
+// below and the device's (cuda/nn/clip_kernels.cuh) both take the factor from here.
+TENFOLD_HD constexpr double clip_factor(double norm, double max_norm) {
+  const bool finite = norm <= std::numeric_limits<double>::max();  // false for NaN and for infinity
+  const double factor = max_norm / (norm + 1e-6);
+  return finite && factor < 1 ? factor : 1.0;
+}
 
 // The 2-norm of n gradients, their squares summed in double (in eight independent partial sums).
 template <class T>
@@ -61,7 +71,7 @@ double clip_gradient_norm(T* grads, std::size_t n, double max_norm,
                    norm);
     return norm;
   }
-  const double factor = max_norm / (norm + 1e-6);
+  const double factor = clip_factor(norm, max_norm);
   if (factor < 1) {
     const T scale = T(factor);
     for (std::size_t i = 0; i < n; ++i) grads[i] *= scale;

@@ -34,10 +34,12 @@ class data_parallel {
   }
 
   // One step on this rank's `rows` of a global batch of `global_rows` (x and target in device memory; rows may be
-  // 0 when the global batch is too short to reach this rank).
+  // 0 when the global batch is too short to reach this rank). With clip_norm > 0 the exchanged gradients, the
+  // global batch's, are clipped to that global norm before the update (device_model::clip_gradient_norm), so
+  // every rank scales by the same factor.
   template <class L, class Opt>
   void train_step(const T* x, const T* target, std::size_t rows, std::size_t global_rows, const L& loss,
-                  const Opt& opt, typename Model::template optimizer_state_for<Opt>& state) {
+                  const Opt& opt, typename Model::template optimizer_state_for<Opt>& state, double clip_norm = 0) {
     TENFOLD_EXPECT(global_rows >= 1 && rows <= global_rows, errc::invalid_argument,
                    "cuda::data_parallel::train_step: %zu rows of a global batch of %zu", rows, global_rows);
     exchange_.begin(model_.grads(), T(rows) / T(global_rows));
@@ -47,6 +49,7 @@ class data_parallel {
     else
       exchange_.contribute_nothing();
     exchange_.finish();
+    if (clip_norm != 0) model_.clip_gradient_norm(clip_norm);
     model_.apply_update(opt, state);
     rows_ = rows;
     global_rows_ = global_rows;

@@ -49,6 +49,7 @@
 #include <tenfold/cuda/layers/pooling.cuh>
 #include <tenfold/cuda/layers/reshape.cuh>
 #include <tenfold/cuda/nn/block_kernels.cuh>
+#include <tenfold/cuda/nn/clip_kernels.cuh>
 #include <tenfold/cuda/nn/fused_mlp.cuh>
 #include <tenfold/cuda/nn/loss_kernels.cuh>
 #include <tenfold/cuda/nn/optimizer_kernels.cuh>
@@ -184,7 +185,8 @@ class device_model {
         grads_(param_count > 0 ? param_count : 1),
         workspace_(workspace_size),
         bad_row_(1),
-        bad_input_(1) {
+        bad_input_(1),
+        norm_(detail::norm_blocks(param_count) + 1) {
     int device = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
     check(cudaDeviceGetAttribute(&multiprocessors_, cudaDevAttrMultiProcessorCount, device),
@@ -317,6 +319,30 @@ class device_model {
                                            param_count, f, stream_);
     }
     weights_current_ = false;
+  }
+
+  // Scales grads() so that their global 2-norm is at most max_norm: optim/clip.hpp's rule (PyTorch's
+  // clip_grad_norm_), through the same clip_factor. It goes between compute_gradients and apply_update, as
+  // clip_gradient_norm goes between backward and apply on the CPU (train_step, whose fused path updates inside
+  // its own kernels, has no room for it). Queued on the stream; the norm the gradients had is kept on the device
+  // for last_gradient_norm(). A norm that is not finite leaves the gradients as they are.
+  void clip_gradient_norm(double max_norm) {
+    TENFOLD_EXPECT(max_norm >= 0, errc::invalid_argument,
+                   "tenfold::cuda::device_model::clip_gradient_norm: max_norm must be a number >= 0, got %g", max_norm);
+    detail::launch_clip_gradient_norm(grads_.data(), param_count, max_norm, norm_.data() + 1, norm_.data(), stream_);
+    clipped_ = true;
+  }
+
+  // The global norm the gradients had before the last clip_gradient_norm (NaN or infinity when they were not
+  // finite, as the CPU's clip_gradient_norm returns it). Waits for the GPU.
+  double last_gradient_norm() {
+    TENFOLD_EXPECT(clipped_, errc::invalid_argument,
+                   "tenfold::cuda::device_model::last_gradient_norm: clip_gradient_norm has not run yet");
+    double norm = 0;
+    check(cudaMemcpyAsync(&norm, norm_.data(), sizeof norm, cudaMemcpyDeviceToHost, stream_),
+          "cudaMemcpyAsync of the gradient norm");
+    synchronize();
+    return norm;
   }
 
   // One training step: forward, loss, backward and the optimizer's update. x and target are device memory;
@@ -544,11 +570,13 @@ class device_model {
   device_buffer<T> params_, grads_, workspace_;
   device_buffer<unsigned long long> bad_row_;    // the first sample with a bad class label, or all ones
   device_buffer<unsigned long long> bad_input_;  // the first input position a stage could not take, or all ones
+  device_buffer<double> norm_;  // the last clipped gradients' norm, then the partial sums of its square
   // The fused path's own buffers: the weights transposed, and each block's partial gradient sums.
   device_buffer<T> weights_t_, partial_;
   unsigned fused_grid_ = 0, block_limit_ = 0;
   bool fused_ready_ = false;
   bool weights_current_ = false;  // whether weights_t_ holds the current weights
+  bool clipped_ = false;          // whether norm_ holds a norm
   std::size_t loss_rows_ = 0;
   T loss_divisor_ = T(1);
 };

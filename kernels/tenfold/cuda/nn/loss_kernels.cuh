@@ -230,15 +230,8 @@ __global__ void __launch_bounds__(mean_loss_block)
   __shared__ T warp_totals[mean_loss_block / warp_width];
   T total = T(0);
   for (std::size_t i = threadIdx.x; i < rows; i += blockDim.x) total += row_loss[i];
-  total = warp_sum(total);
-  const unsigned lane = threadIdx.x % warp_width, warp = threadIdx.x / warp_width;
-  if (lane == 0) warp_totals[warp] = total;
-  __syncthreads();
-  if (warp == 0) {
-    total = lane < blockDim.x / warp_width ? warp_totals[lane] : T(0);
-    total = warp_sum(total);
-    if (lane == 0) *result = total / divisor;
-  }
+  total = block_sum<mean_loss_block>(total, warp_totals);
+  if (threadIdx.x == 0) *result = total / divisor;
 }
 
 template <class T>

@@ -31,4 +31,18 @@ __device__ __forceinline__ T warp_max(T v) {
   return v;
 }
 
+// The sum of v over a block of Threads threads (a multiple of 32, at most 1024), the same in every thread: each
+// warp's sum, then the warps' sums in warp order. `totals` is shared memory for Threads / 32 values; a second call
+// with the same `totals` needs a __syncthreads() before it.
+template <unsigned Threads, class T>
+__device__ __forceinline__ T block_sum(T v, T* totals) {
+  static_assert(Threads % warp_width == 0 && Threads <= warp_width * warp_width,
+                "block_sum: a whole number of warps, at most 32");
+  v = warp_sum(v);
+  const unsigned lane = threadIdx.x % warp_width;
+  if (lane == 0) totals[threadIdx.x / warp_width] = v;
+  __syncthreads();
+  return warp_sum(lane < Threads / warp_width ? totals[lane] : T(0));
+}
+
 }  // namespace tenfold::cuda::detail
