@@ -3,10 +3,12 @@
 //
 //   gpu_bench [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B]
 //
-// Workloads (fp32 storage and arithmetic):
+// Workloads (fp32 storage and arithmetic, except the bf16 rows):
 //   w1_train               MNIST MLP 784-128-64-10 (ReLU), softmax + cross-entropy, Adam; batch 32, 256, 4096
 //   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
-//   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20
+//   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20; fp32 on both paths,
+//                          and mixed<bf16, float> (tenfold_bf16_per_stage: the CPU's bf16 rounding, the forward
+//                          products on tensor cores)
 //   gpt_train              examples/char_gpt's network (nanoGPT's shakespeare_char model at its CPU size: 4 blocks,
 //                          4 heads, 128 wide, 64 positions, tied embeddings), per-position cross-entropy, AdamW with
 //                          decay on matrices, gradients clipped to norm 1 as the recipe has them (compute_gradients,
@@ -112,8 +114,8 @@ timing measure(F&& call) {
 }
 
 void report(const std::string& workload, const char* implementation, std::size_t batch, const timing& t,
-            double flops_per_call) {
-  std::printf("%s,%s,fp32,%zu,%.4f,%.4f,%.4f,%.0f,%.2f\n", workload.c_str(), implementation, batch, t.median_ms,
+            double flops_per_call, const char* precision = "fp32") {
+  std::printf("%s,%s,%s,%zu,%.4f,%.4f,%.4f,%.0f,%.2f\n", workload.c_str(), implementation, precision, batch, t.median_ms,
               t.min_ms, t.max_ms, static_cast<double>(batch) / (t.median_ms * 1e-3),
               flops_per_call / (t.median_ms * 1e-3) / 1e12);
   std::fflush(stdout);
@@ -198,12 +200,18 @@ void check_against_cpu(const char* name, std::size_t rows, std::size_t classes) 
   print_check(s.c_str(), relative_error(ps, cpu->params()), 1e-4);
 }
 
-template <class Net, class Execution, class Loss>
+// The name of a precision policy in the CSV.
+template <class Precision>
+const char* precision_name() {
+  return std::is_same_v<Precision, tf::mixed<tf::bf16, float>> ? "bf16" : "fp32";
+}
+
+template <class Net, class Execution, class Loss, class Precision = float>
 void train_workload(const std::string& workload, const char* implementation, const std::vector<std::size_t>& batches,
                     std::size_t classes) {
   if (!selected(workload)) return;
   constexpr std::size_t capacity = std::is_same_v<Net, mnist_net> ? w1_capacity : w2_capacity;
-  using gpu_model = cu::device_model<Net, capacity, float, Execution>;
+  using gpu_model = cu::device_model<Net, capacity, Precision, Execution>;
   auto m = std::make_unique<gpu_model>(1);
   typename gpu_model::template optimizer_state_for<tf::adam> state(tf::adam{});
   const std::size_t largest = std::min(*std::max_element(batches.begin(), batches.end()), max_batch);
@@ -211,24 +219,24 @@ void train_workload(const std::string& workload, const char* implementation, con
   for (std::size_t batch : batches) {
     if (batch > max_batch) continue;
     const timing t = measure([&] { m->train_step(data.x.data(), data.y.data(), batch, Loss{}, tf::adam{}, state); });
-    report(workload, implementation, batch, t,
-           6.0 * static_cast<double>(batch) * multiply_adds_per_sample<gpu_model>());
+    report(workload, implementation, batch, t, 6.0 * static_cast<double>(batch) * multiply_adds_per_sample<gpu_model>(),
+           precision_name<Precision>());
   }
   m->synchronize();
 }
 
-template <class Net, class Execution>
+template <class Net, class Execution, class Precision = float>
 void infer_workload(const std::string& workload, const char* implementation, const std::vector<std::size_t>& batches) {
   if (!selected(workload)) return;
-  using gpu_model = cu::device_model<Net, w2_capacity, float, Execution>;
+  using gpu_model = cu::device_model<Net, w2_capacity, Precision, Execution>;
   auto m = std::make_unique<gpu_model>(1);
   const std::size_t largest = std::min(*std::max_element(batches.begin(), batches.end()), max_batch);
   device_data data(largest, gpu_model::input_size, 1, 0, 5);
   for (std::size_t batch : batches) {
     if (batch > max_batch) continue;
     const timing t = measure([&] { m->forward(data.x.data(), batch); });
-    report(workload, implementation, batch, t,
-           2.0 * static_cast<double>(batch) * multiply_adds_per_sample<gpu_model>());
+    report(workload, implementation, batch, t, 2.0 * static_cast<double>(batch) * multiply_adds_per_sample<gpu_model>(),
+           precision_name<Precision>());
   }
   m->synchronize();
 }
@@ -292,6 +300,11 @@ void w2(const std::vector<std::size_t>& batches) {
   train_workload<net, cu::execution::per_stage, tf::mse>(name + "_train", "tenfold_per_stage", batches, 0);
   infer_workload<net, cu::execution::fused>(name + "_infer", "tenfold_fused", batches);
   infer_workload<net, cu::execution::per_stage>(name + "_infer", "tenfold_per_stage", batches);
+  // Mixed precision (the CPU's mixed<bf16, float> rounding on the per-stage kernels; forward on tensor cores).
+  using bf16_mixed = tf::mixed<tf::bf16, float>;
+  train_workload<net, cu::execution::per_stage, tf::mse, bf16_mixed>(name + "_train", "tenfold_bf16_per_stage",
+                                                                     batches, 0);
+  infer_workload<net, cu::execution::per_stage, bf16_mixed>(name + "_infer", "tenfold_bf16_per_stage", batches);
 }
 
 }  // namespace

@@ -40,6 +40,9 @@
 //   does on the same weights;
 // - with one output, evaluate_accuracy decides as the CPU does (strictly above the loss's threshold, 0 for
 //   logits and 0.5 for probabilities): an output exactly at the threshold is negative;
+// - mixed precision (mixed<bf16, float>) against the CPU's: dense layers, convolutions, transformer blocks and
+//   token ids, forward and training, within 1e-2; exactly (to float's rounding) on a network where no sum can
+//   round differently, with a weight written through params(); every value handed between stages a bf16 value;
 // - gradient clipping by global norm (clip_gradient_norm between compute_gradients and apply_update) against the
 //   CPU's clip_gradient_norm: the norm, the clipped gradients and the parameters, scaled and not scaled, in
 //   float and double; a non-finite gradient leaves them unchanged; a bad bound is refused;
@@ -176,9 +179,15 @@ static_assert(start_of<odd_mse_net, tf::binary_cross_entropy> == cu::detail::los
 constexpr double float_tolerance = 1e-4;
 constexpr double double_tolerance = 1e-9;
 
-template <class T>
+// bf16: the issue's bound for mixed precision. Both sides round the same values with the same function, so they
+// differ only where a float sum taken in another order rounds to the next bf16 value (a relative 2^-8 step).
+constexpr double bf16_tolerance = 1e-2;
+using bf16_mixed = tf::mixed<tf::bf16, float>;
+
+// P: a precision policy (float, double or mixed<bf16, float>).
+template <class P>
 constexpr double tolerance_for() {
-  return std::is_same_v<T, float> ? float_tolerance : double_tolerance;
+  return std::is_same_v<P, bf16_mixed> ? bf16_tolerance : std::is_same_v<P, float> ? float_tolerance : double_tolerance;
 }
 
 struct agreement {
@@ -352,10 +361,11 @@ void require_path(const Model& m) {
     REQUIRE(!m.template trains_fused<Loss>());
 }
 
-template <class Net, std::size_t Capacity, class Execution, class T>
+template <class Net, std::size_t Capacity, class Execution, class P>
 void check_forward_agrees(std::uint64_t seed, std::size_t rows) {
-  using host_model = tf::model<Net, Capacity, T>;
-  using gpu_model = cu::device_model<Net, Capacity, T, Execution>;
+  using host_model = tf::model<Net, Capacity, P>;
+  using gpu_model = cu::device_model<Net, Capacity, P, Execution>;
+  using T = typename host_model::value_type;
   constexpr std::size_t in = host_model::input_size, out = host_model::output_size;
   auto cpu = std::make_unique<host_model>(seed);
   gpu_model gpu(seed);
@@ -370,7 +380,7 @@ void check_forward_agrees(std::uint64_t seed, std::size_t rows) {
   gpu.forward(batch.x.data(), rows);
   std::vector<T> got(Capacity * out);
   gpu.copy_output_to(got.data(), Capacity);
-  CHECK_AGREES("output", compare(got.data(), expected, rows * out), tolerance_for<T>());
+  CHECK_AGREES("output", compare(got.data(), expected, rows * out), tolerance_for<P>());
   const auto written_past_batch = std::count_if(got.begin() + static_cast<std::ptrdiff_t>(rows * out), got.end(),
                                                 [](T v) { return !std::isnan(v); });
   CHECK(written_past_batch == 0);
@@ -378,14 +388,15 @@ void check_forward_agrees(std::uint64_t seed, std::size_t rows) {
 
 // Trains a CPU model and a device model from the same seed on the same batches (one per entry of
 // rows_per_step) and compares them after the first step and after the last.
-template <class Net, std::size_t Capacity, class Execution, class T, class Loss, class Opt>
+template <class Net, std::size_t Capacity, class Execution, class Precision, class Loss, class Opt>
 void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
                            const std::vector<std::size_t>& rows_per_step, unsigned block_limit = 0) {
-  using host_model = tf::model<Net, Capacity, T>;
-  using gpu_model = cu::device_model<Net, Capacity, T, Execution>;
+  using host_model = tf::model<Net, Capacity, Precision>;
+  using gpu_model = cu::device_model<Net, Capacity, Precision, Execution>;
+  using T = typename host_model::value_type;
   constexpr std::size_t in = host_model::input_size, out = host_model::output_size;
   constexpr std::size_t target_size = host_model::template target_size<Loss>(), P = host_model::param_count;
-  constexpr double tolerance = tolerance_for<T>();
+  constexpr double tolerance = tolerance_for<Precision>();
 
   auto cpu = std::make_unique<host_model>(seed);
   gpu_model gpu(seed);
@@ -655,6 +666,97 @@ TEST_CASE("token ids: embeddings, learned positions and a tied output layer agre
     CHECK(message.find("position 7 ") != std::string::npos);
     CHECK(message.find("sample 1)") != std::string::npos);
     CHECK_NOTHROW(gpu.synchronize());  // reported once
+  }
+}
+
+TEST_CASE("mixed precision (mixed<bf16, float>): the device rounds as the CPU model does") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  static_assert(cu::device_model<mnist_net, 8, bf16_mixed>::mixed_precision);
+  static_assert(!cu::device_model<mnist_net, 8, bf16_mixed>::fused_training<tf::sparse_categorical_cross_entropy>,
+                "the fused kernels do not round: mixed precision runs per stage");
+  SUBCASE("dense layers: forward, and training with Adam and SGD") {
+    check_forward_agrees<mnist_net, 40, cu::execution::automatic, bf16_mixed>(seed, 1 + g.below(40));
+    check_training_agrees<mnist_net, 40, cu::execution::automatic, bf16_mixed>(
+        seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, varying_rows(g, 40, 5));
+    check_training_agrees<odd_bce_net, 23, per_stage, bf16_mixed>(seed, tf::binary_cross_entropy{},
+                                                                  tf::sgd{.lr = 0.1}, varying_rows(g, 23, 4));
+  }
+  SUBCASE("convolutions and pooling") {
+    check_training_agrees<strided_cnn, 7, per_stage, bf16_mixed>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
+                                                                 varying_rows(g, 7, 4));
+  }
+  SUBCASE("transformer blocks, and token ids (not rounded)") {
+    check_training_agrees<gpt_block_net, 5, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                   tf::adam{}, varying_rows(g, 5, 4));
+    check_training_agrees<tiny_gpt, 5, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                              tf::adam{}, varying_rows(g, 5, 4));
+  }
+  SUBCASE("exactly the CPU's rounding, where no sum can round differently") {
+    // One sample through narrow linear layers: every sum has at most three terms, taken in the same order on
+    // both sides, so nothing can land on the other side of a bf16 rounding step and the two must agree to
+    // float's rounding. A rounding left out anywhere (the weights' copy, the input, an output handed on, a
+    // gradient handed back) moves a value by up to 2^-9 relative, a thousand times more. A weight written
+    // through params() that bf16 cannot hold checks that the copy is made again.
+    using linear_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::dense<2>, tf::dense<1>>;
+    using host_model = tf::model<linear_chain, 1, bf16_mixed>;
+    constexpr std::size_t P = host_model::param_count;
+    for (int trial = 0; trial < 8; ++trial) {
+      CAPTURE(trial);
+      auto cpu = std::make_unique<host_model>(seed + trial);
+      cu::device_model<linear_chain, 1, bf16_mixed> gpu(seed + trial);
+      const float odd = static_cast<float>(g.uniform(0.5, 1)) + 1e-4f;
+      REQUIRE(tf::round_to_bf16(odd) != odd);
+      cpu->params()[1] = odd;
+      REQUIRE(cudaMemcpy(gpu.params() + 1, &odd, sizeof odd, cudaMemcpyHostToDevice) == cudaSuccess);
+      const std::vector<float> x = test_support::uniform<float>(g, 3, 0, 1), y = test_support::uniform<float>(g, 1, -1, 1);
+      cpu->forward(x.data(), 1, tf::mode::training);
+      cpu->backward(x.data(), y.data(), 1, tf::mse{});
+      device_batch<float> batch(3, 1);
+      batch.load(x, y);
+      gpu.compute_gradients(batch.x.data(), batch.y.data(), 1, tf::mse{});
+      float output = 0;
+      gpu.copy_output_to(&output, 1);
+      CHECK(output == doctest::Approx(cpu->output()[0]).epsilon(1e-6));
+      std::vector<float> grads(P);
+      gpu.gradient_buffer().copy_to_host(grads.data(), P);
+      for (std::size_t i = 0; i < P; ++i) {
+        CAPTURE(i);
+        CHECK(grads[i] == doctest::Approx(cpu->grads()[i]).epsilon(1e-6));
+      }
+    }
+  }
+  SUBCASE("one dense layer: the tensor-core product against the CPU's float sums of the same bf16 products") {
+    // 70 rows, 37 inputs, 83 outputs: two tiles of rows and of columns, the second of each partly outside, and
+    // three 16-deep slices, the last partly outside. The products are exact in float on both sides, so the
+    // outputs differ only by the order of the sums.
+    using single_dense = tf::sequential<tf::input<37>, tf::dense<83>, tf::tanh>;
+    auto cpu = std::make_unique<tf::model<single_dense, 70, bf16_mixed>>(seed);
+    cu::device_model<single_dense, 70, bf16_mixed> gpu(seed);
+    gpu.workspace_buffer().fill_bytes(0xFF);
+    const std::vector<float> x = test_support::uniform<float>(g, 70 * 37, -1, 1);
+    device_batch<float> batch(x.size(), 1);
+    batch.load(x, std::vector<float>{});
+    const float* expected = cpu->forward(x.data(), 70);
+    gpu.forward(batch.x.data(), 70);
+    std::vector<float> got(70 * 83);
+    gpu.copy_output_to(got.data(), 70);
+    CHECK_AGREES("output", compare(got.data(), expected, got.size()), 1e-6);
+  }
+  SUBCASE("every value handed from one stage to the next is a bf16 value") {
+    cu::device_model<mnist_net, 9, bf16_mixed> gpu(seed);
+    const std::vector<float> x = test_support::uniform<float>(g, 9 * 784, 0, 1);
+    device_batch<float> batch(x.size(), 1);
+    batch.load(x, std::vector<float>{});
+    gpu.forward(batch.x.data(), 9);
+    for (std::size_t s = 0; s + 1 < gpu.stage_count; ++s) {
+      CAPTURE(s);
+      std::vector<float> values(9 * gpu.stage_output_size(s));
+      REQUIRE(cudaMemcpy(values.data(), gpu.stage_output(s), values.size() * sizeof(float), cudaMemcpyDeviceToHost) ==
+              cudaSuccess);
+      const auto unrounded = std::count_if(values.begin(), values.end(), [](float v) { return tf::round_to_bf16(v) != v; });
+      CHECK(unrounded == 0);
+    }
   }
 }
 

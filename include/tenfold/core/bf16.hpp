@@ -7,6 +7,7 @@
 #pragma once
 #include "internal.hpp"
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -32,7 +33,7 @@ inline std::uint32_t bits_of(float f) {
 }
 
 // The bits of the float `f` rounded to bf16, still in the upper half of a float.
-TENFOLD_INLINE std::uint32_t bf16_rounded_bits(std::uint32_t bits) {
+TENFOLD_HD constexpr std::uint32_t bf16_rounded_bits(std::uint32_t bits) {
   if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (bits | 0x00400000u) & 0xFFFF0000u;  // NaN: keep it, quiet
   // Adding 0x7FFF plus the lowest kept bit carries into the kept half exactly when the dropped half is above
   // one half, or is one half and the kept half is odd.
@@ -44,8 +45,11 @@ TENFOLD_INLINE std::uint32_t bf16_rounded_bits(std::uint32_t bits) {
 inline float bf16_to_float(bf16 h) { return detail::float_from_bits(std::uint32_t(h.bits) << 16); }
 inline bf16 float_to_bf16(float f) { return bf16{std::uint16_t(detail::bf16_rounded_bits(detail::bits_of(f)) >> 16)}; }
 
-// The float nearest to `f` that a bf16 can hold: what storing f as bf16 and reading it back gives.
-TENFOLD_INLINE float round_to_bf16(float f) { return detail::float_from_bits(detail::bf16_rounded_bits(detail::bits_of(f))); }
+// The float nearest to `f` that a bf16 can hold: what storing f as bf16 and reading it back gives. Host and
+// device code share it (the device's mixed precision rounds with it too).
+TENFOLD_HD constexpr float round_to_bf16(float f) {
+  return std::bit_cast<float>(detail::bf16_rounded_bits(std::bit_cast<std::uint32_t>(f)));
+}
 
 // Rounds n floats in place to bf16 values (a loop the compiler vectorises: integer operations only).
 inline void round_to_bf16(float* TENFOLD_RESTRICT values, std::size_t n) {

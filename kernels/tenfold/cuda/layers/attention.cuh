@@ -92,6 +92,20 @@ __device__ void stage_rows(T* to, const T* from, std::size_t count, std::size_t 
     to[i] = from[(i / G::head_width) * stride + i % G::head_width];
 }
 
+// Stages the keys and values of positions k0 .. k0 + count − 1 of head h (count: up to a key tile, ending at
+// keys_end) between two barriers, so that the previous tile is no longer read; returns count.
+template <class G, class T>
+__device__ std::size_t stage_key_tile(T* keys, T* values, const T* sample, std::size_t h, std::size_t k0,
+                                      std::size_t keys_end) {
+  using tiles = attention_tiles<G, T>;
+  const std::size_t count = keys_end - k0 < tiles::key_tile ? keys_end - k0 : tiles::key_tile;
+  __syncthreads();
+  stage_rows<G>(keys, sample + k0 * G::qkv_width + G::width + h * G::head_width, count, G::qkv_width);
+  stage_rows<G>(values, sample + k0 * G::qkv_width + 2 * G::width + h * G::head_width, count, G::qkv_width);
+  __syncthreads();
+  return count;
+}
+
 template <class G, class T>
 __device__ T dot_head(const T* a, const T* b) {
   T acc = T(0);
@@ -120,11 +134,7 @@ __global__ void __launch_bounds__(attention_tiles<G, T>::query_tile)
   bool started = false;
   const std::size_t keys_end = tiles::keys_for(b.first);
   for (std::size_t k0 = 0; k0 < keys_end; k0 += tiles::key_tile) {
-    const std::size_t count = keys_end - k0 < tiles::key_tile ? keys_end - k0 : tiles::key_tile;
-    __syncthreads();  // the previous tile is no longer read
-    stage_rows<G>(keys, sample + k0 * G::qkv_width + G::width + b.h * G::head_width, count, G::qkv_width);
-    stage_rows<G>(values, sample + k0 * G::qkv_width + 2 * G::width + b.h * G::head_width, count, G::qkv_width);
-    __syncthreads();
+    const std::size_t count = stage_key_tile<G, T>(keys, values, sample, b.h, k0, keys_end);
     const std::size_t seen_end = active ? (G::visible(b.t) < k0 + count ? G::visible(b.t) : k0 + count) : k0;
     if (seen_end <= k0) continue;
     const std::size_t seen = seen_end - k0;
@@ -179,11 +189,7 @@ __global__ void __launch_bounds__(attention_tiles<G, T>::query_tile)
   }
   const std::size_t keys_end = tiles::keys_for(b.first);
   for (std::size_t k0 = 0; k0 < keys_end; k0 += tiles::key_tile) {
-    const std::size_t count = keys_end - k0 < tiles::key_tile ? keys_end - k0 : tiles::key_tile;
-    __syncthreads();
-    stage_rows<G>(keys, sample + k0 * G::qkv_width + G::width + b.h * G::head_width, count, G::qkv_width);
-    stage_rows<G>(values, sample + k0 * G::qkv_width + 2 * G::width + b.h * G::head_width, count, G::qkv_width);
-    __syncthreads();
+    const std::size_t count = stage_key_tile<G, T>(keys, values, sample, b.h, k0, keys_end);
     const std::size_t seen_end = active ? (G::visible(b.t) < k0 + count ? G::visible(b.t) : k0 + count) : k0;
     for (std::size_t j = 0; k0 + j < seen_end; ++j) {
       const T* k = keys + j * G::head_width;

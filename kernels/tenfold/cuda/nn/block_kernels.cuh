@@ -10,7 +10,8 @@
 //   chain scratch  = two gradient buffers (the widest intermediate output), then the largest child scratch
 //                    (children run one at a time, so they share it);
 //   residual saved = f(x), then the chain's saved region; its scratch is the chain's.
-// Unlike the CPU chain, a reshape gets an output of its own here (its kernels copy), as at the top level.
+// Unlike the CPU chain, a reshape gets an output of its own here (its kernels copy), as at the top level. Under
+// mixed precision a chain rounds what it hands from one child to the next, as the CPU chain does.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -23,6 +24,7 @@
 #include <utility>
 
 #include <tenfold/cuda/nn/launch.cuh>
+#include <tenfold/cuda/nn/mixed_precision.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
 #include <tenfold/nn/chain.hpp>
@@ -144,7 +146,10 @@ struct device_chain<chain_stage<T0, In, type_list<C...>>> {
   static void forward_at(const stage& chain, const T* params, const T* x, T* y, const device_pass<T>& p) {
     device_kernels<child_t<I>>::forward(std::get<I>(chain.stages), params + param_offset[I], input_of<I>(p, x),
                                         output_of<I>(p, y), child_pass<I>(p));
-    if constexpr (I + 1 < count) forward_at<I + 1>(chain, params, x, y, p);
+    if constexpr (I + 1 < count) {
+      round_handed_values(p, output_of<I>(p, y), p.rows * width[I]);
+      forward_at<I + 1>(chain, params, x, y, p);
+    }
   }
 
   // Backward through child I and every child before it; g is the gradient of child I's output.
@@ -155,7 +160,10 @@ struct device_chain<chain_stage<T0, In, type_list<C...>>> {
     device_kernels<child_t<I>>::template backward<Preactivation>(std::get<I>(chain.stages), params + param_offset[I],
                                                                  grads + param_offset[I], input_of<I>(p, x),
                                                                  output_of<I>(p, y), g, din, child_pass<I>(p));
-    if constexpr (I > 0) backward_at<I - 1, false>(chain, params, grads, x, y, din, dx, p);
+    if constexpr (I > 0) {
+      round_handed_values(p, din, p.rows * child_t<I>::input_shape::size);
+      backward_at<I - 1, false>(chain, params, grads, x, y, din, dx, p);
+    }
   }
 };
 

@@ -23,6 +23,9 @@
 // - execution::automatic (the default): fused where the network and the loss allow it, per-stage otherwise.
 // `cuda::backend<Execution>::model<Net, Capacity, T>` names the same type, for code written against a backend.
 //
+// The precision is the CPU model's policy: float, double, or mixed<bf16, float> (the CPU's mixed precision, with
+// its rounding done by kernels: nn/mixed_precision.cuh; per-stage kernels only).
+//
 // Device losses are those of loss_kernels.cuh; optimizers are any from optim/, through their update_one.
 // A step's loss is not copied back (that would wait for the GPU): `last_loss()` reduces and returns it.
 #pragma once
@@ -39,6 +42,7 @@
 #include <vector>
 
 #include <tenfold/core/error.hpp>
+#include <tenfold/core/precision.hpp>
 #include <tenfold/core/random.hpp>
 #include <tenfold/cuda/check.cuh>
 #include <tenfold/cuda/device_buffer.cuh>
@@ -52,6 +56,7 @@
 #include <tenfold/cuda/nn/clip_kernels.cuh>
 #include <tenfold/cuda/nn/fused_mlp.cuh>
 #include <tenfold/cuda/nn/loss_kernels.cuh>
+#include <tenfold/cuda/nn/mixed_precision.cuh>
 #include <tenfold/cuda/nn/optimizer_kernels.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
@@ -72,10 +77,12 @@ struct no_ready {
 };
 }  // namespace detail
 
-template <class Net, std::size_t Capacity, class T = float, class Execution = execution::automatic>
+template <class Net, std::size_t Capacity, class Precision = float, class Execution = execution::automatic>
 class device_model {
   static_assert(Capacity > 0, "tenfold::cuda::device_model: the batch capacity must be at least 1");
-  static_assert(std::is_floating_point_v<T>, "tenfold::cuda::device_model: the element type must be float or double");
+  static_assert(::tenfold::detail::precision_traits<Precision>::valid,
+                "tenfold::cuda::device_model: the precision is float, double or mixed<bf16, float>");
+  using T = typename ::tenfold::detail::precision_traits<Precision>::value_type;
   static_assert(std::is_same_v<Execution, execution::automatic> || std::is_same_v<Execution, execution::per_stage> ||
                     std::is_same_v<Execution, execution::fused>,
                 "tenfold::cuda::device_model: Execution is execution::automatic, execution::per_stage or "
@@ -84,6 +91,9 @@ class device_model {
  public:
   using network = Net;
   using value_type = T;
+  using precision = Precision;
+  // Whether the passes read bf16 values (mixed<bf16, float>): the CPU model's mixed_precision.
+  static constexpr bool mixed_precision = ::tenfold::detail::precision_traits<Precision>::rounds_to_bf16;
   using execution_policy = Execution;
   // The CPU model's root stage: its top-level children are the stages the device runs.
   using root_type = typename Net::template root<T>;
@@ -118,12 +128,18 @@ class device_model {
   static_assert(all_stages_have_kernels(std::make_index_sequence<stage_count>{}),
                 "tenfold::cuda::device_model: a stage of this network has no device kernels; the instantiation of "
                 "device_stage_check<Stage, Position> above names it");
+  static_assert(!std::is_same_v<Execution, execution::fused> || !mixed_precision,
+                "tenfold::cuda::device_model<..., mixed<bf16, float>, execution::fused>: the fused kernels do not round "
+                "to bf16; mixed precision runs the per-stage kernels (execution::automatic or per_stage)");
   static_assert(!std::is_same_v<Execution, execution::fused> || plan::eligible,
                 "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take a chain of dense layers "
                 "(any fused activation, with or without bias), each at most 128 wide, optionally ending in a "
                 "softmax after a dense layer without activation; use execution::automatic or per_stage");
 
-  static constexpr bool fused_allowed = !std::is_same_v<Execution, execution::per_stage> && plan::eligible;
+  static constexpr bool fused_allowed =
+      !std::is_same_v<Execution, execution::per_stage> && plan::eligible && !mixed_precision;
+  // Mixed precision rounds a copy of the input, which a network of token ids does not need (as on the CPU).
+  static constexpr bool rounds_input = mixed_precision && Net::input_is_differentiable;
 
   // What each stage keeps from forward to backward, and the working memory the largest stage needs in one call
   // (device_kernels' saved_per_sample and scratch_per_sample; a block's covers its children).
@@ -143,7 +159,8 @@ class device_model {
 
   struct workspace_layout {
     std::array<std::size_t, stage_count> output_offset{}, saved_offset{};
-    std::size_t scratch_offset = 0, gradient_offset = 0, row_loss_offset = 0, loss_value_offset = 0, total = 0;
+    std::size_t scratch_offset = 0, gradient_offset = 0, row_loss_offset = 0, loss_value_offset = 0, input_offset = 0,
+                total = 0;
   };
   static constexpr workspace_layout workspace_offsets = [] {
     workspace_layout l;
@@ -163,7 +180,9 @@ class device_model {
     l.row_loss_offset = w;
     w += Capacity * output_rows;
     l.loss_value_offset = w;
-    l.total = w + 1;
+    w += 1;
+    l.input_offset = w;  // the rounded input of mixed precision
+    l.total = w + (rounds_input ? Capacity * input_size : 0);
     return l;
   }();
 
@@ -186,7 +205,8 @@ class device_model {
         workspace_(workspace_size),
         bad_row_(1),
         bad_input_(1),
-        norm_(detail::norm_blocks(param_count) + 1) {
+        norm_(detail::norm_blocks(param_count) + 1),
+        compute_params_(mixed_precision && param_count > 0 ? param_count : 1) {
     int device = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
     check(cudaDeviceGetAttribute(&multiprocessors_, cudaDevAttrMultiProcessorCount, device),
@@ -217,19 +237,23 @@ class device_model {
     params_.copy_from_host(host.data(), param_count);
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
     weights_current_ = false;
+    compute_stale_ = true;
   }
 
   // One cudaMemcpy of the whole flat buffer, after the work queued on the model's stream.
-  template <std::size_t C, class S>
-  void copy_parameters_from(const model<Net, C, T, S>& host) {
-    static_assert(model<Net, C, T, S>::param_count == param_count, "the layouts are the same network's");
+  template <std::size_t C, class P, class S>
+  void copy_parameters_from(const model<Net, C, P, S>& host) {
+    static_assert(std::is_same_v<typename model<Net, C, P, S>::value_type, T>, "the parameters have the same type");
+    static_assert(model<Net, C, P, S>::param_count == param_count, "the layouts are the same network's");
     synchronize_stream();
     params_.copy_from_host(host.params(), param_count);
     weights_current_ = false;
+    compute_stale_ = true;
   }
-  template <std::size_t C, class S>
-  void copy_parameters_to(model<Net, C, T, S>& host) const {
-    static_assert(model<Net, C, T, S>::param_count == param_count, "the layouts are the same network's");
+  template <std::size_t C, class P, class S>
+  void copy_parameters_to(model<Net, C, P, S>& host) const {
+    static_assert(std::is_same_v<typename model<Net, C, P, S>::value_type, T>, "the parameters have the same type");
+    static_assert(model<Net, C, P, S>::param_count == param_count, "the layouts are the same network's");
     synchronize_stream();
     params_.copy_to_host(host.params(), param_count);
   }
@@ -241,8 +265,12 @@ class device_model {
           "cudaMemcpy of the network's output to the host");
   }
 
-  // Device memory: pass to kernels or copy; never dereference on the host.
-  T* params() { return params_.data(); }
+  // Device memory: pass to kernels or copy; never dereference on the host. (Under mixed precision the non-const
+  // params() may be written through: the passes' bf16 copy is made again before the next pass.)
+  T* params() {
+    compute_stale_ = true;
+    return params_.data();
+  }
   const T* params() const { return params_.data(); }
   T* grads() { return grads_.data(); }
   const T* grads() const { return grads_.data(); }
@@ -254,6 +282,8 @@ class device_model {
 
   // The output of stage s for the last per-stage forward pass (the fused kernels write the last stage's only).
   const T* stage_output(std::size_t s) const { return workspace_.data() + workspace_offsets.output_offset[s]; }
+  // How many values stage s writes per sample.
+  static constexpr std::size_t stage_output_size(std::size_t s) { return layout::width[s]; }
   const T* output() const { return stage_output(stage_count - 1); }
 
   // Whether this device runs the fused kernels for this network (and loss): the type allows them and the
@@ -319,6 +349,7 @@ class device_model {
                                            param_count, f, stream_);
     }
     weights_current_ = false;
+    compute_stale_ = true;
   }
 
   // Scales grads() so that their global 2-norm is at most max_norm: optim/clip.hpp's rule (PyTorch's
@@ -459,15 +490,43 @@ class device_model {
             workspace_.data() + workspace_offsets.scratch_offset,
             multiprocessors_,
             stream_,
-            bad_input_.data()};
+            bad_input_.data(),
+            mixed_precision};
+  }
+
+  // The weights the passes read: the master weights, or under mixed precision their bf16 copy, made again (one
+  // kernel) when the master weights have changed.
+  const T* pass_params() {
+    if constexpr (mixed_precision) {
+      if (compute_stale_) detail::launch_round_to_bf16(params_.data(), compute_params_.data(), param_count, stream_);
+      compute_stale_ = false;
+      return compute_params_.data();
+    } else {
+      return params_.data();
+    }
+  }
+  // The input the passes read: x, or under mixed precision its bf16 copy in the workspace (which backward reads
+  // again).
+  const T* pass_input(const T* x, std::size_t rows) {
+    if constexpr (rounds_input) {
+      T* copy = workspace_.data() + workspace_offsets.input_offset;
+      detail::launch_round_to_bf16(x, copy, rows * input_size, stream_);
+      return copy;
+    } else {
+      return x;
+    }
   }
 
   void forward_per_stage(const T* x, std::size_t rows) {
+    x = pass_input(x, rows);
+    const T* weights = pass_params();
     for_each_stage([&](auto& stage, auto idx) {
       constexpr std::size_t s = decltype(idx)::value;
       const T* in = s == 0 ? x : out(s - 1);
-      detail::device_kernels<stage_t<s>>::forward(stage, params_.data() + layout::param_offset[s], in, out(s),
-                                                  pass_for(s, rows));
+      const detail::device_pass<T> p = pass_for(s, rows);
+      detail::device_kernels<stage_t<s>>::forward(stage, weights + layout::param_offset[s], in, out(s), p);
+      // Values handed to the next stage are stored as bf16 would hold them; the loss sees the last unrounded.
+      if constexpr (s + 1 < stage_count) detail::round_handed_values(p, out(s), rows * layout::width[s]);
     });
   }
 
@@ -483,6 +542,7 @@ class device_model {
     // Gradients that kernels sum atomically over slices of the batch start from zero.
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
     constexpr detail::loss_start start = detail::loss_start_for<stage_t<stage_count - 1>, L>();
+    if constexpr (rounds_input) x = workspace_.data() + workspace_offsets.input_offset;  // what forward read
     T* g = backward_buffer(0);
     detail::launch_loss_gradient<L, start != detail::loss_start::output, output_width>(
         output(), target, rows * output_rows, g, row_loss(), bad_row_.data(), stream_);
@@ -501,10 +561,14 @@ class device_model {
       const T* in = S == 0 ? x : out(S - 1);
       T* din = S == 0 ? nullptr : (g == backward_buffer(0) ? backward_buffer(1) : backward_buffer(0));
       constexpr std::size_t first = layout::param_offset[S], count = layout::param_offset[S + 1] - first;
+      const detail::device_pass<T> p = pass_for(S, rows);
       detail::device_kernels<stage_t<S>>::template backward<Start == detail::loss_start::preactivation>(
-          std::get<S>(stages_), params_.data() + first, grads_.data() + first, in, out(S), g, din, pass_for(S, rows));
+          std::get<S>(stages_), pass_params() + first, grads_.data() + first, in, out(S), g, din, p);
       if constexpr (count > 0) ready(first, count);
-      if constexpr (S > 0) backward_from<S - 1, detail::loss_start::output>(x, din, rows, ready);
+      if constexpr (S > 0) {
+        detail::round_handed_values(p, din, rows * stage_t<S>::input_shape::size);
+        backward_from<S - 1, detail::loss_start::output>(x, din, rows, ready);
+      }
     }
   }
 
@@ -571,12 +635,14 @@ class device_model {
   device_buffer<unsigned long long> bad_row_;    // the first sample with a bad class label, or all ones
   device_buffer<unsigned long long> bad_input_;  // the first input position a stage could not take, or all ones
   device_buffer<double> norm_;  // the last clipped gradients' norm, then the partial sums of its square
+  device_buffer<T> compute_params_;  // mixed precision: the weights rounded to bf16, which the passes read
   // The fused path's own buffers: the weights transposed, and each block's partial gradient sums.
   device_buffer<T> weights_t_, partial_;
   unsigned fused_grid_ = 0, block_limit_ = 0;
   bool fused_ready_ = false;
   bool weights_current_ = false;  // whether weights_t_ holds the current weights
   bool clipped_ = false;          // whether norm_ holds a norm
+  bool compute_stale_ = true;     // whether compute_params_ must be made again from params_
   std::size_t loss_rows_ = 0;
   T loss_divisor_ = T(1);
 };
@@ -584,8 +650,8 @@ class device_model {
 // The GPU as a backend policy: backend<>::model<Net, Capacity, T> is the device model of that network.
 template <class Execution = execution::automatic>
 struct backend {
-  template <class Net, std::size_t Capacity, class T = float>
-  using model = device_model<Net, Capacity, T, Execution>;
+  template <class Net, std::size_t Capacity, class Precision = float>
+  using model = device_model<Net, Capacity, Precision, Execution>;
 };
 
 }  // namespace tenfold::cuda

@@ -5,7 +5,8 @@
 // samples of any rank, the last axis holding the features), so that a device_model runs the same computation as the CPU
 // model, stage by stage, with parameters in the same layout. Each activation's function and derivative are the
 // descriptor's own TENFOLD_HD members, called here as on the host:
-// - dense forward is one tiled GEMM whose epilogue adds the bias and applies the fused activation;
+// - dense forward is one tiled GEMM whose epilogue adds the bias and applies the fused activation (under mixed
+//   precision, the tensor-core GEMM of bf16_gemm.cuh with the same epilogue);
 // - dense backward reads dz = dy ⊙ act'(y) inside the GEMMs' staging (never stored), and computes the weight
 //   and bias gradients as ONE product: the bias is the last row of the parameter slice, so the bias gradient is
 //   the product's row for an extra input column of ones; the batch is cut into slices whose partial sums are
@@ -21,6 +22,7 @@
 #include <type_traits>
 
 #include <tenfold/cuda/check.cuh>
+#include <tenfold/cuda/nn/bf16_gemm.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
 #include <tenfold/cuda/nn/tiled_gemm.cuh>
@@ -84,13 +86,23 @@ struct store_epilogue {
   __device__ void operator()(std::size_t i, std::size_t j, T acc) const { dst[i * ld + j] = acc; }
 };
 
+// With bf16_operands (mixed precision: the input and the weights hold bf16 values) the product runs on tensor
+// cores (bf16_gemm.cuh), with the same operands and epilogue.
 template <class Stage, class T>
-void dense_forward(const Stage& stage, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream) {
+void dense_forward(const Stage& stage, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream,
+                   bool bf16_operands = false) {
   using D = dense_info<Stage>;
   using Act = typename D::activation;
-  launch_tiled_gemm<T>(
-      rows, D::out_width, D::in_width, 1, row_major<T>{in, D::in_width}, row_major<T>{params, D::out_width},
-      dense_forward_epilogue<T, Act, D::has_bias>{out, params + D::weight_count, D::out_width, stage.act}, stream);
+  const row_major<T> x{in, D::in_width}, w{params, D::out_width};
+  const dense_forward_epilogue<T, Act, D::has_bias> epilogue{out, params + D::weight_count, D::out_width, stage.act};
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16_operands) {
+      launch_bf16_gemm(rows, D::out_width, D::in_width, x, w, epilogue, stream);
+      return;
+    }
+  }
+  (void)bf16_operands;
+  launch_tiled_gemm<T>(rows, D::out_width, D::in_width, 1, x, w, epilogue, stream);
 }
 
 // `grads` must hold zeros (or the sum so far) on entry: the products add into it.
@@ -219,7 +231,7 @@ struct device_kernels<::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>> 
   static constexpr std::size_t vectors_per_sample = In::size / stage::in_width;
   template <class T>
   static void forward(const stage& s, const T* params, const T* in, T* out, const device_pass<T>& p) {
-    dense_forward(s, params, in, out, p.rows * vectors_per_sample, p.stream);
+    dense_forward(s, params, in, out, p.rows * vectors_per_sample, p.stream, p.bf16_values);
   }
   template <bool Preactivation, class T>
   static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,

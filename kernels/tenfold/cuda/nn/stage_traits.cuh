@@ -77,6 +77,9 @@ struct device_pass {
   // Where a stage records the first position of the batch whose input it could not take (a token id out of
   // range), with atomicMin; all ones while there is none. The device model reports it at its next synchronize.
   unsigned long long* bad_input = nullptr;
+  // Mixed precision (mixed<bf16, float>): the values a stage reads are bf16 values, and composites round what
+  // they hand from one child to the next (nn/mixed_precision.cuh).
+  bool bf16_values = false;
 };
 
 // The kernels of one stage type. The device model finds a stage's kernels here, so a layer adds its own by

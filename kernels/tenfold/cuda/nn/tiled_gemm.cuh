@@ -49,6 +49,18 @@ struct transposed {
   __device__ T operator()(std::size_t r, std::size_t c) const { return p[c * ld + r]; }
 };
 
+// Calls f(i, j) for every position of an I × J operand tile, the block's threads taking them in turn, with the
+// index that is contiguous in memory varying fastest, so that neighbouring threads read neighbouring words.
+template <unsigned I, unsigned J, unsigned Threads, bool FirstContiguous, class F>
+__device__ __forceinline__ void for_tile_positions(F&& f) {
+  for (unsigned e = threadIdx.x; e < I * J; e += Threads) {
+    if constexpr (FirstContiguous)
+      f(e % I, e / I);
+    else
+      f(e / J, e % J);
+  }
+}
+
 template <class T, class A, class B, class Epilogue>
 __global__ void __launch_bounds__(gemm_threads)
     tiled_gemm_kernel(std::size_t m, std::size_t n, std::size_t k, std::size_t k_per_split, A a, B b, Epilogue epi) {
@@ -75,26 +87,14 @@ __global__ void __launch_bounds__(gemm_threads)
 
   for (std::size_t k0 = k_begin; k0 < k_end; k0 += BK) {
     // Out-of-range positions stage zeros, so the inner loop needs no bounds checks.
-    for (unsigned e = t; e < BM * BK; e += gemm_threads) {
-      unsigned ii, kk;
-      if constexpr (A::first_index_contiguous) {
-        ii = e % BM, kk = e / BM;
-      } else {
-        kk = e % BK, ii = e / BK;
-      }
+    for_tile_positions<BM, BK, gemm_threads, A::first_index_contiguous>([&](unsigned ii, unsigned kk) {
       const std::size_t i = row0 + ii, kg = k0 + kk;
       a_tile[kk][ii] = i < m && kg < k_end ? a(i, kg) : T(0);
-    }
-    for (unsigned e = t; e < BK * BN; e += gemm_threads) {
-      unsigned kk, jj;
-      if constexpr (B::first_index_contiguous) {
-        kk = e % BK, jj = e / BK;
-      } else {
-        jj = e % BN, kk = e / BN;
-      }
+    });
+    for_tile_positions<BK, BN, gemm_threads, B::first_index_contiguous>([&](unsigned kk, unsigned jj) {
       const std::size_t kg = k0 + kk, j = col0 + jj;
       b_tile[kk][jj] = kg < k_end && j < n ? b(kg, j) : T(0);
-    }
+    });
     __syncthreads();
 #pragma unroll
     for (unsigned kk = 0; kk < BK; ++kk) {
