@@ -108,6 +108,10 @@ using cnn_net = tf::sequential<tf::input<7, 7, 2>, tf::conv2d<3, 3>, tf::tanh, t
 using strided_cnn =
     tf::sequential<tf::input<8, 7, 2>, tf::conv2d<3, 2>, tf::tanh, tf::conv2d<4, 3, 2, tf::stride<2>, tf::same>,
                    tf::sigmoid, tf::avg_pool<2, tf::stride<1>>, tf::flatten, tf::dense<3>>;
+// Enough output pixels (up to 8 × 14 × 13) that the weight gradient's implicit GEMM cuts them into several
+// slices added atomically.
+using wide_cnn = tf::sequential<tf::input<14, 13, 3>, tf::conv2d<5, 3, 3, tf::stride<1>, tf::same>, tf::tanh,
+                                tf::max_pool<2>, tf::flatten, tf::dense<4>, tf::softmax>;
 using relu_cnn = tf::sequential<tf::input<9, 8, 1>, tf::conv2d<5, 2, 3, tf::stride<1>, tf::padding<1>, false>,
                                 tf::relu, tf::max_pool<3, tf::stride<2>>, tf::flatten, tf::dense<6>, tf::softmax>;
 
@@ -551,6 +555,12 @@ TEST_CASE("convolutional networks: forward passes and training steps agree with 
   SUBCASE("training, sparse cross-entropy, Adam") {
     check_training_agrees<cnn_net, 9, cu::execution::automatic, float>(seed, tf::sparse_categorical_cross_entropy{},
                                                                        tf::adam{}, varying_rows(g, 9, 6));
+  }
+  SUBCASE("training, the weight gradient in several slices, float and double") {
+    const auto rows = varying_rows(g, 8, 3);
+    check_training_agrees<wide_cnn, 8, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, rows);
+    check_training_agrees<wide_cnn, 8, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                          tf::sgd{.lr = 0.1}, rows);
   }
   SUBCASE("training, mse, SGD, float and double") {
     const auto rows = varying_rows(g, 7, 6);

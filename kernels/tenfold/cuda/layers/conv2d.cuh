@@ -2,15 +2,18 @@
 // channels-last, the weight [F, C, KH, KW] as PyTorch stores it, then the bias [F]), with its padding and stride
 // (window.hpp) and its absorbed activation (the descriptor's own TENFOLD_HD f and df_from_output).
 //
-// Direct loops, one thread per value computed, each value one sum in a fixed order, so there are no atomics and
-// the result does not depend on the schedule:
-//   forward        y(n, oh, ow, f) = act(b[f] + Σ_{kh, kw, c} x(n, oh·S + kh − top, ow·S + kw − left, c) · w[f, c, kh, kw]);
-//   weights        dW[f, c, kh, kw] = Σ_{n, oh, ow} dz(n, oh, ow, f) · x(n, oh·S + kh − top, ow·S + kw − left, c),
-//                  and db[f] = Σ dz(n, oh, ow, f);
-//   input          dx(n, ih, iw, c) = Σ_{kh, kw, f} dz(n, oh, ow, f) · w[f, c, kh, kw] over the windows that put
-//                  tap (kh, kw) on (ih, iw);
-// with dz = dy ⊙ act'(y) read on the fly (never stored). The CPU runs the same sums as implicit GEMMs; an
-// implicit-GEMM kernel on tensor cores is the faster path this leaves for later.
+// Each of the three products is an implicit GEMM: the tiled GEMM of the dense stage (nn/tiled_gemm.cuh) with
+// operand accessors that read the image and the weights where the product needs them, so no patch matrix is
+// ever stored. With K = C·KH·KW taps, indexed (c, kh, kw) as the weight stores them, and the output pixels
+// m = (n, oh, ow):
+//   forward        y[m, f] = act(b[f] + Σ_r patches(m, r) · w[f, r]), patches(m, (c, kh, kw)) =
+//                  x(n, oh·S + kh − top, ow·S + kw − left, c), 0 in the padding;
+//   weights        [dW | db][f, r] = Σ_m dz(m, f) · [patches | 1](m, r), the batch's pixels cut into slices added
+//                  atomically into the zeroed gradient, as for a dense stage;
+//   input          dx[(n, ih, iw), c] = Σ_{(kh, kw, f)} dz(n, oh, ow, f) · w[f, c, kh, kw] over the windows that
+//                  put tap (kh, kw) on (ih, iw), oh = (ih + top − kh)/S where that divides;
+// with dz = dy ⊙ act'(y) read on the fly (never stored). Under mixed precision the forward product, whose
+// operands are then bf16 values, runs on tensor cores (nn/bf16_gemm.cuh), as a dense stage's does.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -19,10 +22,11 @@
 #include <cstddef>
 #include <type_traits>
 
-#include <tenfold/cuda/layers/channels_last.cuh>
+#include <tenfold/cuda/nn/bf16_gemm.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
+#include <tenfold/cuda/nn/tiled_gemm.cuh>
 #include <tenfold/layers/conv2d.hpp>
 
 namespace tenfold::cuda::detail {
@@ -37,89 +41,64 @@ struct conv_shape {
   static constexpr bool bias = Stage::has_bias;
 };
 
-template <class G, class T, class Act>
-__global__ void conv_forward_kernel(const T* params, const T* x, T* y, std::size_t rows, Act act) {
-  const std::size_t n_out = rows * G::OH * G::OW * G::F;
-  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n_out; i += stride) {
-    const auto [n, oh, ow, f] = pixel_of<G::OH, G::OW, G::F>(i);
-    T acc = T(0);
-    for (std::size_t kh = 0; kh < G::KH; ++kh) {
-      const std::size_t ih = oh * G::S + kh - G::top;  // wraps below zero: then >= H
-      if (ih >= G::H) continue;
-      for (std::size_t kw = 0; kw < G::KW; ++kw) {
-        const std::size_t iw = ow * G::S + kw - G::left;
-        if (iw >= G::W) continue;
-        const T* pixel = x + ((n * G::H + ih) * G::W + iw) * G::C;
-        const T* w = params + f * G::C * G::taps + kh * G::KW + kw;
-        for (std::size_t c = 0; c < G::C; ++c) acc += pixel[c] * w[c * G::taps];
-      }
-    }
-    if constexpr (G::bias) acc += params[G::weight_count + f];
-    y[i] = act.f(acc);
+// patches(m, r): the input value that tap r = (c, kh, kw) of output pixel m = (n, oh, ow) reads, 0 in the padding.
+// With `ones`, column K is 1 (the bias's column of the weight gradient).
+template <class G, class T, bool Ones = false>
+struct conv_patches {
+  static constexpr bool first_index_contiguous = false;
+  const T* x;
+  __device__ T operator()(std::size_t m, std::size_t r) const {
+    if constexpr (Ones)
+      if (r == G::C * G::taps) return T(1);
+    const std::size_t ow = m % G::OW, oh = (m / G::OW) % G::OH, n = m / (G::OW * G::OH);
+    const std::size_t kw = r % G::KW, kh = (r / G::KW) % G::KH, c = r / G::taps;
+    const std::size_t ih = oh * G::S + kh - G::top, iw = ow * G::S + kw - G::left;  // wrap below zero: >= H, W
+    return ih < G::H && iw < G::W ? x[((n * G::H + ih) * G::W + iw) * G::C + c] : T(0);
   }
-}
+};
 
-template <class T, class Act, bool Preactivation>
-__device__ __forceinline__ T conv_dz(const T* dy, const T* y, std::size_t i, const Act& act) {
-  if constexpr (Preactivation || std::is_same_v<Act, identity>)
-    return dy[i];
-  else
-    return dy[i] * act.df_from_output(y[i]);
-}
+// An operand read with its indices swapped.
+template <class Operand>
+struct swapped {
+  static constexpr bool first_index_contiguous = !Operand::first_index_contiguous;
+  Operand op;
+  __device__ auto operator()(std::size_t i, std::size_t j) const { return op(j, i); }
+};
 
-// One thread per weight (f, c, kh, kw), and F more for the bias.
-template <class G, class T, class Act, bool Preactivation>
-__global__ void conv_weight_grad_kernel(const T* x, const T* y, const T* dy, T* grads, std::size_t rows, Act act) {
-  const std::size_t n_grads = G::weight_count + (G::bias ? G::F : 0);
-  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-  for (std::size_t q = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < n_grads; q += stride) {
-    T acc = T(0);
-    if (q < G::weight_count) {
-      const std::size_t kw = q % G::KW, kh = (q / G::KW) % G::KH, c = (q / G::taps) % G::C, f = q / (G::taps * G::C);
-      for (std::size_t n = 0; n < rows; ++n)
-        for (std::size_t oh = 0; oh < G::OH; ++oh) {
-          const std::size_t ih = oh * G::S + kh - G::top;
-          if (ih >= G::H) continue;
-          for (std::size_t ow = 0; ow < G::OW; ++ow) {
-            const std::size_t iw = ow * G::S + kw - G::left;
-            if (iw >= G::W) continue;
-            const std::size_t o = ((n * G::OH + oh) * G::OW + ow) * G::F + f;
-            acc += conv_dz<T, Act, Preactivation>(dy, y, o, act) * x[((n * G::H + ih) * G::W + iw) * G::C + c];
-          }
-        }
-    } else {
-      const std::size_t f = q - G::weight_count;
-      for (std::size_t o = f, end = rows * G::OH * G::OW * G::F; o < end; o += G::F)
-        acc += conv_dz<T, Act, Preactivation>(dy, y, o, act);
-    }
-    grads[q] = acc;
+// [dW | db][f, r] += acc: the weight [F, C, KH, KW] row by row, the bias after it.
+template <class G, class T>
+struct conv_weight_grad_epilogue {
+  T* grads;
+  __device__ void operator()(std::size_t f, std::size_t r, T acc) const {
+    atomicAdd(r < G::C * G::taps ? grads + f * G::C * G::taps + r : grads + G::weight_count + f, acc);
   }
-}
+};
 
-// One thread per input value (n, ih, iw, c).
-template <class G, class T, class Act, bool Preactivation>
-__global__ void conv_input_grad_kernel(const T* params, const T* y, const T* dy, T* dx, std::size_t rows, Act act) {
-  const std::size_t n_in = rows * G::H * G::W * G::C;
-  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n_in; i += stride) {
-    const auto [n, ih, iw, c] = pixel_of<G::H, G::W, G::C>(i);
-    T acc = T(0);
-    for (std::size_t kh = 0; kh < G::KH; ++kh) {
-      const std::size_t yy = ih + G::top - kh;  // wraps when negative: then yy / S >= OH
-      if (yy % G::S != 0 || yy / G::S >= G::OH) continue;
-      for (std::size_t kw = 0; kw < G::KW; ++kw) {
-        const std::size_t xx = iw + G::left - kw;
-        if (xx % G::S != 0 || xx / G::S >= G::OW) continue;
-        const std::size_t o = ((n * G::OH + yy / G::S) * G::OW + xx / G::S) * G::F;
-        const T* w = params + c * G::taps + kh * G::KW + kw;
-        for (std::size_t f = 0; f < G::F; ++f)
-          acc += conv_dz<T, Act, Preactivation>(dy, y, o + f, act) * w[f * G::C * G::taps];
-      }
-    }
-    dx[i] = acc;
+// dz(n, oh, ow, f) for input pixel p = (n, ih, iw) and q = (kh, kw, f): the output gradient of the window that
+// puts tap (kh, kw) on the pixel, 0 where none does.
+template <class G, class T, class Dz>
+struct conv_output_grad_by_tap {
+  static constexpr bool first_index_contiguous = false;
+  Dz dz;  // dz(m, f) over the output pixels
+  __device__ T operator()(std::size_t p, std::size_t q) const {
+    const std::size_t f = q % G::F, kw = (q / G::F) % G::KW, kh = q / (G::F * G::KW);
+    const std::size_t iw = p % G::W, ih = (p / G::W) % G::H, n = p / (G::W * G::H);
+    const std::size_t yy = ih + G::top - kh, xx = iw + G::left - kw;  // wrap when negative: then / S >= OH, OW
+    if (yy % G::S != 0 || xx % G::S != 0 || yy / G::S >= G::OH || xx / G::S >= G::OW) return T(0);
+    return dz(((n * G::OH + yy / G::S) * G::OW + xx / G::S), f);
   }
-}
+};
+
+// w[f, c, kh, kw] at (q = (kh, kw, f), c).
+template <class G, class T>
+struct conv_weights_by_tap {
+  static constexpr bool first_index_contiguous = false;
+  const T* w;
+  __device__ T operator()(std::size_t q, std::size_t c) const {
+    const std::size_t f = q % G::F, kw = (q / G::F) % G::KW, kh = q / (G::F * G::KW);
+    return w[(f * G::C + c) * G::taps + kh * G::KW + kw];
+  }
+};
 
 template <std::size_t F, std::size_t KH, std::size_t KW, std::size_t S, class Padding, bool Bias, class WInit,
           class BInit, class In, class T0, class Act>
@@ -130,26 +109,33 @@ struct device_kernels<::tenfold::detail::conv2d_stage<F, KH, KW, S, Padding, Bia
 
   template <class T>
   static void forward(const stage& s, const T* params, const T* in, T* out, const device_pass<T>& p) {
-    const std::size_t rows = p.rows;
-    const cudaStream_t stream = p.stream;
-    const std::size_t n = rows * stage::output_shape::size;
-    launch("tenfold::cuda::conv_forward_kernel", conv_forward_kernel<geometry, T, Act>, dim3(grid_for(n, stage_block)),
-           dim3(stage_block), 0, stream, params, in, out, rows, s.act);
+    constexpr std::size_t K = geometry::C * geometry::taps;
+    const std::size_t pixels = p.rows * geometry::OH * geometry::OW;
+    const conv_patches<geometry, T> patches{in};
+    const transposed<T> weights{params, K};  // (r, f) at w[f·K + r]
+    const dense_forward_epilogue<T, Act, Bias> epilogue{out, params + geometry::weight_count, F, s.act};
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.bf16_values) {
+        launch_bf16_gemm(pixels, F, K, patches, weights, epilogue, p.stream);
+        return;
+      }
+    }
+    launch_tiled_gemm<T>(pixels, F, K, 1, patches, weights, epilogue, p.stream);
   }
 
   template <bool Preactivation, class T>
   static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
                        const device_pass<T>& p) {
-    const std::size_t rows = p.rows;
-    const cudaStream_t stream = p.stream;
-    launch("tenfold::cuda::conv_weight_grad_kernel", conv_weight_grad_kernel<geometry, T, Act, Preactivation>,
-           dim3(grid_for(stage::param_count, stage_block)), dim3(stage_block), 0, stream, in, out, dout, grads, rows,
-           s.act);
-    if (din) {
-      const std::size_t n = rows * stage::input_shape::size;
-      launch("tenfold::cuda::conv_input_grad_kernel", conv_input_grad_kernel<geometry, T, Act, Preactivation>,
-             dim3(grid_for(n, stage_block)), dim3(stage_block), 0, stream, params, out, dout, din, rows, s.act);
-    }
+    constexpr std::size_t K = geometry::C * geometry::taps, with_ones = K + (Bias ? 1 : 0);
+    const std::size_t pixels = p.rows * geometry::OH * geometry::OW;
+    const dz_operand<T, Act, Preactivation> dz{dout, out, F, s.act};
+    launch_tiled_gemm<T>(F, with_ones, pixels, gemm_splits_for(F, with_ones, pixels, p.multiprocessors),
+                         swapped<dz_operand<T, Act, Preactivation>>{dz}, conv_patches<geometry, T, Bias>{in},
+                         conv_weight_grad_epilogue<geometry, T>{grads}, p.stream);
+    if (din)
+      launch_tiled_gemm<T>(p.rows * geometry::H * geometry::W, geometry::C, geometry::taps * F, 1,
+                           conv_output_grad_by_tap<geometry, T, dz_operand<T, Act, Preactivation>>{dz},
+                           conv_weights_by_tap<geometry, T>{params}, store_epilogue<T>{din, geometry::C}, p.stream);
   }
 };
 
