@@ -1112,6 +1112,37 @@ TEST_CASE("a class label out of range is reported by last_loss, and training goe
   }
 }
 
+TEST_CASE("a weight written through params() between fused steps is the one the next step uses") {
+  // The fused step keeps a transposed copy of the weights; a write through params() must renew it.
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  using gpu_model = cu::device_model<small_classifier, 8, float, fused>;
+  auto cpu = std::make_unique<tf::model<small_classifier, 8>>(seed);
+  gpu_model gpu(seed);
+  tf::model<small_classifier, 8>::optimizer_state_for<tf::sgd> cpu_state(tf::sgd{.lr = 0.1});
+  gpu_model::optimizer_state_for<tf::sgd> gpu_state(tf::sgd{.lr = 0.1});
+  device_batch<float> batch(8 * 6, 8);
+  for (int step = 0; step < 2; ++step) {
+    if (step == 1) {
+      // A weight of the second layer, whose transposed copy carries the gradient down to the first.
+      const float w = 0.75f;
+      constexpr std::size_t second_layer = 6 * 8 + 8;
+      cpu->params()[second_layer + 2] = w;
+      REQUIRE(cudaMemcpy(gpu.params() + second_layer + 2, &w, sizeof w, cudaMemcpyHostToDevice) == cudaSuccess);
+    }
+    const auto x = test_support::uniform<float>(g, 8 * 6, 0, 1);
+    const auto y = test_support::labels<float>(g, 8, 4);
+    cpu->train_step(x.data(), y.data(), 8, tf::sparse_categorical_cross_entropy{}, tf::sgd{.lr = 0.1}, cpu_state);
+    batch.load(x, y);
+    gpu.train_step(batch.x.data(), batch.y.data(), 8, tf::sparse_categorical_cross_entropy{}, tf::sgd{.lr = 0.1},
+                   gpu_state);
+  }
+  REQUIRE(gpu.trains_fused<tf::sparse_categorical_cross_entropy>());
+  std::vector<float> params(gpu_model::param_count);
+  gpu.parameter_buffer().copy_to_host(params.data(), params.size());
+  CHECK_AGREES("parameters", compare(params.data(), cpu->params(), params.size()), float_tolerance);
+}
+
 TEST_CASE("a batch outside 1..capacity is refused with a sentence") {
   cu::device_model<small_classifier, 16> gpu;
   cu::device_buffer<float> x(17 * 6);

@@ -236,8 +236,7 @@ class device_model {
     synchronize_stream();
     params_.copy_from_host(host.data(), param_count);
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
-    weights_current_ = false;
-    compute_stale_ = true;
+    parameters_changed();
   }
 
   // One cudaMemcpy of the whole flat buffer, after the work queued on the model's stream.
@@ -247,8 +246,7 @@ class device_model {
     static_assert(model<Net, C, P, S>::param_count == param_count, "the layouts are the same network's");
     synchronize_stream();
     params_.copy_from_host(host.params(), param_count);
-    weights_current_ = false;
-    compute_stale_ = true;
+    parameters_changed();
   }
   template <std::size_t C, class P, class S>
   void copy_parameters_to(model<Net, C, P, S>& host) const {
@@ -265,10 +263,10 @@ class device_model {
           "cudaMemcpy of the network's output to the host");
   }
 
-  // Device memory: pass to kernels or copy; never dereference on the host. (Under mixed precision the non-const
-  // params() may be written through: the passes' bf16 copy is made again before the next pass.)
+  // Device memory: pass to kernels or copy; never dereference on the host. (The non-const params() may be written
+  // through: the copies made from the weights are made again before they are next read.)
   T* params() {
-    compute_stale_ = true;
+    parameters_changed();
     return params_.data();
   }
   const T* params() const { return params_.data(); }
@@ -348,8 +346,7 @@ class device_model {
       detail::launch_optimizer_update<Opt>(params_.data(), grads_.data(), state.slots.data(), param_count,
                                            param_count, f, stream_);
     }
-    weights_current_ = false;
-    compute_stale_ = true;
+    parameters_changed();
   }
 
   // Scales grads() so that their global 2-norm is at most max_norm: optim/clip.hpp's rule (PyTorch's
@@ -473,6 +470,13 @@ class device_model {
                    what, rows, Capacity);
   }
   void synchronize_stream() const { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+  // The master weights have changed (or may have): every copy made from them, the fused path's transposed
+  // weights and mixed precision's bf16 weights, is made again before it is next read.
+  void parameters_changed() {
+    weights_current_ = false;
+    compute_stale_ = true;
+  }
 
   template <class L>
   void record_loss_scale(std::size_t rows) {
