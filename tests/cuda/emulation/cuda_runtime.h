@@ -137,7 +137,7 @@ inline std::vector<std::unique_ptr<char[]>>& fiber_stacks() {
   return stacks;
 }
 struct aligned_delete {
-  void operator()(unsigned char* p) const { ::operator delete[](p, std::align_val_t{16}); }
+  void operator()(unsigned char* p) const { ::operator delete[](p, std::align_val_t{128}); }
 };
 
 inline void yield_to_scheduler() {
@@ -440,7 +440,7 @@ void emulated_launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size
   }
   const std::tuple<std::decay_t<Params>...> parameters(args...);
   const std::unique_ptr<unsigned char[], aligned_delete> shared(
-      new (std::align_val_t{16}) unsigned char[shared_bytes > 0 ? shared_bytes : 1]);
+      new (std::align_val_t{128}) unsigned char[shared_bytes > 0 ? shared_bytes : 1]);
   gridDim = grid;
   blockDim = block;
   block_run run;

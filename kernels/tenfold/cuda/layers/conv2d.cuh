@@ -12,8 +12,8 @@
 //                  atomically into the zeroed gradient, as for a dense stage;
 //   input          dx[(n, ih, iw), c] = Σ_{(kh, kw, f)} dz(n, oh, ow, f) · w[f, c, kh, kw] over the windows that
 //                  put tap (kh, kw) on (ih, iw), oh = (ih + top − kh)/S where that divides;
-// with dz = dy ⊙ act'(y) read on the fly (never stored). Under mixed precision the forward product, whose
-// operands are then bf16 values, runs on tensor cores (nn/bf16_gemm.cuh), as a dense stage's does.
+// with dz = dy ⊙ act'(y) read on the fly (never stored). Under mixed precision the three products run on tensor
+// cores (nn/gemm.cuh), dz staged as three exact bf16 terms, as a dense stage's do.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -22,7 +22,7 @@
 #include <cstddef>
 #include <type_traits>
 
-#include <tenfold/cuda/nn/bf16_gemm.cuh>
+#include <tenfold/cuda/nn/gemm.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
@@ -114,13 +114,7 @@ struct device_kernels<::tenfold::detail::conv2d_stage<F, KH, KW, S, Padding, Bia
     const conv_patches<geometry, T> patches{in};
     const transposed<T> weights{params, K};  // (r, f) at w[f·K + r]
     const dense_forward_epilogue<T, Act, Bias> epilogue{out, params + geometry::weight_count, F, s.act};
-    if constexpr (std::is_same_v<T, float>) {
-      if (p.bf16_values) {
-        launch_bf16_gemm(pixels, F, K, patches, weights, epilogue, p.stream);
-        return;
-      }
-    }
-    launch_tiled_gemm<T>(pixels, F, K, 1, patches, weights, epilogue, p.stream);
+    launch_gemm<T>(p.bf16_values, pixels, F, K, 1, patches, weights, epilogue, p.stream);
   }
 
   template <bool Preactivation, class T>
@@ -129,13 +123,16 @@ struct device_kernels<::tenfold::detail::conv2d_stage<F, KH, KW, S, Padding, Bia
     constexpr std::size_t K = geometry::C * geometry::taps, with_ones = K + (Bias ? 1 : 0);
     const std::size_t pixels = p.rows * geometry::OH * geometry::OW;
     const dz_operand<T, Act, Preactivation> dz{dout, out, F, s.act};
-    launch_tiled_gemm<T>(F, with_ones, pixels, gemm_splits_for(F, with_ones, pixels, p.multiprocessors),
-                         swapped<dz_operand<T, Act, Preactivation>>{dz}, conv_patches<geometry, T, Bias>{in},
-                         conv_weight_grad_epilogue<geometry, T>{grads}, p.stream);
+    launch_gemm<T, float_operand::a>(p.bf16_values, F, with_ones, pixels,
+                                     gemm_splits_for(F, with_ones, pixels, p.multiprocessors),
+                                     swapped<dz_operand<T, Act, Preactivation>>{dz}, conv_patches<geometry, T, Bias>{in},
+                                     conv_weight_grad_epilogue<geometry, T>{grads}, p.stream);
     if (din)
-      launch_tiled_gemm<T>(p.rows * geometry::H * geometry::W, geometry::C, geometry::taps * F, 1,
-                           conv_output_grad_by_tap<geometry, T, dz_operand<T, Act, Preactivation>>{dz},
-                           conv_weights_by_tap<geometry, T>{params}, store_epilogue<T>{din, geometry::C}, p.stream);
+      launch_gemm<T, float_operand::a>(p.bf16_values, p.rows * geometry::H * geometry::W, geometry::C,
+                                       geometry::taps * F, 1,
+                                       conv_output_grad_by_tap<geometry, T, dz_operand<T, Act, Preactivation>>{dz},
+                                       conv_weights_by_tap<geometry, T>{params}, store_epilogue<T>{din, geometry::C},
+                                       p.stream);
   }
 };
 

@@ -24,7 +24,7 @@
 // `cuda::backend<Execution>::model<Net, Capacity, T>` names the same type, for code written against a backend.
 //
 // The precision is the CPU model's policy: float, double, or mixed<bf16, float> (the CPU's mixed precision, with
-// its rounding done by kernels: nn/mixed_precision.cuh; per-stage kernels only).
+// its rounding done by kernels: nn/mixed_precision.cuh for the per-stage path, inside the fused kernels for theirs).
 //
 // Device losses are those of loss_kernels.cuh; optimizers are any from optim/, through their update_one.
 // A step's loss is not copied back (that would wait for the GPU): `last_loss()` reduces and returns it.
@@ -118,7 +118,7 @@ class device_model {
 
  private:
   using layout = detail::root_layout<root_type>;
-  using plan = detail::fused_plan<root_type, T>;
+  using plan = detail::fused_plan<root_type, T, ::tenfold::detail::precision_traits<Precision>::rounds_to_bf16>;
 
   // Each top-level stage is checked on its own, so that a refusal names the stage.
   template <std::size_t... I>
@@ -128,16 +128,12 @@ class device_model {
   static_assert(all_stages_have_kernels(std::make_index_sequence<stage_count>{}),
                 "tenfold::cuda::device_model: a stage of this network has no device kernels; the instantiation of "
                 "device_stage_check<Stage, Position> above names it");
-  static_assert(!std::is_same_v<Execution, execution::fused> || !mixed_precision,
-                "tenfold::cuda::device_model<..., mixed<bf16, float>, execution::fused>: the fused kernels do not round "
-                "to bf16; mixed precision runs the per-stage kernels (execution::automatic or per_stage)");
   static_assert(!std::is_same_v<Execution, execution::fused> || plan::eligible,
                 "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take a chain of dense layers "
                 "(any fused activation, with or without bias), each at most 128 wide, optionally ending in a "
                 "softmax after a dense layer without activation; use execution::automatic or per_stage");
 
-  static constexpr bool fused_allowed =
-      !std::is_same_v<Execution, execution::per_stage> && plan::eligible && !mixed_precision;
+  static constexpr bool fused_allowed = !std::is_same_v<Execution, execution::per_stage> && plan::eligible;
   // Mixed precision rounds a copy of the input, which a network of token ids does not need (as on the CPU).
   static constexpr bool rounds_input = mixed_precision && Net::input_is_differentiable;
 
@@ -301,7 +297,7 @@ class device_model {
     check_rows(rows, "forward");
     if constexpr (fused_forward) {
       if (fused_ready_) {
-        detail::fused_step_args<T> args{params_.data(),   nullptr, x,       nullptr,        rows,
+        detail::fused_step_args<T> args{pass_params(),    nullptr, x,       nullptr,        rows,
                                         mutable_output(), nullptr, nullptr, bad_row_.data()};
         detail::launch_fused_mlp<plan, void, false>(args, fused_blocks(rows), stream_);
         return output();
@@ -419,6 +415,16 @@ class device_model {
     check(cudaMemcpyAsync(&result, value, sizeof(T), cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync of the loss");
     synchronize();
     return result;
+  }
+
+  // Queues *running += (the last step's mean loss, as last_loss() returns it) × weight, summed in double on the
+  // device: how cuda::fit adds up an epoch's loss without waiting for each step. A class label out of range is
+  // reported by the next synchronize().
+  void add_last_loss(double* running, double weight) {
+    TENFOLD_EXPECT(loss_rows_ > 0, errc::invalid_argument,
+                   "tenfold::cuda::device_model::add_last_loss: no training step has run yet");
+    detail::launch_mean_loss(workspace_.data() + workspace_offsets.row_loss_offset, loss_rows_, loss_divisor_,
+                             workspace_.data() + workspace_offsets.loss_value_offset, stream_, running, weight);
   }
 
   // Waits for the queued work; raises the first fault, or an input a stage could not take (a token id out of
@@ -620,16 +626,19 @@ class device_model {
   void fused_train_step(const T* x, const T* target, std::size_t rows, optimizer_state_for<Opt>& state,
                         const detail::factors_t<Opt, T>& f) {
     if (!weights_current_) {
-      detail::launch_transpose_weights<plan>(params_.data(), weights_t_.data(), stream_);
+      // Makes the transposed copy, and under mixed precision the bf16 copy too.
+      detail::launch_transpose_weights<plan>(params_.data(), weights_t_.data(), compute_params_.data(), stream_);
       weights_current_ = true;
+      compute_stale_ = false;
     }
     const unsigned blocks = fused_blocks(rows);
-    detail::fused_step_args<T> args{params_.data(),  weights_t_.data(), x, target, rows, mutable_output(), row_loss(),
+    detail::fused_step_args<T> args{pass_params(),   weights_t_.data(), x, target, rows, mutable_output(), row_loss(),
                                     partial_.data(), bad_row_.data()};
     detail::launch_fused_mlp<plan, L, true>(args, blocks, stream_);
-    // Sums the blocks' partial gradients, updates, and refreshes the transposed weights: they stay current.
-    detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), state.slots.data(),
-                                           partial_.data(), blocks, f, stream_);
+    // Sums the blocks' partial gradients, updates, and refreshes the copies made from the weights: they stay
+    // current.
+    detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), compute_params_.data(),
+                                           state.slots.data(), partial_.data(), blocks, f, stream_);
   }
 
   stages_type stages_{};

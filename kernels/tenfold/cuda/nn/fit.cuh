@@ -5,7 +5,9 @@
 // per epoch; each batch's rows are gathered from the uploaded set by a kernel, so no sample crosses the bus
 // again. One epoch is therefore, batch for batch, fit()'s on the CPU: the same rows in the same batches, the
 // same learning-rate schedule per epoch, the same optimizer. Each record has the epoch's mean training loss (the
-// batches' losses weighted by their rows; reading each one waits for its step), the learning rate and the time;
+// batches' losses weighted by their rows, as fit() sums them, but summed on the device and read once at the end
+// of the epoch, so that no step waits for the one before; a class label out of range is reported there), the
+// learning rate and the time;
 // with a validation set and options.metric == metric::accuracy, validation_metric is
 // cuda::evaluate_accuracy on it. Callbacks run after each epoch; one that returns false stops training.
 //
@@ -95,6 +97,7 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   features.copy_from_host(train.features(0), n * in);
   targets.copy_from_host(train.targets(0), n * target_width);
   device_buffer<std::size_t> device_order(n);
+  device_buffer<double> loss_sum(1);
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   shuffle_engine shuffler(options.seed);
@@ -107,17 +110,20 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (options.shuffle) shuffle_indices(order.data(), n, shuffler);
     device_order.copy_from_host(order.data(), n);
-    double loss_sum = 0;
+    check(cudaMemsetAsync(loss_sum.data(), 0, sizeof(double), m.stream()), "cudaMemsetAsync (epoch loss)");
     for (std::size_t first = 0; first < n; first += batch) {
       const std::size_t rows = n - first < batch ? n - first : batch;
       detail::gather_rows(features.data(), device_order.data(), first, rows, in, x.data(), m.stream());
       detail::gather_rows(targets.data(), device_order.data(), first, rows, target_width, y.data(), m.stream());
       m.train_step(x.data(), y.data(), rows, loss, opt, state);
-      loss_sum += double(m.last_loss()) * double(rows);
+      m.add_last_loss(loss_sum.data(), double(rows));
     }
+    m.synchronize();  // the epoch's steps, and a label out of range among them
+    double epoch_loss = 0;
+    loss_sum.copy_to_host(&epoch_loss, 1);
     epoch_record r;
     r.epoch = epoch + 1;
-    r.loss = loss_sum / double(n);
+    r.loss = epoch_loss / double(n);
     r.learning_rate = state.lr;
     if constexpr (Model::output_rows == 1)  // otherwise refused above
       if (validation && options.metric == metric::accuracy)

@@ -28,6 +28,16 @@
 // does not depend on timing; it depends on the grid size, which the model fixes.
 //
 // The same kernel with Train = false is the fused inference pass (steps 1 and 2's softmax and output only).
+//
+// Mixed precision (Rounds: mixed<bf16, float>, whose values are float) keeps the CPU's rule, as the per-stage
+// kernels do: the kernel reads the weights' bf16 copy, rounds every value handed from one layer to the next
+// (forward, and the input gradient backward) with `round_to_bf16`, and leaves the loss the last output
+// unrounded; the update kernel makes the bf16 copy and the transposed copy from the new master weights as it
+// goes. Every product runs on tensor cores (block_mma.cuh): the forward ones on bf16 values, the backward ones
+// with the float gradient taken as three exact bf16 terms, so nothing the CPU keeps in float is rounded. The
+// input is read by two products only (layer 0's forward and weight gradient), which stage it as one bf16 term,
+// rounded to nearest as round_to_bf16 rounds: that is the CPU's rounding of the input. The staging area of the
+// products sits at the start of the shared memory, before the slots.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -39,7 +49,9 @@
 #include <type_traits>
 #include <utility>
 
+#include <tenfold/core/bf16.hpp>
 #include <tenfold/cuda/check.cuh>
+#include <tenfold/cuda/nn/block_mma.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/loss_kernels.cuh>
 #include <tenfold/cuda/nn/optimizer_kernels.cuh>
@@ -121,12 +133,15 @@ __device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogu
 
 // ---- the plan: what the fused kernel knows about a network, at compile time -------------------------------------
 
-// Root is the network's root stage (a chain_stage); its top-level children are the layers.
-template <class Root, class T, class Stages = typename Root::stages_type>
+// Root is the network's root stage (a chain_stage); its top-level children are the layers. Rounds: mixed
+// precision (T is float).
+template <class Root, class T, bool Rounds = false, class Stages = typename Root::stages_type>
 struct fused_plan;
 
-template <class Root, class T, class... S>
-struct fused_plan<Root, T, std::tuple<S...>> {
+template <class Root, class T, bool Rounds, class... S>
+struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
+  static_assert(!Rounds || std::is_same_v<T, float>, "mixed precision holds its values in float");
+  static constexpr bool rounds = Rounds;
   using stages = std::tuple<S...>;
   static constexpr std::size_t stage_count = sizeof...(S);
   using last_stage = std::tuple_element_t<stage_count - 1, stages>;
@@ -185,12 +200,45 @@ struct fused_plan<Root, T, std::tuple<S...>> {
     return o;
   }();
   static constexpr std::size_t row_values = act_offset[layer_count + 1];
-  static constexpr std::size_t tile_rows = [] {
-    for (std::size_t r : {128, 64, 32, 16, 8})
-      if (r * row_values * sizeof(T) <= fused_shared_budget) return r;
-    return std::size_t{0};
-  }();
-  static constexpr std::size_t shared_bytes = tile_rows * row_values * sizeof(T);
+
+ private:
+  // The tensor-core products' staging area for tiles of R rows (mixed precision only): the largest of layer L's
+  // forward product, weight gradient and input gradient.
+  template <std::size_t R, std::size_t L>
+  static constexpr std::size_t layer_scratch() {
+    using D = dense_info<layer<L>>;
+    constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
+    constexpr std::size_t forward = block_mma_layout<R, N, 1, 1, fused_warps>::scratch_bytes;
+    constexpr std::size_t weight_gradient = block_mma_layout<M, N, 1, 3, fused_warps>::scratch_bytes;
+    constexpr std::size_t input_gradient = L > 0 ? block_mma_layout<R, K, 3, 1, fused_warps>::scratch_bytes : 0;
+    constexpr std::size_t larger = forward > weight_gradient ? forward : weight_gradient;
+    return larger > input_gradient ? larger : input_gradient;
+  }
+  template <std::size_t R>
+  static constexpr std::size_t scratch_for() {
+    if constexpr (!Rounds || !chain_of_dense) {
+      return 0;
+    } else {
+      const auto largest = []<std::size_t... L>(std::index_sequence<L...>) {
+        std::size_t m = 0;
+        ((m = layer_scratch<R, L>() > m ? layer_scratch<R, L>() : m), ...);
+        return m;
+      };
+      return (largest(std::make_index_sequence<layer_count>{}) + 127) / 128 * 128;  // the slots start aligned
+    }
+  }
+  template <std::size_t R>
+  static constexpr bool tile_fits = R * row_values * sizeof(T) + scratch_for<R>() <= fused_shared_budget;
+
+ public:
+  static constexpr std::size_t tile_rows = tile_fits<128>  ? 128
+                                           : tile_fits<64> ? 64
+                                           : tile_fits<32> ? 32
+                                           : tile_fits<16> ? 16
+                                           : tile_fits<8>  ? 8
+                                                           : 0;
+  static constexpr std::size_t scratch_bytes = tile_rows > 0 ? scratch_for<tile_rows>() : 0;
+  static constexpr std::size_t shared_bytes = scratch_bytes + tile_rows * row_values * sizeof(T);
   static constexpr bool eligible = chain_of_dense && stateless_activations && softmax_ok && widths_ok && tile_rows > 0;
 
   // The layout engine's offsets: the CPU model's flat buffer.
@@ -209,58 +257,96 @@ struct fused_plan<Root, T, std::tuple<S...>> {
 
   // ---- device parts ----
 
+  // C = A·B over the block, on float units, or under mixed precision on tensor cores with ATerms and BTerms bf16
+  // terms per operand element (block_mma.cuh).
+  template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms, class A, class B,
+            class Epilogue>
+  __device__ static void product(const A& a, const B& b, const Epilogue& epi, unsigned char* scratch) {
+    if constexpr (Rounds)
+      block_mma<M, N, Inner, ATerms, BTerms, fused_warps>(a, b, epi, scratch);
+    else
+      block_gemm<T, M, N, Inner>(a, b, epi);
+  }
+
+  // Under mixed precision, a value handed from one layer to the next is stored as bf16 would hold it.
+  __device__ static T handed(T v) {
+    if constexpr (Rounds)
+      return ::tenfold::round_to_bf16(v);
+    else
+      return v;
+  }
+
   template <std::size_t L>
-  __device__ static void forward_layer(const T* params, T* acts) {
+  __device__ static void forward_layer(const T* params, T* acts, unsigned char* scratch) {
     using D = dense_info<layer<L>>;
     constexpr std::size_t K = D::in_width, N = D::out_width;
+    // Layer L's output is handed on, except the network's output itself (a final softmax takes it in place).
+    constexpr bool handed_on = L + 1 < layer_count || ends_in_softmax;
     const T* w = params + param_offset<L>;
     const T* bias = w + K * N;
     T* out = acts + slot<L + 1>;
     const typename D::activation act{};
-    block_gemm<T, tile_rows, N, K>(shared_rows<T>{acts + slot<L>, K}, global_rows<T>{w, N},
+    product<tile_rows, N, K, 1, 1>(shared_rows<T>{acts + slot<L>, K}, global_rows<T>{w, N},
                                    [&](std::size_t r, std::size_t j, T acc) {
                                      if constexpr (D::has_bias) acc += __ldg(bias + j);
-                                     out[r * N + j] = act.f(acc);
-                                   });
+                                     const T y = act.f(acc);
+                                     out[r * N + j] = handed_on ? handed(y) : y;
+                                   },
+                                   scratch);
     __syncthreads();
   }
 
   template <std::size_t... L>
-  __device__ static void forward(const T* params, T* acts, std::index_sequence<L...>) {
-    (forward_layer<L>(params, acts), ...);
+  __device__ static void forward(const T* params, T* acts, unsigned char* scratch, std::index_sequence<L...>) {
+    (forward_layer<L>(params, acts, scratch), ...);
   }
 
+  // dz is a float that the CPU's rule does not round: three bf16 terms under mixed precision (exact products).
   template <std::size_t L>
-  __device__ static void backward_layer(const T* weights_t, T* acts, T* partial, bool first) {
+  __device__ static void backward_layer(const T* weights_t, T* acts, T* partial, bool first, unsigned char* scratch) {
     using D = dense_info<layer<L>>;
     constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
     T* in = acts + slot<L>;
     const T* dz = acts + slot<L + 1>;
     T* g = partial + param_offset<L>;
-    block_gemm<T, M, N, tile_rows>(shared_input_and_ones<T>{in, K}, shared_rows<T>{dz, N},
+    product<M, N, tile_rows, 1, 3>(shared_input_and_ones<T>{in, K}, shared_rows<T>{dz, N},
                                    [&](std::size_t m, std::size_t j, T acc) {
                                      T* p = g + m * N + j;
                                      *p = first ? acc : *p + acc;
-                                   });
+                                   },
+                                   scratch);
     if constexpr (L > 0) {
       __syncthreads();  // dW has read h_l; the input gradient now overwrites it
       using Act = typename dense_info<layer<L - 1>>::activation;
       const Act act{};
-      block_gemm<T, tile_rows, K, N>(shared_rows<T>{dz, N}, global_rows<T>{weights_t + param_offset<L>, K},
+      // The input gradient is handed back to layer L - 1, which multiplies it by its activation's derivative.
+      product<tile_rows, K, N, 3, 1>(shared_rows<T>{dz, N}, global_rows<T>{weights_t + param_offset<L>, K},
                                      [&](std::size_t r, std::size_t k, T acc) {
                                        T& h = in[r * K + k];
                                        if constexpr (std::is_same_v<Act, identity>)
-                                         h = acc;
+                                         h = handed(acc);
                                        else
-                                         h = acc * act.df_from_output(h);
-                                     });
+                                         h = handed(acc) * act.df_from_output(h);
+                                     },
+                                     scratch);
     }
     __syncthreads();
   }
 
   template <std::size_t... L>
-  __device__ static void backward(const T* weights_t, T* acts, T* partial, bool first, std::index_sequence<L...>) {
-    (backward_layer<layer_count - 1 - L>(weights_t, acts, partial, first), ...);
+  __device__ static void backward(const T* weights_t, T* acts, T* partial, bool first, unsigned char* scratch,
+                                  std::index_sequence<L...>) {
+    (backward_layer<layer_count - 1 - L>(weights_t, acts, partial, first, scratch), ...);
+  }
+
+  // The copies the passes read, made from master parameter i: under mixed precision its bf16 value into
+  // `compute` (the weights the kernels read), and, if it is a weight, that value into the transposed copy.
+  template <std::size_t... L>
+  __device__ static void refresh_copies(std::size_t i, T master, T* weights_t, T* compute,
+                                        std::index_sequence<L...> layers) {
+    const T value = handed(master);
+    if constexpr (Rounds) compute[i] = value;
+    mirror(i, value, weights_t, layers);
   }
 
   // Writes parameter i's value into the transposed copy, if it is a weight: layer l's [K, N] weights become
@@ -337,7 +423,8 @@ __device__ void fused_output_rows(const fused_step_args<T>& args, T* acts, std::
 
 template <class Plan, class L, bool Train, class T>
 __global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_args<T> args) {
-  T* acts = reinterpret_cast<T*>(dynamic_shared_memory());
+  unsigned char* scratch = dynamic_shared_memory();
+  T* acts = reinterpret_cast<T*>(scratch + Plan::scratch_bytes);
   constexpr std::size_t R = Plan::tile_rows, in_width = Plan::widths[0];
   const std::size_t tiles = (args.rows + R - 1) / R;
   T* partial = Train ? args.partial + static_cast<std::size_t>(blockIdx.x) * Plan::param_count : nullptr;
@@ -348,12 +435,12 @@ __global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_arg
     for (std::size_t e = threadIdx.x; e < R * in_width; e += fused_threads)
       acts[e] = e / in_width < valid ? args.x[row0 * in_width + e] : T(0);
     __syncthreads();
-    Plan::forward(args.params, acts, std::make_index_sequence<Plan::layer_count>{});
+    Plan::forward(args.params, acts, scratch, std::make_index_sequence<Plan::layer_count>{});
     fused_output_rows<Plan, L, Train>(args, acts, row0, valid);
     __syncthreads();
     if constexpr (Train) {
       // Ends with a barrier, so the next tile may overwrite the input slot.
-      Plan::backward(args.weights_t, acts, partial, first, std::make_index_sequence<Plan::layer_count>{});
+      Plan::backward(args.weights_t, acts, partial, first, scratch, std::make_index_sequence<Plan::layer_count>{});
       first = false;
     }
   }
@@ -363,7 +450,7 @@ inline constexpr unsigned fused_update_block = 256;
 
 template <class Plan, class Opt, class T>
 __global__ void __launch_bounds__(fused_update_block)
-    fused_update_kernel(T* params, T* grads, T* weights_t, T* state, const T* partial, unsigned blocks,
+    fused_update_kernel(T* params, T* grads, T* weights_t, T* compute, T* state, const T* partial, unsigned blocks,
                         factors_t<Opt, T> f) {
   constexpr std::size_t P = Plan::param_count;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
@@ -375,16 +462,18 @@ __global__ void __launch_bounds__(fused_update_block)
       Opt::update_one(params[i], g, state + i, P, f);
     else
       Opt::update_one(params[i], g, static_cast<T*>(nullptr), P, f);
-    Plan::mirror(i, params[i], weights_t, std::make_index_sequence<Plan::layer_count>{});
+    Plan::refresh_copies(i, params[i], weights_t, compute, std::make_index_sequence<Plan::layer_count>{});
   }
 }
 
+// Makes the copies the fused kernels read (the transposed weights; under mixed precision the bf16 copy too).
 template <class Plan, class T>
-__global__ void __launch_bounds__(fused_update_block) transpose_weights_kernel(const T* params, T* weights_t) {
+__global__ void __launch_bounds__(fused_update_block)
+    transpose_weights_kernel(const T* params, T* weights_t, T* compute) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < Plan::param_count;
        i += stride)
-    Plan::mirror(i, params[i], weights_t, std::make_index_sequence<Plan::layer_count>{});
+    Plan::refresh_copies(i, params[i], weights_t, compute, std::make_index_sequence<Plan::layer_count>{});
 }
 
 inline unsigned fused_update_grid(std::size_t n) {
@@ -411,18 +500,19 @@ void launch_fused_mlp(const fused_step_args<T>& args, unsigned blocks, cudaStrea
          fused_mlp_kernel<Plan, L, Train, T>, dim3(blocks), dim3(fused_threads), Plan::shared_bytes, stream, args);
 }
 
+// `compute`: mixed precision's bf16 copy of the weights (unused otherwise).
 template <class Plan, class Opt, class T>
-void launch_fused_update(T* params, T* grads, T* weights_t, T* state, const T* partial, unsigned blocks,
+void launch_fused_update(T* params, T* grads, T* weights_t, T* compute, T* state, const T* partial, unsigned blocks,
                          const factors_t<Opt, T>& f, cudaStream_t stream) {
   launch("tenfold::cuda::fused_update_kernel", fused_update_kernel<Plan, Opt, T>,
          dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, params, grads, weights_t,
-         state, partial, blocks, f);
+         compute, state, partial, blocks, f);
 }
 
 template <class Plan, class T>
-void launch_transpose_weights(const T* params, T* weights_t, cudaStream_t stream) {
+void launch_transpose_weights(const T* params, T* weights_t, T* compute, cudaStream_t stream) {
   launch("tenfold::cuda::transpose_weights_kernel", transpose_weights_kernel<Plan, T>,
-         dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, params, weights_t);
+         dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, params, weights_t, compute);
 }
 
 }  // namespace tenfold::cuda::detail

@@ -28,10 +28,11 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
   check_launch(name);
 }
 
-// The block's dynamic shared memory (the launch's shared_bytes), aligned for any element type.
+// The block's dynamic shared memory (the launch's shared_bytes), aligned to 128 bytes: for any element type, and
+// for tensor-core tiles (32 bytes).
 #if defined(__CUDACC__)
 __device__ __forceinline__ unsigned char* dynamic_shared_memory() {
-  extern __shared__ __align__(16) unsigned char tenfold_dynamic_shared[];
+  extern __shared__ __align__(128) unsigned char tenfold_dynamic_shared[];
   return tenfold_dynamic_shared;
 }
 #else

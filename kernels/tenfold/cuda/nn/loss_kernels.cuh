@@ -223,21 +223,27 @@ void launch_loss_gradient(const T* out, const T* target, std::size_t rows, T* gr
 
 inline constexpr unsigned mean_loss_block = 1024;
 
-// *result = (Σ row_loss[0..rows)) / divisor, by one block, in a fixed order.
+// *result = (Σ row_loss[0..rows)) / divisor, by one block, in a fixed order; with `running`, also
+// *running += double(*result) · weight (a sum over steps that stays on the device).
 template <class T>
 __global__ void __launch_bounds__(mean_loss_block)
-    mean_loss_kernel(const T* row_loss, std::size_t rows, T divisor, T* result) {
+    mean_loss_kernel(const T* row_loss, std::size_t rows, T divisor, T* result, double* running, double weight) {
   __shared__ T warp_totals[mean_loss_block / warp_width];
   T total = T(0);
   for (std::size_t i = threadIdx.x; i < rows; i += blockDim.x) total += row_loss[i];
   total = block_sum<mean_loss_block>(total, warp_totals);
-  if (threadIdx.x == 0) *result = total / divisor;
+  if (threadIdx.x == 0) {
+    const T mean = total / divisor;
+    *result = mean;
+    if (running) *running += static_cast<double>(mean) * weight;
+  }
 }
 
 template <class T>
-void launch_mean_loss(const T* row_loss, std::size_t rows, T divisor, T* result, cudaStream_t stream) {
+void launch_mean_loss(const T* row_loss, std::size_t rows, T divisor, T* result, cudaStream_t stream,
+                      double* running = nullptr, double weight = 0) {
   launch("tenfold::cuda::mean_loss_kernel", mean_loss_kernel<T>, dim3(1), dim3(mean_loss_block), 0, stream, row_loss,
-         rows, divisor, result);
+         rows, divisor, result, running, weight);
 }
 
 }  // namespace tenfold::cuda::detail

@@ -5,12 +5,13 @@
 // samples of any rank, the last axis holding the features), so that a device_model runs the same computation as the CPU
 // model, stage by stage, with parameters in the same layout. Each activation's function and derivative are the
 // descriptor's own TENFOLD_HD members, called here as on the host:
-// - dense forward is one tiled GEMM whose epilogue adds the bias and applies the fused activation (under mixed
-//   precision, the tensor-core GEMM of bf16_gemm.cuh with the same epilogue);
-// - dense backward reads dz = dy ⊙ act'(y) inside the GEMMs' staging (never stored), and computes the weight
-//   and bias gradients as ONE product: the bias is the last row of the parameter slice, so the bias gradient is
-//   the product's row for an extra input column of ones; the batch is cut into slices whose partial sums are
-//   added atomically into the gradient, which the model zeroes before backward;
+// - dense forward is one GEMM (gemm.cuh: tiled, or under mixed precision on tensor cores) whose epilogue adds the
+//   bias and applies the fused activation;
+// - dense backward reads dz = dy ⊙ act'(y) inside the GEMMs' staging (never stored; on tensor cores, as three
+//   exact bf16 terms), and computes the weight and bias gradients as ONE product: the bias is the last row of the
+//   parameter slice, so the bias gradient is the product's row for an extra input column of ones; the batch is
+//   cut into slices whose partial sums are added atomically into the gradient, which the model zeroes before
+//   backward;
 // - activation and softmax stages are one thread per element and one warp per row.
 #pragma once
 #include <tenfold/core/internal.hpp>
@@ -22,7 +23,7 @@
 #include <type_traits>
 
 #include <tenfold/cuda/check.cuh>
-#include <tenfold/cuda/nn/bf16_gemm.cuh>
+#include <tenfold/cuda/nn/gemm.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
 #include <tenfold/cuda/nn/tiled_gemm.cuh>
@@ -86,8 +87,8 @@ struct store_epilogue {
   __device__ void operator()(std::size_t i, std::size_t j, T acc) const { dst[i * ld + j] = acc; }
 };
 
-// With bf16_operands (mixed precision: the input and the weights hold bf16 values) the product runs on tensor
-// cores (bf16_gemm.cuh), with the same operands and epilogue.
+// With bf16_operands (mixed precision: the input and the weights hold bf16 values) the products run on tensor
+// cores (gemm.cuh), with the same operands and epilogues.
 template <class Stage, class T>
 void dense_forward(const Stage& stage, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream,
                    bool bf16_operands = false) {
@@ -95,27 +96,22 @@ void dense_forward(const Stage& stage, const T* params, const T* in, T* out, std
   using Act = typename D::activation;
   const row_major<T> x{in, D::in_width}, w{params, D::out_width};
   const dense_forward_epilogue<T, Act, D::has_bias> epilogue{out, params + D::weight_count, D::out_width, stage.act};
-  if constexpr (std::is_same_v<T, float>) {
-    if (bf16_operands) {
-      launch_bf16_gemm(rows, D::out_width, D::in_width, x, w, epilogue, stream);
-      return;
-    }
-  }
-  (void)bf16_operands;
-  launch_tiled_gemm<T>(rows, D::out_width, D::in_width, 1, x, w, epilogue, stream);
+  launch_gemm<T>(bf16_operands, rows, D::out_width, D::in_width, 1, x, w, epilogue, stream);
 }
 
 // `grads` must hold zeros (or the sum so far) on entry: the products add into it.
 template <bool Preactivation, class Stage, class T>
 void dense_backward(const Stage& stage, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
-                    std::size_t rows, int multiprocessors, cudaStream_t stream) {
+                    std::size_t rows, int multiprocessors, cudaStream_t stream, bool bf16_operands = false) {
   using D = dense_info<Stage>;
   using Act = typename D::activation;
   constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
   const dz_operand<T, Act, Preactivation> dz{dout, out, N, stage.act};
-  launch_tiled_gemm<T>(M, N, rows, gemm_splits_for(M, N, rows, multiprocessors), input_and_ones_transposed<T>{in, K},
-                       dz, accumulate_epilogue<T>{grads, N}, stream);
-  if (din) launch_tiled_gemm<T>(rows, K, N, 1, dz, transposed<T>{params, N}, store_epilogue<T>{din, K}, stream);
+  launch_gemm<T, float_operand::b>(bf16_operands, M, N, rows, gemm_splits_for(M, N, rows, multiprocessors),
+                                   input_and_ones_transposed<T>{in, K}, dz, accumulate_epilogue<T>{grads, N}, stream);
+  if (din)
+    launch_gemm<T, float_operand::a>(bf16_operands, rows, K, N, 1, dz, transposed<T>{params, N},
+                                     store_epilogue<T>{din, K}, stream);
 }
 
 // ---- elementwise activation ---------------------------------------------------------------------------------------
@@ -237,7 +233,7 @@ struct device_kernels<::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>> 
   static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
                        const device_pass<T>& p) {
     dense_backward<Preactivation>(s, params, grads, in, out, dout, din, p.rows * vectors_per_sample, p.multiprocessors,
-                                  p.stream);
+                                  p.stream, p.bf16_values);
   }
 };
 

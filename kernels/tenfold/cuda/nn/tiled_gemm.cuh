@@ -120,25 +120,35 @@ __global__ void __launch_bounds__(gemm_threads)
     }
 }
 
+// The grid of an [m, k] × [k, n] product in output tiles of tile_m × tile_n, with k cut into at most `splits`
+// slices, each a whole number of `depth`-deep staged slices; then as many slices as that takes (none empty).
+struct gemm_grid {
+  dim3 blocks;
+  std::size_t k_per_split;
+};
+inline gemm_grid grid_for_product(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, unsigned tile_m,
+                                  unsigned tile_n, unsigned depth) {
+  if (splits < 1) splits = 1;
+  std::size_t k_per_split = (k + splits - 1) / splits;
+  k_per_split = (k_per_split + depth - 1) / depth * depth;
+  splits = (k + k_per_split - 1) / k_per_split;
+  const std::size_t row_blocks = (m + tile_m - 1) / tile_m, col_blocks = (n + tile_n - 1) / tile_n;
+  if (row_blocks > 0x7fffffffu || col_blocks > 65535 || splits > 65535)
+    ::tenfold::raise(error::make(errc::invalid_argument,
+                                 "tenfold::cuda: a %zu x %zu x %zu product (in %zu slices) does not fit one grid", m, k,
+                                 n, splits));
+  return {dim3(static_cast<unsigned>(row_blocks), static_cast<unsigned>(col_blocks), static_cast<unsigned>(splits)),
+          k_per_split};
+}
+
 // Queues out = epilogue(a · b) for an [m, k] × [k, n] product, k cut into at most `splits` slices (the epilogue
 // must then accumulate atomically). m, n and k must be at least 1.
 template <class T, class A, class B, class Epilogue>
 void launch_tiled_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, const A& a, const B& b,
                        const Epilogue& epi, cudaStream_t stream) {
-  if (splits < 1) splits = 1;
-  // Each slice a whole number of staged depths; then as many slices as that takes (no empty slice).
-  std::size_t k_per_split = (k + splits - 1) / splits;
-  k_per_split = (k_per_split + gemm_tile_depth - 1) / gemm_tile_depth * gemm_tile_depth;
-  splits = (k + k_per_split - 1) / k_per_split;
-  const std::size_t row_blocks = (m + gemm_tile_rows - 1) / gemm_tile_rows;
-  const std::size_t col_blocks = (n + gemm_tile_cols - 1) / gemm_tile_cols;
-  if (row_blocks > 0x7fffffffu || col_blocks > 65535 || splits > 65535)
-    ::tenfold::raise(error::make(errc::invalid_argument,
-                                 "tenfold::cuda: a %zu x %zu x %zu product (in %zu slices) does not fit one grid", m, k,
-                                 n, splits));
-  const dim3 grid(static_cast<unsigned>(row_blocks), static_cast<unsigned>(col_blocks), static_cast<unsigned>(splits));
-  launch("tenfold::cuda::tiled_gemm_kernel", tiled_gemm_kernel<T, A, B, Epilogue>, grid, dim3(gemm_threads), 0, stream,
-         m, n, k, k_per_split, a, b, epi);
+  const gemm_grid g = grid_for_product(m, n, k, splits, gemm_tile_rows, gemm_tile_cols, gemm_tile_depth);
+  launch("tenfold::cuda::tiled_gemm_kernel", tiled_gemm_kernel<T, A, B, Epilogue>, g.blocks, dim3(gemm_threads), 0,
+         stream, m, n, k, g.k_per_split, a, b, epi);
 }
 
 // How many k slices keep the GPU busy for an output of m × n: enough blocks for about four per multiprocessor,

@@ -1,0 +1,134 @@
+// One warp's 16×16×16 matrix product on bf16 operands with float accumulators, the building block of the
+// tensor-core products (bf16_gemm.cuh, and the fused MLP's block products under mixed precision). Operand tiles
+// lie in shared memory as bf16, row-major; `load` takes one into a fragment, `multiply_add` adds its product to a
+// float accumulator, `store` writes an accumulator to shared memory as float.
+//
+// On the GPU these are WMMA (mma.sync on the tensor cores, sm_80 and later). Compiled by a host compiler (the CPU
+// emulation of the CUDA runtime, tests/cuda/emulation/), or for a GPU without bf16 tensor cores, the product is a
+// loop: each of the 32 lanes computes 8 of the tile's 256 sums from the tiles in shared memory, in the order of
+// k. The loop checks WMMA's alignment conditions, so a layout the tensor cores could not read fails there too.
+//
+// `split_term<T>(v)`: term T of a float v written as an exact sum of three bf16 values (each the rounding of
+// what the terms before it left over). Three terms hold float's 24-bit significand, so a product with a float
+// operand taken as three bf16 products is exact, as the float product before its rounding.
+#pragma once
+#include <tenfold/core/internal.hpp>
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include <tenfold/core/bf16.hpp>
+
+#if defined(__CUDACC__)
+#include <cuda_bf16.h>
+#include <mma.h>
+#endif
+
+namespace tenfold::cuda::detail {
+
+namespace warp_product {
+
+inline constexpr unsigned side = 16;  // a warp multiplies 16×16 by 16×16
+
+#if defined(__CUDACC__)
+using storage = __nv_bfloat16;
+__device__ __forceinline__ storage to_storage(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ float to_float(storage v) { return __bfloat162float(v); }
+#else
+using storage = ::tenfold::bf16;
+inline storage to_storage(float v) { return ::tenfold::float_to_bf16(v); }
+inline float to_float(storage v) { return ::tenfold::bf16_to_float(v); }
+#endif
+
+#if defined(__CUDACC__) && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800)
+using left = nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, side, side, side, storage, nvcuda::wmma::row_major>;
+using right = nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, side, side, side, storage, nvcuda::wmma::row_major>;
+using accumulator = nvcuda::wmma::fragment<nvcuda::wmma::accumulator, side, side, side, float>;
+__device__ __forceinline__ void zero(accumulator& c) { nvcuda::wmma::fill_fragment(c, 0.0f); }
+__device__ __forceinline__ void load(left& a, const storage* p, unsigned ld) { nvcuda::wmma::load_matrix_sync(a, p, ld); }
+__device__ __forceinline__ void load(right& b, const storage* p, unsigned ld) { nvcuda::wmma::load_matrix_sync(b, p, ld); }
+__device__ __forceinline__ void multiply_add(accumulator& c, const left& a, const right& b) {
+  nvcuda::wmma::mma_sync(c, a, b, c);
+}
+__device__ __forceinline__ void store(float* p, unsigned ld, const accumulator& c) {
+  nvcuda::wmma::store_matrix_sync(p, c, ld, nvcuda::wmma::mem_row_major);
+}
+#else
+// Without bf16 tensor cores (the host emulation, or a GPU before sm_80) the warp's product is a loop: an operand
+// is where its tile lies in shared memory (valid until the next barrier), and lane l computes the sums of
+// elements 8l .. 8l + 7 of the row-major 16×16 tile.
+struct tile_ref {
+  const storage* p = nullptr;
+  unsigned ld = 0;
+};
+using left = tile_ref;
+using right = tile_ref;
+inline constexpr unsigned per_lane = side * side / 32;
+// WMMA's own conditions on a tile in memory, which the GPU does not check (a violation gives wrong values or a
+// fault): the address 32-byte aligned, the row stride a multiple of 16 bytes. The loop checks them, so that the
+// CPU emulation catches a staging layout the tensor cores could not read.
+template <class E>
+__device__ inline void require_fragment_alignment(const E* p, unsigned ld) {
+  if (reinterpret_cast<std::uintptr_t>(p) % 32 != 0 || (ld * sizeof(E)) % 16 != 0) {
+#if defined(__CUDACC__)
+    printf("tenfold::cuda::warp_product: a tile with a stride of %u elements is not aligned as WMMA needs\n", ld);
+    __trap();
+#else
+    std::fprintf(stderr, "tenfold::cuda::warp_product: a tile at %p with a stride of %u elements is not aligned as "
+                         "WMMA needs (32-byte address, 16-byte stride)\n", static_cast<const void*>(p), ld);
+    std::abort();
+#endif
+  }
+}
+struct accumulator {
+  float x[per_lane];
+};
+__device__ inline void zero(accumulator& c) {
+  for (float& v : c.x) v = 0.0f;
+}
+__device__ inline void load(tile_ref& t, const storage* p, unsigned ld) {
+  require_fragment_alignment(p, ld);
+  t = {p, ld};
+}
+__device__ inline void multiply_add(accumulator& c, const left& a, const right& b) {
+  const unsigned lane = threadIdx.x % 32;
+  for (unsigned e = 0; e < per_lane; ++e) {
+    const unsigned r = (lane * per_lane + e) / side, col = (lane * per_lane + e) % side;
+    for (unsigned k = 0; k < side; ++k) c.x[e] += to_float(a.p[r * a.ld + k]) * to_float(b.p[k * b.ld + col]);
+  }
+}
+__device__ inline void store(float* p, unsigned ld, const accumulator& c) {
+  require_fragment_alignment(p, ld);
+  const unsigned lane = threadIdx.x % 32;
+  for (unsigned e = 0; e < per_lane; ++e) p[((lane * per_lane + e) / side) * ld + (lane * per_lane + e) % side] = c.x[e];
+}
+#endif
+
+}  // namespace warp_product
+
+// Term `Term` (0, 1 or 2) of v as three bf16 values whose exact sum is v (for every float whose terms stay in
+// bf16's normal range, as float's own exponent range nearly guarantees).
+template <unsigned Term>
+__device__ __forceinline__ float split_term(float v) {
+  static_assert(Term < 3, "a float is three bf16 terms");
+  float rest = v;
+#pragma unroll
+  for (unsigned t = 0; t < Term; ++t) rest -= ::tenfold::round_to_bf16(rest);
+  return ::tenfold::round_to_bf16(rest);
+}
+
+// What a product stages for term `Term` of an operand taken as `Terms` bf16 values per element: one term, v as
+// bf16 (v holds a bf16 value); three, split_term's terms.
+template <unsigned Term, unsigned Terms>
+__device__ __forceinline__ warp_product::storage staged_term(float v) {
+  if constexpr (Terms == 1)
+    return warp_product::to_storage(v);
+  else
+    return warp_product::to_storage(split_term<Term>(v));
+}
+
+}  // namespace tenfold::cuda::detail
