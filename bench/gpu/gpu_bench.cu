@@ -7,8 +7,8 @@
 //   w1_train               MNIST MLP 784-128-64-10 (ReLU), softmax + cross-entropy, Adam; batch 32, 256, 4096
 //   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
 //   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20; fp32 on both paths,
-//                          and mixed<bf16, float> (tenfold_bf16_per_stage: the CPU's bf16 rounding, the forward
-//                          products on tensor cores)
+//                          and mixed<bf16, float> on both (the CPU's bf16 rounding): tenfold_bf16_fused, every
+//                          product on tensor cores; tenfold_bf16_per_stage, the forward products on tensor cores
 //   gpt_train              examples/char_gpt's network (nanoGPT's shakespeare_char model at its CPU size: 4 blocks,
 //                          4 heads, 128 wide, 64 positions, tied embeddings), per-position cross-entropy, AdamW with
 //                          decay on matrices, gradients clipped to norm 1 as the recipe has them (compute_gradients,
@@ -169,13 +169,17 @@ void print_check(const char* what, double error, double bound) {
   std::fflush(stdout);
 }
 
-// Three training steps on the CPU and on both device paths from the same weights and batches; parameters compared.
-template <class Net, std::size_t Capacity, class Loss>
+using bf16_mixed = tf::mixed<tf::bf16, float>;
+
+// Three training steps on the CPU and on both device paths from the same weights and batches; parameters compared
+// (the issue's bounds: 1e-4 in fp32, 1e-2 under mixed precision).
+template <class Net, std::size_t Capacity, class Loss, class Precision = float>
 void check_against_cpu(const char* name, std::size_t rows, std::size_t classes) {
-  using host_model = tf::model<Net, Capacity>;
+  using host_model = tf::model<Net, Capacity, Precision>;
+  constexpr double bound = std::is_same_v<Precision, bf16_mixed> ? 1e-2 : 1e-4;
   auto cpu = std::make_unique<host_model>(7);
-  auto fused = std::make_unique<cu::device_model<Net, Capacity, float, cu::execution::fused>>(7);
-  auto staged = std::make_unique<cu::device_model<Net, Capacity, float, cu::execution::per_stage>>(7);
+  auto fused = std::make_unique<cu::device_model<Net, Capacity, Precision, cu::execution::fused>>(7);
+  auto staged = std::make_unique<cu::device_model<Net, Capacity, Precision, cu::execution::per_stage>>(7);
   typename host_model::template optimizer_state_for<tf::adam> cs(tf::adam{});
   typename std::remove_reference_t<decltype(*fused)>::template optimizer_state_for<tf::adam> fs(tf::adam{});
   typename std::remove_reference_t<decltype(*staged)>::template optimizer_state_for<tf::adam> ss(tf::adam{});
@@ -196,14 +200,14 @@ void check_against_cpu(const char* name, std::size_t rows, std::size_t classes) 
   fused->parameter_buffer().copy_to_host(pf.data(), pf.size());
   staged->parameter_buffer().copy_to_host(ps.data(), ps.size());
   const std::string f = std::string(name) + " fused vs cpu", s = std::string(name) + " per_stage vs cpu";
-  print_check(f.c_str(), relative_error(pf, cpu->params()), 1e-4);
-  print_check(s.c_str(), relative_error(ps, cpu->params()), 1e-4);
+  print_check(f.c_str(), relative_error(pf, cpu->params()), bound);
+  print_check(s.c_str(), relative_error(ps, cpu->params()), bound);
 }
 
 // The name of a precision policy in the CSV.
 template <class Precision>
 const char* precision_name() {
-  return std::is_same_v<Precision, tf::mixed<tf::bf16, float>> ? "bf16" : "fp32";
+  return std::is_same_v<Precision, bf16_mixed> ? "bf16" : "fp32";
 }
 
 template <class Net, class Execution, class Loss, class Precision = float>
@@ -300,10 +304,12 @@ void w2(const std::vector<std::size_t>& batches) {
   train_workload<net, cu::execution::per_stage, tf::mse>(name + "_train", "tenfold_per_stage", batches, 0);
   infer_workload<net, cu::execution::fused>(name + "_infer", "tenfold_fused", batches);
   infer_workload<net, cu::execution::per_stage>(name + "_infer", "tenfold_per_stage", batches);
-  // Mixed precision (the CPU's mixed<bf16, float> rounding on the per-stage kernels; forward on tensor cores).
-  using bf16_mixed = tf::mixed<tf::bf16, float>;
+  // Mixed precision (the CPU's mixed<bf16, float> rounding): fused, every product on tensor cores; per stage, the
+  // forward products on tensor cores.
+  train_workload<net, cu::execution::fused, tf::mse, bf16_mixed>(name + "_train", "tenfold_bf16_fused", batches, 0);
   train_workload<net, cu::execution::per_stage, tf::mse, bf16_mixed>(name + "_train", "tenfold_bf16_per_stage",
                                                                      batches, 0);
+  infer_workload<net, cu::execution::fused, bf16_mixed>(name + "_infer", "tenfold_bf16_fused", batches);
   infer_workload<net, cu::execution::per_stage, bf16_mixed>(name + "_infer", "tenfold_bf16_per_stage", batches);
 }
 
@@ -331,6 +337,7 @@ int main(int argc, char** argv) {
   check_against_cpu<mnist_net, 256, tf::sparse_categorical_cross_entropy>("w1 batch 256", 256, 10);
   check_against_cpu<w2_net<64, false>, 4096, tf::mse>("w2_w64 batch 4096", 4096, 0);
   check_against_cpu<w2_net<128, true>, 4096, tf::mse>("w2_w128_bias batch 4096", 4096, 0);
+  check_against_cpu<w2_net<128, true>, 4096, tf::mse, bf16_mixed>("w2_w128_bias bf16 batch 4096", 4096, 0);
 
   std::printf("workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops\n");
   const std::vector<std::size_t> w1_batches{32, 256, 4096};

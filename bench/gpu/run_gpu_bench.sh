@@ -11,7 +11,7 @@
 #   --no-torch     skip PyTorch's side
 #
 # Files written: run.log (everything printed), tests.log, tests_nccl.log (where nvcc's toolkit has NCCL),
-# tenfold_gpu.csv, torch_gpu.csv, summary.md, and with
+# tenfold_gpu.csv, torch_gpu.csv, summary.md (summarize.py: the table, and each goal with its measured ratio), and with
 # --sanitize sanitizer.log. The CSV columns are
 #   workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops
 # (tenfold_gpu.csv also holds `check,...` lines and `#` comments). The exit code is non-zero when a build, a test,
@@ -133,33 +133,9 @@ if [ $torch -eq 1 ]; then
 fi
 
 echo "== summary (milliseconds per call, median)"
-"$python" - "$out/tenfold_gpu.csv" "$out/torch_gpu.csv" > "$out/summary.md" <<'EOF'
-import csv, sys
-rows = {}
-for path in sys.argv[1:]:
-    try:
-        with open(path) as f:
-            for r in csv.reader(line for line in f if not line.startswith(("#", "check,")) and "," in line):
-                if r[0] == "workload" or len(r) < 9:
-                    continue
-                rows[(r[0], int(r[3]), r[1])] = float(r[4])
-    except OSError:
-        pass
-columns = ["tenfold_fused", "tenfold_per_stage", "tenfold_bf16_per_stage", "torch_eager", "torch_graph",
-           "torch_bf16_graph", "torch_bf16_eager"]
-print("| workload | batch | " + " | ".join(columns) +
-      " | torch_graph / tenfold_fused | torch_eager / tenfold_per_stage | torch bf16 / tenfold_bf16_per_stage |")
-print("|---|---|" + "---|" * (len(columns) + 3))
-for workload, batch in sorted({(w, b) for w, b, _ in rows}):
-    cells = [rows.get((workload, batch, c)) for c in columns]
-    fused, staged, bf16, eager, graph = cells[0], cells[1], cells[2], cells[3], cells[4]
-    torch_bf16 = cells[5] or cells[6]  # the graphed training step, or eager inference
-    ratio = f"{graph / fused:.2f}" if fused and graph else ""
-    eager_ratio = f"{eager / staged:.2f}" if staged and eager else ""
-    bf16_ratio = f"{torch_bf16 / bf16:.2f}" if bf16 and torch_bf16 else ""
-    print(f"| {workload} | {batch} | " + " | ".join(f"{v:.4f}" if v is not None else "" for v in cells) +
-          f" | {ratio} | {eager_ratio} | {bf16_ratio} |")
-EOF
+device_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+"$python" "$root/bench/gpu/summarize.py" "$out/tenfold_gpu.csv" "$out/torch_gpu.csv" \
+  --tcnn "$root/bench/gpu/tcnn_h100.csv" --device "$device_name" > "$out/summary.md" || fail "summarize.py"
 cat "$out/summary.md"
 
 echo "== done: $failures failure(s); files in $out"
