@@ -9,6 +9,7 @@
 
 #include <cstddef>
 
+#include "decision.hpp"
 #include "labels.hpp"
 
 namespace tenfold::metrics {
@@ -16,13 +17,7 @@ namespace tenfold::metrics {
 // The column of the largest value in each of the n rows of k scores, written to classes_out[0..n).
 template <class S, class C>
 void argmax_rows(const S* scores, std::size_t n, std::size_t k, C* classes_out) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const S* row = scores + i * k;
-    std::size_t best = 0;
-    for (std::size_t c = 1; c < k; ++c)
-      if (row[c] > row[best]) best = c;
-    classes_out[i] = static_cast<C>(best);
-  }
+  for (std::size_t i = 0; i < n; ++i) classes_out[i] = static_cast<C>(first_largest(scores + i * k, k));
 }
 
 // Fraction of i with predicted[i] == truth[i] (class indices of any arithmetic types). NaN when n is 0.

@@ -45,23 +45,9 @@ struct metric_accumulator {
   void add(const T* out, const T* target, std::size_t rows, std::size_t width, std::size_t target_width) {
     if (kind == metric::none) return;
     if (kind == metric::accuracy) {
-      for (std::size_t r = 0; r < rows; ++r) {
-        const T* o = out + r * width;
-        const T* t = target + r * target_width;
-        if (width == 1) {
-          total += metrics::predicted_positive(o[0], metrics::decision_threshold<L>()) == metrics::label_positive(t[0]);
-        } else {
-          std::size_t best = 0;
-          for (std::size_t j = 1; j < width; ++j) best = o[j] > o[best] ? j : best;
-          std::size_t truth = 0;
-          if (target_width == 1) {
-            truth = static_cast<std::size_t>(t[0]);
-          } else {
-            for (std::size_t j = 1; j < target_width; ++j) truth = t[j] > t[truth] ? j : truth;
-          }
-          total += best == truth;
-        }
-      }
+      for (std::size_t r = 0; r < rows; ++r)
+        total += metrics::classified_right(out + r * width, target + r * target_width, width, target_width,
+                                           metrics::decision_threshold<L>());
       count += rows;
       return;
     }

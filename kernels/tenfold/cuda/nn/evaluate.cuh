@@ -2,11 +2,11 @@
 // right; and cuda::predict and cuda::evaluate, tenfold::predict's and tenfold::evaluate's counterparts (at the
 // end of the file).
 //
-// The counterpart of evaluate(model, data, loss, metric::accuracy) (train/evaluate.hpp), with the same rules:
-// with several outputs, the first largest output against the class index (one target per sample) or against
-// the first largest target (one-hot rows); with one output, the one rule for binary decisions of
-// metrics/decision.hpp: predicted positive when the output is strictly above the threshold, against a label
-// that is not zero. The threshold is the loss's `decision_threshold` (0 for logits, 0.5 for probabilities, the
+// The counterpart of evaluate(model, data, loss, metric::accuracy) (train/evaluate.hpp), with the same rule,
+// metrics::classified_right (metrics/decision.hpp): with several outputs, the first largest output against the
+// class index (one target per sample) or against the first largest target (one-hot rows); with one output,
+// predicted positive when the output is strictly above the threshold, against a label that is not zero. The
+// threshold is the loss's `decision_threshold` (0 for logits, 0.5 for probabilities, the
 // default without a loss). The data set stays on the host; batches of the model's capacity are copied to the
 // device one after the other, run forward, and counted there, and only the count comes back.
 #pragma once
@@ -42,23 +42,8 @@ __global__ void __launch_bounds__(accuracy_block)
                       double threshold, unsigned long long* hits) {
   const std::size_t r = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (r >= rows) return;
-  const T* o = out + r * width;
-  const T* t = target + r * target_width;
-  bool hit;
-  if (width == 1) {
-    hit = ::tenfold::metrics::predicted_positive(o[0], threshold) == ::tenfold::metrics::label_positive(t[0]);
-  } else {
-    std::size_t best = 0;
-    for (std::size_t j = 1; j < width; ++j) best = o[j] > o[best] ? j : best;
-    std::size_t truth = 0;
-    if (target_width == 1) {
-      truth = t[0] >= T(0) ? static_cast<std::size_t>(t[0]) : width;  // a negative label matches nothing
-    } else {
-      for (std::size_t j = 1; j < target_width; ++j) truth = t[j] > t[truth] ? j : truth;
-    }
-    hit = best == truth;
-  }
-  if (hit) atomicAdd(hits, 1ull);
+  if (::tenfold::metrics::classified_right(out + r * width, target + r * target_width, width, target_width, threshold))
+    atomicAdd(hits, 1ull);
 }
 
 }  // namespace detail
