@@ -7,8 +7,8 @@
 //   w1_train               MNIST MLP 784-128-64-10 (ReLU), softmax + cross-entropy, Adam; batch 32, 256, 4096
 //   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
 //   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20; fp32 on both paths,
-//                          and mixed<bf16, float> on both (the CPU's bf16 rounding): tenfold_bf16_fused, every
-//                          product on tensor cores; tenfold_bf16_per_stage, the forward products on tensor cores
+//                          and mixed<bf16, float> on both (the CPU's bf16 rounding, every product on tensor
+//                          cores): tenfold_bf16_fused and tenfold_bf16_per_stage
 //   gpt_train              examples/char_gpt's network (nanoGPT's shakespeare_char model at its CPU size: 4 blocks,
 //                          4 heads, 128 wide, 64 positions, tied embeddings), per-position cross-entropy, AdamW with
 //                          decay on matrices, gradients clipped to norm 1 as the recipe has them (compute_gradients,
@@ -304,8 +304,7 @@ void w2(const std::vector<std::size_t>& batches) {
   train_workload<net, cu::execution::per_stage, tf::mse>(name + "_train", "tenfold_per_stage", batches, 0);
   infer_workload<net, cu::execution::fused>(name + "_infer", "tenfold_fused", batches);
   infer_workload<net, cu::execution::per_stage>(name + "_infer", "tenfold_per_stage", batches);
-  // Mixed precision (the CPU's mixed<bf16, float> rounding): fused, every product on tensor cores; per stage, the
-  // forward products on tensor cores.
+  // Mixed precision (the CPU's mixed<bf16, float> rounding), every product on tensor cores, on both paths.
   train_workload<net, cu::execution::fused, tf::mse, bf16_mixed>(name + "_train", "tenfold_bf16_fused", batches, 0);
   train_workload<net, cu::execution::per_stage, tf::mse, bf16_mixed>(name + "_train", "tenfold_bf16_per_stage",
                                                                      batches, 0);
