@@ -2,15 +2,16 @@
 // epilogue(i, j, Σ_k a(i, k) · b(k, j)) with the sums in float. It takes the accessors, epilogues and k slices of
 // tiled_gemm.cuh, so a stage chooses between the two by its pass (gemm.cuh).
 //
-// Each operand is staged as ATerms (BTerms) bf16 values per element (warp_product.cuh's staged_term): one where
+// Each operand is staged as ATerms (BTerms) bf16 values per element (warp_product.cuh's stage_terms): one where
 // it holds bf16 values (the input or a value handed on, the weights' bf16 copy), three where it holds any float
 // (backward's dz = dy ⊙ act'(y), which the CPU's rule keeps in float), whose sum is exactly the float. Either way
 // each product is exact in float, as on the CPU; only the order of the sums differs.
 //
 // Each block owns a 64×64 output tile (and one slice of k: grid z) and stages 16-deep slices of both operands in
 // shared memory as bf16; each of its four warps multiplies a 32×32 quarter as four 16×16×16 warp-level products
-// per pair of terms (WMMA: mma.sync on the tensor cores) into float accumulators. The accumulators go through shared memory to the epilogue, which every
-// thread applies to its share of the tile, so bias, activation and bounds are handled as in tiled_gemm.cuh.
+// per pair of terms (WMMA: mma.sync on the tensor cores) into float accumulators. The accumulators go through
+// shared memory to the epilogue, which every thread applies to its share of the tile, so bias, activation and
+// bounds are handled as in tiled_gemm.cuh.
 //
 // Compiled by a host compiler (the CPU emulation of the CUDA runtime), or for a GPU without bf16 tensor cores, the
 // warp-level product is warp_product.cuh's loop, so the staging, the barriers and the epilogue are the same code
@@ -66,21 +67,11 @@ __global__ void __launch_bounds__(bf16_gemm_threads)
     // Out-of-range positions stage zeros; the staging walks each operand's contiguous index fastest.
     for_tile_positions<BM, BK, bf16_gemm_threads, A::first_index_contiguous>([&](unsigned ii, unsigned kk) {
       const std::size_t i = row0 + ii, kg = k0 + kk;
-      const float v = i < m && kg < k_end ? float(a(i, kg)) : 0.0f;
-      a_tile[ii * lda + kk] = staged_term<0, ATerms>(v);
-      if constexpr (ATerms == 3) {
-        a_tile[a_term + ii * lda + kk] = staged_term<1, 3>(v);
-        a_tile[2 * a_term + ii * lda + kk] = staged_term<2, 3>(v);
-      }
+      stage_terms<ATerms>(i < m && kg < k_end ? float(a(i, kg)) : 0.0f, a_tile + ii * lda + kk, a_term);
     });
     for_tile_positions<BK, BN, bf16_gemm_threads, B::first_index_contiguous>([&](unsigned kk, unsigned jj) {
       const std::size_t kg = k0 + kk, j = col0 + jj;
-      const float v = kg < k_end && j < n ? float(b(kg, j)) : 0.0f;
-      b_tile[kk * ldb + jj] = staged_term<0, BTerms>(v);
-      if constexpr (BTerms == 3) {
-        b_tile[b_term + kk * ldb + jj] = staged_term<1, 3>(v);
-        b_tile[2 * b_term + kk * ldb + jj] = staged_term<2, 3>(v);
-      }
+      stage_terms<BTerms>(kg < k_end && j < n ? float(b(kg, j)) : 0.0f, b_tile + kk * ldb + jj, b_term);
     });
     __syncthreads();
     for (unsigned ta = 0; ta < ATerms; ++ta)

@@ -2,7 +2,7 @@
 // MLP's products under mixed precision): epilogue(m, n, Σ_i a(m, i)·b(i, n)) for m < M, n < N, with the sums in
 // float.
 //
-// Each operand is taken as Terms bf16 values per element (warp_product.cuh's split_term): one term where the
+// Each operand is taken as Terms bf16 values per element (warp_product.cuh's stage_terms): one term where the
 // operand holds bf16 values (activations and weights under mixed precision), three where it holds any float (a
 // gradient times an activation's derivative, which the CPU's rule does not round). With three terms every
 // product is exact, so the result is the float product's up to the order of the sums: the backward products run
@@ -79,20 +79,12 @@ __device__ __forceinline__ void block_mma(const A& a, const B& b, const Epilogue
       for (std::size_t e = threadIdx.x; e < layout::a_rows * S; e += Warps * warp_width) {
         const std::size_t r = e / S, kk = e % S;
         const float v = first_row + r < M && k0 + kk < Inner ? float(a(first_row + r, k0 + kk)) : 0.0f;
-        a_tile[r * lda + kk] = staged_term<0, ATerms>(v);
-        if constexpr (ATerms == 3) {
-          a_tile[layout::a_term + r * lda + kk] = staged_term<1, 3>(v);
-          a_tile[2 * layout::a_term + r * lda + kk] = staged_term<2, 3>(v);
-        }
+        stage_terms<ATerms>(v, a_tile + r * lda + kk, layout::a_term);
       }
       for (std::size_t e = threadIdx.x; e < S * layout::b_columns; e += Warps * warp_width) {
         const std::size_t kk = e / layout::b_columns, c = e % layout::b_columns;
-        const float v = k0 + kk < Inner && c < N ? float(b(k0 + kk, c)) : 0.0f;
-        b_tile[kk * ldb + c] = staged_term<0, BTerms>(v);
-        if constexpr (BTerms == 3) {
-          b_tile[layout::b_term + kk * ldb + c] = staged_term<1, 3>(v);
-          b_tile[2 * layout::b_term + kk * ldb + c] = staged_term<2, 3>(v);
-        }
+        stage_terms<BTerms>(k0 + kk < Inner && c < N ? float(b(k0 + kk, c)) : 0.0f, b_tile + kk * ldb + c,
+                            layout::b_term);
       }
       __syncthreads();
 #pragma unroll

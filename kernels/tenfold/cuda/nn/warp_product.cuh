@@ -8,8 +8,8 @@
 // loop: each of the 32 lanes computes 8 of the tile's 256 sums from the tiles in shared memory, in the order of
 // k. The loop checks WMMA's alignment conditions, so a layout the tensor cores could not read fails there too.
 //
-// `split_term<T>(v)`: term T of a float v written as an exact sum of three bf16 values (each the rounding of
-// what the terms before it left over). Three terms hold float's 24-bit significand, so a product with a float
+// `stage_terms<3>(v, ...)`: a float v written as an exact sum of three bf16 values (each the rounding of what the
+// terms before it left over). Three terms hold float's 24-bit significand, so a product with a float
 // operand taken as three bf16 products is exact, as the float product before its rounding.
 #pragma once
 #include <tenfold/core/internal.hpp>
@@ -110,25 +110,20 @@ __device__ inline void store(float* p, unsigned ld, const accumulator& c) {
 
 }  // namespace warp_product
 
-// Term `Term` (0, 1 or 2) of v as three bf16 values whose exact sum is v (for every float whose terms stay in
-// bf16's normal range, as float's own exponent range nearly guarantees).
-template <unsigned Term>
-__device__ __forceinline__ float split_term(float v) {
-  static_assert(Term < 3, "a float is three bf16 terms");
+// Stages v as `Terms` bf16 values: at[0], and with three terms at[term_stride] and at[2·term_stride]. One term is
+// v as bf16 (v holds a bf16 value); three are each the rounding of what the terms before it left, whose exact sum
+// is v (for every float whose terms stay in bf16's normal range, as float's own exponent range nearly
+// guarantees).
+template <unsigned Terms>
+__device__ __forceinline__ void stage_terms(float v, warp_product::storage* at, std::size_t term_stride) {
+  static_assert(Terms == 1 || Terms == 3, "an operand is one bf16 term (bf16 values) or three (any float)");
   float rest = v;
 #pragma unroll
-  for (unsigned t = 0; t < Term; ++t) rest -= ::tenfold::round_to_bf16(rest);
-  return ::tenfold::round_to_bf16(rest);
-}
-
-// What a product stages for term `Term` of an operand taken as `Terms` bf16 values per element: one term, v as
-// bf16 (v holds a bf16 value); three, split_term's terms.
-template <unsigned Term, unsigned Terms>
-__device__ __forceinline__ warp_product::storage staged_term(float v) {
-  if constexpr (Terms == 1)
-    return warp_product::to_storage(v);
-  else
-    return warp_product::to_storage(split_term<Term>(v));
+  for (unsigned t = 0; t < Terms; ++t) {
+    const float term = ::tenfold::round_to_bf16(rest);
+    at[t * term_stride] = warp_product::to_storage(term);
+    rest -= term;
+  }
 }
 
 }  // namespace tenfold::cuda::detail
