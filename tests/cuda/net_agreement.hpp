@@ -35,6 +35,7 @@
 //   read back and added to, not only stored), against the per-stage kernels and the CPU;
 // - cuda::fit runs fit()'s epochs: the same shuffled batches, schedule and callbacks give the CPU's learning
 //   rates, losses and weights; another shuffling seed ends elsewhere; options without a device version are refused;
+//   with shuffling::keyed the order is drawn on the device, and the CPU's keyed run gives the same losses and weights;
 //   the epoch's loss is summed on the device, and a class label out of range is reported at the epoch's end;
 // - cuda::predict and cuda::evaluate against predict and evaluate: outputs, loss, mae and accuracy over batches
 //   with a short last one; a bad feature count and a label out of range are refused;
@@ -1144,6 +1145,41 @@ using regression_gpu = cu::device_model<odd_mse_net, 6>;
 using classes_model = tf::model<mixed_net, 6>;
 using classes_gpu = cu::device_model<mixed_net, 6>;
 using classes_gpu_of_4 = cu::device_model<mixed_net, 4>;
+
+TEST_CASE("cuda::fit with shuffling::keyed draws each epoch's order on the device: fit()'s batches, fit()'s weights") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  constexpr std::size_t n = 29;  // batches of 6, the last of five rows
+  auto reference = std::make_unique<regression_model>(seed);
+  const tf::dataset<float> data(inputs_clear_of_relu_kinks<regression_model, float>(*reference, g, n),
+                                test_support::uniform<float>(g, n * 5, -1, 1), 37, 5);
+  tf::fit_options o;
+  o.epochs = 3;
+  o.batch_size = 6;
+  o.seed = seed + 1;
+  o.shuffling = tf::shuffling::keyed;
+  o.progress = tf::progress::silent;
+  auto cpu = std::make_unique<regression_model>(seed);
+  const tf::history on_cpu = tf::fit(*cpu, data, tf::mse{}, tf::adam{}, o);
+  regression_gpu gpu(seed);
+  const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
+  REQUIRE(on_gpu.epochs.size() == 3);
+  for (std::size_t e = 0; e < 3; ++e) {
+    CAPTURE(e);
+    CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
+  }
+  std::vector<float> trained(regression_model::param_count);
+  gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+  check_by_stage<regression_model>("parameters after cuda::fit (keyed order)", trained.data(), cpu->params(),
+                                   tolerance_for<float>(), false);
+  // The order is the one that decides: the same run in Fisher–Yates order ends elsewhere.
+  o.shuffling = tf::shuffling::fisher_yates;
+  regression_gpu other_order(seed);
+  (void)cu::fit(other_order, data, tf::mse{}, tf::adam{}, o);
+  std::vector<float> other(regression_model::param_count);
+  other_order.parameter_buffer().copy_to_host(other.data(), other.size());
+  CHECK(other != trained);
+}
 
 TEST_CASE("cuda::fit sums each epoch's loss on the device and reports a label out of range at the epoch's end") {
   TENFOLD_SEEDED(seed);

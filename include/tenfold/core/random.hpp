@@ -7,6 +7,7 @@
 #pragma once
 #include "internal.hpp"
 #include "exact_log.hpp"
+#include "mix64.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -20,11 +21,8 @@ class rng {
   void reseed(std::uint64_t seed) {
     // splitmix64 spreads a small seed over the whole state, as the xoshiro authors recommend.
     for (auto& s : s_) {
-      seed += 0x9e3779b97f4a7c15ULL;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      s = z ^ (z >> 31);
+      seed += golden_gamma;
+      s = mix64(seed);
     }
     has_spare_ = false;
   }

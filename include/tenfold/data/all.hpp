@@ -8,6 +8,7 @@
 #include "csv.hpp"
 #include "dataset.hpp"
 #include "idx.hpp"
+#include "keyed_order.hpp"
 #include "input_file.hpp"
 #include "mnist.hpp"
 #include "shuffle.hpp"

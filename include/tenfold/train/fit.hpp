@@ -23,6 +23,7 @@
 #include "../core/error.hpp"
 #include "../cpu/thread_pool.hpp"
 #include "../data/dataset.hpp"
+#include "../data/keyed_order.hpp"
 #include "../data/shuffle.hpp"
 #include "../dist/communicator.hpp"
 #include "../optim/schedules/constant.hpp"
@@ -215,7 +216,12 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   // A resumed run that early stopping had ended stays ended, as it would have without the interruption.
   for (std::size_t epoch = run.next_epoch; epoch < options.epochs && !h.stopped_early; ++epoch) {
     if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
-    if (options.shuffle) shuffle_indices(order.data(), order.size(), shuffler);
+    if (options.shuffle) {
+      if (options.shuffling == shuffling::keyed)
+        keyed_order(order.size(), options.seed, epoch).fill(order.data());
+      else
+        shuffle_indices(order.data(), order.size(), shuffler);
+    }
     printer.start_epoch(epoch + 1);
     detail::metric_accumulator<L> acc{options.metric};
     double loss_sum = 0;

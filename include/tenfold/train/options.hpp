@@ -48,11 +48,19 @@ struct early_stopping {
   bool restore_best_weights = true;
 };
 
+// How each epoch's order is drawn when fit_options::shuffle is on.
+enum class shuffling {
+  fisher_yates,  // one shuffle_engine seeded with `seed` shuffles the order in place every epoch (data/shuffle.hpp)
+  keyed,         // keyed_order(n, seed, epoch) (data/keyed_order.hpp): each position's sample computed on its own,
+                 // so cuda::fit draws the order on the device; fit() on the CPU draws the same one
+};
+
 struct fit_options {
   std::size_t epochs = 10;
   std::size_t batch_size = 0;       // 0: the model's batch capacity
   bool shuffle = true;
   std::uint64_t seed = 0;           // shuffling order (and nothing else: the model has its own seed)
+  tenfold::shuffling shuffling = tenfold::shuffling::fisher_yates;
   // Changes each training batch's features in place after it is gathered and before its step: data
   // augmentation (an augmentation<...> from data/augment.hpp) or any batch_transform. Validation batches and
   // targets are never passed to it. Empty: batches are used as they are.

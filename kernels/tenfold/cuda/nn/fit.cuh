@@ -1,13 +1,16 @@
 // cuda::fit(gpu, train, loss, opt, options[, schedule][, validation]): fit()'s epoch loop for a device model.
 //
-// The training set is uploaded once. Each epoch's order is drawn on the host by the same generator fit() uses
-// (shuffle_engine seeded with options.seed, shuffled in place every epoch) and uploaded, one copy of n indices
-// per epoch; each batch's rows are gathered from the uploaded set by a kernel, so no sample crosses the bus
-// again. One epoch is therefore, batch for batch, fit()'s on the CPU: the same rows in the same batches, the
-// same learning-rate schedule per epoch, the same optimizer. Each record has the epoch's mean training loss (the
-// batches' losses weighted by their rows, as fit() sums them, but summed on the device and read once at the end
-// of the epoch, so that no step waits for the one before; a class label out of range is reported there), the
-// learning rate and the time;
+// The training set is uploaded once, and each batch's rows are gathered from it by a kernel, so no sample
+// crosses the bus again. Each epoch's order is drawn as fit() draws it, by options.shuffling:
+// - shuffling::keyed: on the device, one thread per position computing keyed_order(n, seed, epoch) (nothing is
+//   uploaded; the way to train on large sets);
+// - shuffling::fisher_yates (the default): on the host, by the generator fit() uses (shuffle_engine seeded with
+//   options.seed, shuffled in place every epoch, a sequential walk), then uploaded, n indices per epoch.
+// One epoch is therefore, batch for batch, fit()'s on the CPU with the same options: the same rows in the same
+// batches, the same learning-rate schedule per epoch, the same optimizer. Each record has the epoch's mean
+// training loss (the batches' losses weighted by their rows, as fit() sums them, but summed on the device and read
+// once at the end of the epoch, so that no step waits for the one before; a class label out of range is reported
+// there), the learning rate and the time;
 // with a validation set and options.metric == metric::accuracy, validation_metric is
 // cuda::evaluate_accuracy on it. Callbacks run after each epoch; one that returns false stops training.
 //
@@ -30,6 +33,7 @@
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/data/dataset.hpp>
+#include <tenfold/data/keyed_order.hpp>
 #include <tenfold/data/shuffle.hpp>
 #include <tenfold/optim/schedules/constant.hpp>
 #include <tenfold/optim/schedules/schedule.hpp>
@@ -55,6 +59,18 @@ void gather_rows(const T* from, const std::size_t* order, std::size_t first, std
                  T* to, cudaStream_t stream) {
   launch("tenfold::cuda::gather_rows_kernel", gather_rows_kernel<T>, dim3(grid_for(rows * width, stage_block)),
          dim3(stage_block), 0, stream, from, order, first, rows, width, to);
+}
+
+// order[p] = keyed(p) for every position p: the epoch's order, drawn on the device.
+__global__ void keyed_order_kernel(keyed_order keyed, std::size_t* order) {
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+  for (std::size_t p = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < keyed.size(); p += stride)
+    order[p] = keyed(p);
+}
+
+inline void draw_keyed_order(const keyed_order& keyed, std::size_t* order, cudaStream_t stream) {
+  launch("tenfold::cuda::keyed_order_kernel", keyed_order_kernel, dim3(grid_for(keyed.size(), stage_block)),
+         dim3(stage_block), 0, stream, keyed, order);
 }
 
 inline void refuse_host_only_options(const fit_options& o) {
@@ -98,8 +114,10 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   targets.copy_from_host(train.targets(0), n * target_width);
   device_buffer<std::size_t> device_order(n);
   device_buffer<double> loss_sum(1);
-  std::vector<std::size_t> order(n);
+  const bool draw_on_device = options.shuffle && options.shuffling == shuffling::keyed;
+  std::vector<std::size_t> order(draw_on_device ? 0 : n);  // the host's copy of a Fisher–Yates order
   std::iota(order.begin(), order.end(), std::size_t{0});
+  if (!options.shuffle) device_order.copy_from_host(order.data(), n);
   shuffle_engine shuffler(options.seed);
   typename Model::template optimizer_state_for<Opt> state(opt);
 
@@ -108,8 +126,12 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     state.lr = sched.lr_for_epoch(epoch, opt.lr);
-    if (options.shuffle) shuffle_indices(order.data(), n, shuffler);
-    device_order.copy_from_host(order.data(), n);
+    if (draw_on_device) {
+      detail::draw_keyed_order(keyed_order(n, options.seed, epoch), device_order.data(), m.stream());
+    } else if (options.shuffle) {
+      shuffle_indices(order.data(), n, shuffler);
+      device_order.copy_from_host(order.data(), n);  // the previous epoch's gathers ended at its synchronize
+    }
     check(cudaMemsetAsync(loss_sum.data(), 0, sizeof(double), m.stream()), "cudaMemsetAsync (epoch loss)");
     for (std::size_t first = 0; first < n; first += batch) {
       const std::size_t rows = n - first < batch ? n - first : batch;
