@@ -734,6 +734,9 @@ TEST_CASE("mixed precision (mixed<bf16, float>): the device rounds as the CPU mo
   static_assert(cu::device_model<mnist_net, 8, bf16_mixed>::mixed_precision);
   static_assert(cu::device_model<mnist_net, 8, bf16_mixed>::fused_training<tf::sparse_categorical_cross_entropy>,
                 "the fused kernels round as the CPU does, so automatic takes them under mixed precision too");
+  static_assert(cu::device_model<mnist_net, 8, bf16_mixed>::fused_weight_bytes == 2 &&
+                    cu::device_model<mnist_net, 8>::fused_weight_bytes == 4,
+                "the fused kernels' weight copies are bf16 words under mixed precision");
   SUBCASE("dense layers, per stage: forward, and training with Adam and SGD") {
     check_forward_agrees<mnist_net, 40, per_stage, bf16_mixed>(seed, 1 + g.below(40));
     check_training_agrees<mnist_net, 40, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},

@@ -42,8 +42,11 @@ TENFOLD_HD constexpr std::uint32_t bf16_rounded_bits(std::uint32_t bits) {
 
 }  // namespace detail
 
-inline float bf16_to_float(bf16 h) { return detail::float_from_bits(std::uint32_t(h.bits) << 16); }
-inline bf16 float_to_bf16(float f) { return bf16{std::uint16_t(detail::bf16_rounded_bits(detail::bits_of(f)) >> 16)}; }
+// Host and device code share these (the device's fused kernels keep their bf16 weights as bf16 words).
+TENFOLD_HD constexpr float bf16_to_float(bf16 h) { return std::bit_cast<float>(std::uint32_t(h.bits) << 16); }
+TENFOLD_HD constexpr bf16 float_to_bf16(float f) {
+  return bf16{std::uint16_t(detail::bf16_rounded_bits(std::bit_cast<std::uint32_t>(f)) >> 16)};
+}
 
 // The float nearest to `f` that a bf16 can hold: what storing f as bf16 and reading it back gives. Host and
 // device code share it (the device's mixed precision rounds with it too).

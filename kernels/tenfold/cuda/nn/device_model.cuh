@@ -119,6 +119,7 @@ class device_model {
  private:
   using layout = detail::root_layout<root_type>;
   using plan = detail::fused_plan<root_type, T, ::tenfold::detail::precision_traits<Precision>::rounds_to_bf16>;
+  using weight_word = typename plan::weight_word;  // how the fused kernels' weight copies store a weight
 
   // Each top-level stage is checked on its own, so that a refusal names the stage.
   template <std::size_t... I>
@@ -188,6 +189,8 @@ class device_model {
   // Whether forward() and train_step() with loss L run the fused kernels (when the device has the shared memory
   // they need: see forwards_fused() and trains_fused()).
   static constexpr bool fused_forward = fused_allowed;
+  // Bytes a weight takes in the fused kernels' copies of the weights: 2 under mixed precision (bf16 words).
+  static constexpr std::size_t fused_weight_bytes = sizeof(weight_word);
   template <class L>
   static constexpr bool fused_training = (fused_allowed && plan::template trains_with<L>);
   template <class Opt>
@@ -297,8 +300,8 @@ class device_model {
     check_rows(rows, "forward");
     if constexpr (fused_forward) {
       if (fused_ready_) {
-        detail::fused_step_args<T> args{pass_params(),    nullptr, x,       nullptr,        rows,
-                                        mutable_output(), nullptr, nullptr, bad_row_.data()};
+        detail::fused_step_args<T, weight_word> args{fused_weights(),  nullptr, x,       nullptr,        rows,
+                                                     mutable_output(), nullptr, nullptr, bad_row_.data()};
         detail::launch_fused_mlp<plan, void, false>(args, fused_blocks(rows), stream_);
         return output();
       }
@@ -478,7 +481,7 @@ class device_model {
   void synchronize_stream() const { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
   // The master weights have changed (or may have): every copy made from them, the fused path's transposed
-  // weights and mixed precision's bf16 weights, is made again before it is next read.
+  // weights and mixed precision's bf16 weights (both paths'), is made again before it is next read.
   void parameters_changed() {
     weights_current_ = false;
     compute_stale_ = true;
@@ -610,7 +613,8 @@ class device_model {
     std::size_t grid = per_sm * static_cast<std::size_t>(multiprocessors_);
     grid = grid < tiles ? grid : tiles;
     fused_grid_ = static_cast<unsigned>(grid);
-    weights_t_ = device_buffer<T>(param_count);
+    weights_t_ = device_buffer<weight_word>(param_count);
+    if constexpr (mixed_precision) fused_compute_ = device_buffer<weight_word>(param_count);
     partial_ = device_buffer<T>(grid * param_count);
     fused_ready_ = true;
   }
@@ -622,23 +626,38 @@ class device_model {
     return static_cast<unsigned>(blocks);
   }
 
+  // Makes the fused kernels' copies of the weights (the transposed copy, and under mixed precision the bf16 copy
+  // in bf16 words) when the master weights have changed since they were made.
+  void refresh_fused_copies() {
+    if (weights_current_) return;
+    detail::launch_transpose_weights<plan>(params_.data(), weights_t_.data(), fused_compute_.data(), stream_);
+    weights_current_ = true;
+  }
+  // The weights the fused kernels' forward products read: the master weights, or under mixed precision their
+  // bf16 copy.
+  const weight_word* fused_weights() {
+    if constexpr (mixed_precision) {
+      refresh_fused_copies();
+      return fused_compute_.data();
+    } else {
+      return params_.data();
+    }
+  }
+
   template <class L, class Opt>
   void fused_train_step(const T* x, const T* target, std::size_t rows, optimizer_state_for<Opt>& state,
                         const detail::factors_t<Opt, T>& f) {
-    if (!weights_current_) {
-      // Makes the transposed copy, and under mixed precision the bf16 copy too.
-      detail::launch_transpose_weights<plan>(params_.data(), weights_t_.data(), compute_params_.data(), stream_);
-      weights_current_ = true;
-      compute_stale_ = false;
-    }
+    refresh_fused_copies();
     const unsigned blocks = fused_blocks(rows);
-    detail::fused_step_args<T> args{pass_params(),   weights_t_.data(), x, target, rows, mutable_output(), row_loss(),
-                                    partial_.data(), bad_row_.data()};
+    detail::fused_step_args<T, weight_word> args{fused_weights(),  weights_t_.data(), x,
+                                                 target,           rows,              mutable_output(),
+                                                 row_loss(),       partial_.data(),   bad_row_.data()};
     detail::launch_fused_mlp<plan, L, true>(args, blocks, stream_);
-    // Sums the blocks' partial gradients, updates, and refreshes the copies made from the weights: they stay
-    // current.
-    detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), compute_params_.data(),
+    // Sums the blocks' partial gradients, updates, and refreshes the fused kernels' copies of the weights: they
+    // stay current. The per-stage kernels' float copy (mixed precision) is made again when next read.
+    detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), fused_compute_.data(),
                                            state.slots.data(), partial_.data(), blocks, f, stream_);
+    compute_stale_ = true;
   }
 
   stages_type stages_{};
@@ -648,12 +667,14 @@ class device_model {
   device_buffer<unsigned long long> bad_row_;    // the first sample with a bad class label, or all ones
   device_buffer<unsigned long long> bad_input_;  // the first input position a stage could not take, or all ones
   device_buffer<double> norm_;  // the last clipped gradients' norm, then the partial sums of its square
-  device_buffer<T> compute_params_;  // mixed precision: the weights rounded to bf16, which the passes read
-  // The fused path's own buffers: the weights transposed, and each block's partial gradient sums.
-  device_buffer<T> weights_t_, partial_;
+  device_buffer<T> compute_params_;  // mixed precision: the weights rounded to bf16, which the per-stage passes read
+  // The fused path's own buffers: the weights transposed, under mixed precision the weights' bf16 copy (both in
+  // weight_word, bf16 words under mixed precision), and each block's partial gradient sums.
+  device_buffer<weight_word> weights_t_, fused_compute_;
+  device_buffer<T> partial_;
   unsigned fused_grid_ = 0, block_limit_ = 0;
   bool fused_ready_ = false;
-  bool weights_current_ = false;  // whether weights_t_ holds the current weights
+  bool weights_current_ = false;  // whether weights_t_ (and fused_compute_) hold the current weights
   bool clipped_ = false;          // whether norm_ holds a norm
   bool compute_stale_ = true;     // whether compute_params_ must be made again from params_
   std::size_t loss_rows_ = 0;

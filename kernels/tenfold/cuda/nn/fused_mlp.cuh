@@ -33,7 +33,9 @@
 // kernels do: the kernel reads the weights' bf16 copy, rounds every value handed from one layer to the next
 // (forward, and the input gradient backward) with `round_to_bf16`, and leaves the loss the last output
 // unrounded; the update kernel makes the bf16 copy and the transposed copy from the new master weights as it
-// goes. Every product runs on tensor cores (block_mma.cuh): the forward ones on bf16 values, the backward ones
+// goes. Both copies are stored as bf16 words (`weight_word`), two bytes a weight: every block reads all the
+// weights for each tile, twice (forward, and transposed backward), so storing them in bf16 halves the step's
+// weight traffic through the caches; the master weights, their gradients and the optimizer's state stay float. Every product runs on tensor cores (block_mma.cuh): the forward ones on bf16 values, the backward ones
 // with the float gradient taken as three exact bf16 terms, so nothing the CPU keeps in float is rounded. The
 // input is read by two products only (layer 0's forward and weight gradient), which stage it as one bf16 term,
 // rounded to nearest as round_to_bf16 rounds: that is the CPU's rounding of the input. The staging area of the
@@ -76,12 +78,22 @@ struct shared_rows {
   __device__ T operator()(std::size_t r, std::size_t c) const { return p[r * ld + c]; }
 };
 
-// Read-only global memory (weights): through the read-only cache.
+// A weight read from global memory through the read-only cache, as a T: a float or double as it is, a bf16 word
+// widened to the float it holds.
 template <class T>
+__device__ __forceinline__ T read_weight(const T* p) {
+  return __ldg(p);
+}
+__device__ __forceinline__ float read_weight(const ::tenfold::bf16* p) {
+  return ::tenfold::bf16_to_float(::tenfold::bf16{__ldg(&p->bits)});
+}
+
+// Read-only global memory (weights, stored as W), read as T.
+template <class T, class W = T>
 struct global_rows {
-  const T* p;
+  const W* p;
   std::size_t ld;
-  __device__ T operator()(std::size_t r, std::size_t c) const { return __ldg(p + r * ld + c); }
+  __device__ T operator()(std::size_t r, std::size_t c) const { return read_weight(p + r * ld + c); }
 };
 
 // (m, r): h(r, m) for m < width and 1 at m = width (the bias's column), from a row-major tile h.
@@ -142,6 +154,8 @@ template <class Root, class T, bool Rounds, class... S>
 struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
   static_assert(!Rounds || std::is_same_v<T, float>, "mixed precision holds its values in float");
   static constexpr bool rounds = Rounds;
+  // How the copies the kernels read the weights from store a weight: bf16 words under mixed precision.
+  using weight_word = std::conditional_t<Rounds, ::tenfold::bf16, T>;
   using stages = std::tuple<S...>;
   static constexpr std::size_t stage_count = sizeof...(S);
   using last_stage = std::tuple_element_t<stage_count - 1, stages>;
@@ -277,18 +291,18 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
   }
 
   template <std::size_t L>
-  __device__ static void forward_layer(const T* params, T* acts, unsigned char* scratch) {
+  __device__ static void forward_layer(const weight_word* params, T* acts, unsigned char* scratch) {
     using D = dense_info<layer<L>>;
     constexpr std::size_t K = D::in_width, N = D::out_width;
     // Layer L's output is handed on, except the network's output itself (a final softmax takes it in place).
     constexpr bool handed_on = L + 1 < layer_count || ends_in_softmax;
-    const T* w = params + param_offset<L>;
-    const T* bias = w + K * N;
+    const weight_word* w = params + param_offset<L>;
+    const weight_word* bias = w + K * N;
     T* out = acts + slot<L + 1>;
     const typename D::activation act{};
-    product<tile_rows, N, K, 1, 1>(shared_rows<T>{acts + slot<L>, K}, global_rows<T>{w, N},
+    product<tile_rows, N, K, 1, 1>(shared_rows<T>{acts + slot<L>, K}, global_rows<T, weight_word>{w, N},
                                    [&](std::size_t r, std::size_t j, T acc) {
-                                     if constexpr (D::has_bias) acc += __ldg(bias + j);
+                                     if constexpr (D::has_bias) acc += read_weight(bias + j);
                                      const T y = act.f(acc);
                                      out[r * N + j] = handed_on ? handed(y) : y;
                                    },
@@ -297,13 +311,15 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
   }
 
   template <std::size_t... L>
-  __device__ static void forward(const T* params, T* acts, unsigned char* scratch, std::index_sequence<L...>) {
+  __device__ static void forward(const weight_word* params, T* acts, unsigned char* scratch,
+                                 std::index_sequence<L...>) {
     (forward_layer<L>(params, acts, scratch), ...);
   }
 
   // dz is a float that the CPU's rule does not round: three bf16 terms under mixed precision (exact products).
   template <std::size_t L>
-  __device__ static void backward_layer(const T* weights_t, T* acts, T* partial, bool first, unsigned char* scratch) {
+  __device__ static void backward_layer(const weight_word* weights_t, T* acts, T* partial, bool first,
+                                       unsigned char* scratch) {
     using D = dense_info<layer<L>>;
     constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
     T* in = acts + slot<L>;
@@ -320,7 +336,7 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
       using Act = typename dense_info<layer<L - 1>>::activation;
       const Act act{};
       // The input gradient is handed back to layer L - 1, which multiplies it by its activation's derivative.
-      product<tile_rows, K, N, 3, 1>(shared_rows<T>{dz, N}, global_rows<T>{weights_t + param_offset<L>, K},
+      product<tile_rows, K, N, 3, 1>(shared_rows<T>{dz, N}, global_rows<T, weight_word>{weights_t + param_offset<L>, K},
                                      [&](std::size_t r, std::size_t k, T acc) {
                                        T& h = in[r * K + k];
                                        if constexpr (std::is_same_v<Act, identity>)
@@ -334,25 +350,30 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
   }
 
   template <std::size_t... L>
-  __device__ static void backward(const T* weights_t, T* acts, T* partial, bool first, unsigned char* scratch,
-                                  std::index_sequence<L...>) {
+  __device__ static void backward(const weight_word* weights_t, T* acts, T* partial, bool first,
+                                  unsigned char* scratch, std::index_sequence<L...>) {
     (backward_layer<layer_count - 1 - L>(weights_t, acts, partial, first, scratch), ...);
   }
 
-  // The copies the passes read, made from master parameter i: under mixed precision its bf16 value into
-  // `compute` (the weights the kernels read), and, if it is a weight, that value into the transposed copy.
+  // The copies the passes read, made from master parameter i: under mixed precision its bf16 word into
+  // `compute` (the weights the kernels read), and, if it is a weight, that word (the weight itself otherwise) into
+  // the transposed copy. (float_to_bf16 rounds as round_to_bf16 does: the CPU's rounding of the weights.)
   template <std::size_t... L>
-  __device__ static void refresh_copies(std::size_t i, T master, T* weights_t, T* compute,
+  __device__ static void refresh_copies(std::size_t i, T master, weight_word* weights_t, weight_word* compute,
                                         std::index_sequence<L...> layers) {
-    const T value = handed(master);
-    if constexpr (Rounds) compute[i] = value;
-    mirror(i, value, weights_t, layers);
+    if constexpr (Rounds) {
+      const weight_word word = ::tenfold::float_to_bf16(master);
+      compute[i] = word;
+      mirror(i, word, weights_t, layers);
+    } else {
+      mirror(i, master, weights_t, layers);
+    }
   }
 
   // Writes parameter i's value into the transposed copy, if it is a weight: layer l's [K, N] weights become
   // [N, K] at the same offset.
   template <std::size_t... L>
-  __device__ static void mirror(std::size_t i, T value, T* weights_t, std::index_sequence<L...>) {
+  __device__ static void mirror(std::size_t i, weight_word value, weight_word* weights_t, std::index_sequence<L...>) {
     (
         [&] {
           using D = dense_info<layer<L>>;
@@ -366,10 +387,11 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
 
 // ---- kernels -------------------------------------------------------------------------------------------------
 
-template <class T>
+// W: how the weight copies store a weight (the plan's weight_word).
+template <class T, class W = T>
 struct fused_step_args {
-  const T* params;
-  const T* weights_t;
+  const W* params;     // the weights the forward products read
+  const W* weights_t;  // the same, transposed, for the input gradients (training)
   const T* x;
   const T* target;
   std::size_t rows;
@@ -390,7 +412,7 @@ struct times_derivative {
 };
 
 template <class Plan, class L, bool Train, class T>
-__device__ void fused_output_rows(const fused_step_args<T>& args, T* acts, std::size_t row0, std::size_t valid) {
+__device__ void fused_output_rows(const fused_step_args<T, typename Plan::weight_word>& args, T* acts, std::size_t row0, std::size_t valid) {
   constexpr std::size_t N = Plan::widths[Plan::layer_count];
   constexpr std::size_t R = Plan::tile_rows;
   T* tile = acts + Plan::template slot<Plan::layer_count>;
@@ -422,7 +444,7 @@ __device__ void fused_output_rows(const fused_step_args<T>& args, T* acts, std::
 }
 
 template <class Plan, class L, bool Train, class T>
-__global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_args<T> args) {
+__global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_args<T, typename Plan::weight_word> args) {
   unsigned char* scratch = dynamic_shared_memory();
   T* acts = reinterpret_cast<T*>(scratch + Plan::scratch_bytes);
   constexpr std::size_t R = Plan::tile_rows, in_width = Plan::widths[0];
@@ -450,7 +472,8 @@ inline constexpr unsigned fused_update_block = 256;
 
 template <class Plan, class Opt, class T>
 __global__ void __launch_bounds__(fused_update_block)
-    fused_update_kernel(T* params, T* grads, T* weights_t, T* compute, T* state, const T* partial, unsigned blocks,
+    fused_update_kernel(T* params, T* grads, typename Plan::weight_word* weights_t,
+                        typename Plan::weight_word* compute, T* state, const T* partial, unsigned blocks,
                         factors_t<Opt, T> f) {
   constexpr std::size_t P = Plan::param_count;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
@@ -469,7 +492,8 @@ __global__ void __launch_bounds__(fused_update_block)
 // Makes the copies the fused kernels read (the transposed weights; under mixed precision the bf16 copy too).
 template <class Plan, class T>
 __global__ void __launch_bounds__(fused_update_block)
-    transpose_weights_kernel(const T* params, T* weights_t, T* compute) {
+    transpose_weights_kernel(const T* params, typename Plan::weight_word* weights_t,
+                             typename Plan::weight_word* compute) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < Plan::param_count;
        i += stride)
@@ -494,7 +518,8 @@ void allow_fused_shared_memory() {
 }
 
 template <class Plan, class L, bool Train, class T>
-void launch_fused_mlp(const fused_step_args<T>& args, unsigned blocks, cudaStream_t stream) {
+void launch_fused_mlp(const fused_step_args<T, typename Plan::weight_word>& args, unsigned blocks,
+                      cudaStream_t stream) {
   allow_fused_shared_memory<Plan, L, Train, T>();
   launch(Train ? "tenfold::cuda::fused_mlp_kernel (training step)" : "tenfold::cuda::fused_mlp_kernel (forward)",
          fused_mlp_kernel<Plan, L, Train, T>, dim3(blocks), dim3(fused_threads), Plan::shared_bytes, stream, args);
@@ -502,7 +527,8 @@ void launch_fused_mlp(const fused_step_args<T>& args, unsigned blocks, cudaStrea
 
 // `compute`: mixed precision's bf16 copy of the weights (unused otherwise).
 template <class Plan, class Opt, class T>
-void launch_fused_update(T* params, T* grads, T* weights_t, T* compute, T* state, const T* partial, unsigned blocks,
+void launch_fused_update(T* params, T* grads, typename Plan::weight_word* weights_t,
+                         typename Plan::weight_word* compute, T* state, const T* partial, unsigned blocks,
                          const factors_t<Opt, T>& f, cudaStream_t stream) {
   launch("tenfold::cuda::fused_update_kernel", fused_update_kernel<Plan, Opt, T>,
          dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, params, grads, weights_t,
@@ -510,7 +536,8 @@ void launch_fused_update(T* params, T* grads, T* weights_t, T* compute, T* state
 }
 
 template <class Plan, class T>
-void launch_transpose_weights(const T* params, T* weights_t, T* compute, cudaStream_t stream) {
+void launch_transpose_weights(const T* params, typename Plan::weight_word* weights_t,
+                              typename Plan::weight_word* compute, cudaStream_t stream) {
   launch("tenfold::cuda::transpose_weights_kernel", transpose_weights_kernel<Plan, T>,
          dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, params, weights_t, compute);
 }
