@@ -1,10 +1,15 @@
 // tenfold's GPU benchmark: training steps and inference of cuda::device_model, on both device paths (the fused MLP
 // kernels and the per-stage kernels), after checking that the paths agree with each other and with the CPU.
 //
-//   gpu_bench [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B]
+//   gpu_bench [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B] [--mnist DIR]
 //
 // Workloads (fp32 storage and arithmetic, except the bf16 rows):
 //   w1_train               MNIST MLP 784-128-64-10 (ReLU), softmax + cross-entropy, Adam; batch 32, 256, 4096
+//   w1_5_epochs            the same network trained end to end by cuda::fit on the MNIST sample in DIR (--mnist;
+//                          the workload is left out without it): the upload, five epochs at batch 32 in an order
+//                          drawn on the device (shuffling::keyed), and the test accuracy, on the host's clock,
+//                          median of `reps` runs (3 at least) from the same initial weights; the accuracy is
+//                          checked against five epochs of fit() on the CPU from the same weights and order
 //   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
 //   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20; fp32 on both paths,
 //                          and mixed<bf16, float> on both (the CPU's bf16 rounding, every product on tensor
@@ -31,6 +36,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -67,6 +73,7 @@ int reps = 15;
 double min_rep_ms = 2.0;
 std::string only;
 std::size_t max_batch = w2_capacity;
+std::string mnist_dir;
 bool checks_failed = false;
 
 bool selected(const std::string& workload) { return only.empty() || workload.rfind(only, 0) == 0; }
@@ -245,6 +252,59 @@ void infer_workload(const std::string& workload, const char* implementation, con
   m->synchronize();
 }
 
+// Five epochs of cuda::fit on the MNIST sample at batch 32, end to end, on both device paths; the test accuracy
+// of each run against fit()'s on the CPU with the same options (within one percentage point: the trajectories
+// part a little, since pixels are exact zeros and ReLUs sit at their kink).
+void w1_5_epochs() {
+  if (!selected("w1_5_epochs")) return;
+  if (mnist_dir.empty()) {
+    std::printf("# w1_5_epochs left out: no --mnist folder\n");
+    return;
+  }
+  auto data = tf::try_load_mnist<float>(mnist_dir);
+  if (!data) {
+    std::printf("# w1_5_epochs left out: %s\n", data.error().message);
+    return;
+  }
+  constexpr std::size_t batch = 32, epochs = 5;
+  const tf::sparse_categorical_cross_entropy loss;
+  const tf::adam opt{};
+  tf::fit_options o;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.seed = 5;
+  o.shuffling = tf::shuffling::keyed;
+  o.progress = tf::progress::silent;
+  auto cpu = std::make_unique<tf::model<mnist_net, batch>>(1);
+  (void)tf::fit(*cpu, data->train, loss, opt, o);
+  const double cpu_accuracy = tf::evaluate(*cpu, data->test, loss, tf::metric::accuracy).metric;
+  std::printf("# w1_5_epochs: test accuracy of fit() on the CPU %.4f\n", cpu_accuracy);
+  const double macs = multiply_adds_per_sample<tf::model<mnist_net, batch>>();
+  const auto run = [&](auto tag, const char* implementation) {
+    using gpu_model = cu::device_model<mnist_net, batch, float, decltype(tag)>;
+    std::vector<double> seconds;
+    double accuracy = 0;
+    for (int r = 0; r < std::max(reps, 3); ++r) {
+      auto m = std::make_unique<gpu_model>(1);
+      cu::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+      const auto start = std::chrono::steady_clock::now();
+      (void)cu::fit(*m, data->train, loss, opt, o);
+      accuracy = cu::evaluate_accuracy(*m, data->test, loss);
+      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    const timing t{seconds[seconds.size() / 2] * 1e3, seconds.front() * 1e3, seconds.back() * 1e3};
+    const double samples = double(epochs) * double(data->train.size());
+    std::printf("w1_5_epochs,%s,fp32,%zu,%.4f,%.4f,%.4f,%.0f,%.2f\n", implementation, batch, t.median_ms, t.min_ms,
+                t.max_ms, samples / (t.median_ms * 1e-3), 6.0 * samples * macs / (t.median_ms * 1e-3) / 1e12);
+    const std::string what = std::string("w1 5 epochs ") + implementation + " test accuracy vs cpu";
+    std::printf("# w1_5_epochs: test accuracy %s %.4f\n", implementation, accuracy);
+    print_check(what.c_str(), std::fabs(accuracy - cpu_accuracy), 0.01);
+  };
+  run(cu::execution::fused{}, "tenfold_fused");
+  run(cu::execution::per_stage{}, "tenfold_per_stage");
+}
+
 // One training step of char_gpt's network: token ids in, a label per position, AdamW as the recipe has it.
 void gpt_train(const std::vector<std::size_t>& batches) {
   if (!selected("gpt_train")) return;
@@ -320,6 +380,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--min-ms")) min_rep_ms = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
     if (!std::strcmp(argv[i], "--max-batch")) max_batch = std::strtoull(argv[i + 1], nullptr, 10);
+    if (!std::strcmp(argv[i], "--mnist")) mnist_dir = argv[i + 1];
   }
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -344,6 +405,7 @@ int main(int argc, char** argv) {
                                                                                         w1_batches, 10);
   train_workload<mnist_net, cu::execution::per_stage, tf::sparse_categorical_cross_entropy>(
       "w1_train", "tenfold_per_stage", w1_batches, 10);
+  w1_5_epochs();
   const std::vector<std::size_t> w2_batches{std::size_t{1} << 14, std::size_t{1} << 16, std::size_t{1} << 18,
                                             std::size_t{1} << 20};
   w2<64, false>(w2_batches);

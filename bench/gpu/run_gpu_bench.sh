@@ -3,12 +3,18 @@
 # with nvcc directly (no meson needed), runs the tests (device model against the CPU model), the benchmark (which
 # checks the device paths against the CPU before timing) and PyTorch's side, and writes everything to one folder.
 #
-#   bash bench/gpu/run_gpu_bench.sh [OUTPUT_FOLDER] [--quick] [--sanitize] [--no-torch]
+#   bash bench/gpu/run_gpu_bench.sh [OUTPUT_FOLDER] [--quick] [--sanitize] [--no-torch] [--bin DIR]
+#                                   [--build-only | --prebuilt]
 #
 #   OUTPUT_FOLDER  defaults to $OUT when set, else bench/gpu/results
 #   --quick        5 repetitions, batches up to 2^16 (a few minutes less)
 #   --sanitize     also run the GPU tests under compute-sanitizer (memcheck, racecheck, synccheck)
 #   --no-torch     skip PyTorch's side
+#   --bin DIR      where the binaries are built and run from (default: $TMPDIR/tenfold-gpu-bench)
+#   --build-only   build the binaries into DIR and stop: on a machine with nvcc and no GPU, so that the machine
+#                  with the GPU spends none of its time compiling (the binaries read data/ relative to the
+#                  repository's root, so they run from any checkout of the same commit)
+#   --prebuilt     run the binaries already in DIR (built with --build-only), building nothing
 #
 # Files written: run.log (everything printed), tests.log, tests_nccl.log (where nvcc's toolkit has NCCL),
 # tenfold_gpu.csv, torch_gpu.csv, summary.md (summarize.py: the table, and each goal with its measured ratio), and with
@@ -29,18 +35,28 @@ out=""
 quick=0
 sanitize=0
 torch=1
+build=1
+run=1
+bin=${TMPDIR:-/tmp}/tenfold-gpu-bench
+next_is_bin=0
 for arg in "$@"; do
+  if [ $next_is_bin -eq 1 ]; then bin=$arg; next_is_bin=0; continue; fi
   case "$arg" in
     --quick) quick=1 ;;
     --sanitize) sanitize=1 ;;
     --no-torch) torch=0 ;;
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --bin) next_is_bin=1 ;;
+    --build-only) run=0 ;;
+    --prebuilt) build=0 ;;
+    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) out=$arg ;;
   esac
 done
 out=${out:-${OUT:-$root/bench/gpu/results}}
-mkdir -p "$out"
+mkdir -p "$out" "$bin"
+bin=$(cd "$bin" && pwd)
 exec > >(tee "$out/run.log") 2>&1
+cd "$root" || exit 1  # the binaries read data/mnist relative to the repository's root
 
 failures=0
 fail() {
@@ -51,8 +67,6 @@ fail() {
 nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 arch=${GPU_ARCH:-sm_90}
 python=${PYTHON:-python3}
-bin=${TMPDIR:-/tmp}/tenfold-gpu-bench
-mkdir -p "$bin"
 
 echo "== environment"
 date -u +"%Y-%m-%d %H:%M:%S UTC"
@@ -68,24 +82,35 @@ flags=(-O3 -DNDEBUG -std=c++20 "-gencode=arch=compute_${arch#sm_},code=$arch" --
   --extended-lambda -Xcudafe --diag_suppress=esa_on_defaulted_function_ignored -Xcudafe --diag_suppress=186
   -Xcudafe --diag_suppress=1675 "${includes[@]}")
 
-echo "== build (nvcc, $arch)"
-start=$SECONDS
-"$nvcc" "${flags[@]}" -I"$root/tests/support" -DTENFOLD_TEST_MNIST_DIR="\"$root/data/mnist\"" \
-  "$root/tests/cuda/net_gpu.cu" "$root/tests/cuda/gpu_main.cu" -o "$bin/net_gpu" > "$bin/build_tests.log" 2>&1 &
-tests_build=$!
-"$nvcc" "${flags[@]}" "$root/bench/gpu/gpu_bench.cu" -o "$bin/gpu_bench" > "$bin/build_bench.log" 2>&1 &
-bench_build=$!
-# The NCCL communicator as one rank, where the toolkit has NCCL (CUDA 13 ships it next to cudart).
-nccl_build=""
-if [ -f "$(dirname "$(dirname "$nvcc")")/include/nccl.h" ]; then
-  "$nvcc" "${flags[@]}" -I"$root/tests/support" "$root/tests/cuda/nccl_gpu.cu" "$root/tests/cuda/gpu_main.cu" \
-    -lnccl -o "$bin/nccl_gpu" > "$bin/build_nccl.log" 2>&1 &
-  nccl_build=$!
+if [ $build -eq 1 ]; then
+  echo "== build (nvcc, $arch)"
+  start=$SECONDS
+  "$nvcc" "${flags[@]}" -I"$root/tests/support" -DTENFOLD_TEST_MNIST_DIR="\"data/mnist\"" \
+    "$root/tests/cuda/net_gpu.cu" "$root/tests/cuda/gpu_main.cu" -o "$bin/net_gpu" > "$bin/build_tests.log" 2>&1 &
+  tests_build=$!
+  "$nvcc" "${flags[@]}" "$root/bench/gpu/gpu_bench.cu" -o "$bin/gpu_bench" > "$bin/build_bench.log" 2>&1 &
+  bench_build=$!
+  # The NCCL communicator as one rank, where the toolkit has NCCL (CUDA 13 ships it next to cudart).
+  nccl_build=""
+  if [ -f "$(dirname "$(dirname "$nvcc")")/include/nccl.h" ]; then
+    "$nvcc" "${flags[@]}" -I"$root/tests/support" "$root/tests/cuda/nccl_gpu.cu" "$root/tests/cuda/gpu_main.cu" \
+      -lnccl -o "$bin/nccl_gpu" > "$bin/build_nccl.log" 2>&1 &
+    nccl_build=$!
+  fi
+  wait $tests_build || { cat "$bin/build_tests.log"; fail "building tests/cuda/net_gpu.cu"; }
+  if [ -n "$nccl_build" ]; then wait $nccl_build || { cat "$bin/build_nccl.log"; fail "building tests/cuda/nccl_gpu.cu"; }; fi
+  wait $bench_build || { cat "$bin/build_bench.log"; fail "building bench/gpu/gpu_bench.cu"; }
+  echo "built in $((SECONDS - start)) s"
+else
+  echo "== prebuilt binaries in $bin"
+  for b in net_gpu gpu_bench; do [ -x "$bin/$b" ] || fail "no prebuilt $bin/$b (build it with --build-only)"; done
 fi
-wait $tests_build || { cat "$bin/build_tests.log"; fail "building tests/cuda/net_gpu.cu"; }
-if [ -n "$nccl_build" ]; then wait $nccl_build || { cat "$bin/build_nccl.log"; fail "building tests/cuda/nccl_gpu.cu"; }; fi
-wait $bench_build || { cat "$bin/build_bench.log"; fail "building bench/gpu/gpu_bench.cu"; }
-echo "built in $((SECONDS - start)) s"
+if [ $run -eq 0 ]; then
+  ls -la "$bin"
+  echo "== built only: $failures failure(s)"
+  [ $failures -eq 0 ]
+  exit
+fi
 
 if [ -x "$bin/net_gpu" ]; then
   echo "== tests: device model against the CPU model (tests/cuda/net_gpu.cu)"
@@ -93,31 +118,24 @@ if [ -x "$bin/net_gpu" ]; then
   status=$?
   tail -5 "$out/tests.log"
   [ $status -eq 0 ] || [ $status -eq 77 ] || fail "GPU tests (exit $status; see tests.log)"
-  if [ $sanitize -eq 1 ]; then
-    echo "== compute-sanitizer"
-    sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-    : > "$out/sanitizer.log"
-    # The MNIST epoch is left out: under the sanitizer it takes long and adds no kernel the others lack.
-    for tool in memcheck racecheck synccheck; do
-      echo "-- $tool" | tee -a "$out/sanitizer.log"
-      "$sanitizer" --tool "$tool" --error-exitcode 99 "$bin/net_gpu" -tce="MNIST*" >> "$out/sanitizer.log" 2>&1
-      status=$?
-      tail -3 "$out/sanitizer.log"
-      [ $status -eq 0 ] || fail "compute-sanitizer --tool $tool (exit $status; see sanitizer.log)"
-    done
-  fi
 fi
 
 if [ -x "$bin/nccl_gpu" ]; then
   echo "== tests: the NCCL communicator and the data-parallel step, one rank (tests/cuda/nccl_gpu.cu)"
+  # Where the toolkit's libnccl is not on the loader's path, PyTorch's (the nvidia-nccl wheel) serves.
+  if ldd "$bin/nccl_gpu" 2>/dev/null | grep -q "libnccl.*not found"; then
+    wheel_nccl=$("$python" -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' \
+      2>/dev/null)
+    [ -n "$wheel_nccl" ] && export LD_LIBRARY_PATH="$wheel_nccl${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
   "$bin/nccl_gpu" > "$out/tests_nccl.log" 2>&1
   status=$?
   tail -3 "$out/tests_nccl.log"
   [ $status -eq 0 ] || [ $status -eq 77 ] || fail "NCCL tests (exit $status; see tests_nccl.log)"
 fi
 
-bench_args=()
-[ $quick -eq 1 ] && bench_args=(--reps 5 --max-batch 65536)
+bench_args=(--mnist "$root/data/mnist")
+[ $quick -eq 1 ] && bench_args+=(--reps 5 --max-batch 65536)
 if [ -x "$bin/gpu_bench" ]; then
   echo "== tenfold (bench/gpu/gpu_bench.cu)"
   "$bin/gpu_bench" "${bench_args[@]}" | tee "$out/tenfold_gpu.csv"
@@ -137,6 +155,30 @@ device_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | he
 "$python" "$root/bench/gpu/summarize.py" "$out/tenfold_gpu.csv" "$out/torch_gpu.csv" \
   --tcnn "$root/bench/gpu/tcnn_h100.csv" --device "$device_name" > "$out/summary.md" || fail "summarize.py"
 cat "$out/summary.md"
+
+if [ $sanitize -eq 1 ] && [ -x "$bin/net_gpu" ]; then
+  # Last, so that a slow tool cannot cost the timings. memcheck runs every test but the MNIST epoch (long under the
+  # tool, and no kernel the others lack); racecheck and synccheck, many times slower, run the fused MLP step, the
+  # convolutions, the transformer blocks and mixed precision (the tensor-core products). Each tool has
+  # SANITIZER_SECONDS (default 100); one that runs out gives no verdict, which counts as a failure.
+  echo "== compute-sanitizer"
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  : > "$out/sanitizer.log"
+  subset='32 -> 5 x 64*,training steps agree with the CPU model: MNIST*,convolutional*,transformer*,mixed precision*'
+  for tool in memcheck racecheck synccheck; do
+    echo "-- $tool" | tee -a "$out/sanitizer.log"
+    if [ $tool = memcheck ]; then cases=(-tce="MNIST*"); else cases=(-tc="$subset"); fi
+    timeout "${SANITIZER_SECONDS:-100}" "$sanitizer" --tool "$tool" --error-exitcode 99 "$bin/net_gpu" "${cases[@]}" \
+      >> "$out/sanitizer.log" 2>&1
+    status=$?
+    tail -3 "$out/sanitizer.log"
+    if [ $status -eq 124 ]; then
+      fail "compute-sanitizer --tool $tool gave no verdict within ${SANITIZER_SECONDS:-100} s"
+    elif [ $status -ne 0 ]; then
+      fail "compute-sanitizer --tool $tool (exit $status; see sanitizer.log)"
+    fi
+  done
+fi
 
 echo "== done: $failures failure(s); files in $out"
 [ $failures -eq 0 ]

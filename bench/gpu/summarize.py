@@ -3,10 +3,12 @@
 
     summarize.py tenfold_gpu.csv torch_gpu.csv [--tcnn bench/gpu/tcnn_h100.csv] [--device NAME]
 
-Reads the benchmark's CSV files (workload,implementation,precision,batch,median_ms,...; `#` and `check,` lines
-skipped; a missing file is skipped) and prints Markdown. The goals, each a ratio of times (larger is better for
+Reads the benchmark's CSV files (workload,implementation,precision,batch,median_ms,...; a missing file is skipped)
+and prints Markdown: the timings, the goals, then the `check,` lines (agreement with the CPU, accuracy) and the
+`# w1_5_epochs:` accuracy lines as they were printed. The goals, each a ratio of times (larger is better for
 tenfold), met where the ratio reaches the bound:
   W1 training step        PyTorch with the step in a CUDA graph / tenfold fused, fp32      >= 10
+  W1 five epochs          the same, end to end (upload, epochs, test accuracy); either path  >= 10
   W2 fp32, train and infer  PyTorch fp32 (its faster way) / tenfold's faster fp32 path    >= 5
   W2 bf16, train and infer  the faster tiny-cuda-nn path / tenfold's faster bf16 path       >= 1.5
   CNN and GPT training    PyTorch eager / tenfold per stage                                  >= 3
@@ -19,6 +21,7 @@ import sys
 GOALS = [
     # (name, workload prefix, comparator columns (the fastest is taken), tenfold columns (the fastest), bound)
     ("W1 train vs PyTorch graph", "w1_train", ["torch_graph"], ["tenfold_fused"], 10.0),
+    ("W1 5 epochs vs PyTorch graph", "w1_5_epochs", ["torch_graph"], ["tenfold_fused", "tenfold_per_stage"], 10.0),
     ("W2 fp32 vs PyTorch fp32", "w2_", ["torch_graph", "torch_eager"], ["tenfold_fused", "tenfold_per_stage"], 5.0),
     ("W2 bf16 vs tiny-cuda-nn", "w2_", ["tcnn_fused", "tcnn_jit"], ["tenfold_bf16_fused", "tenfold_bf16_per_stage"],
      1.5),
@@ -42,6 +45,18 @@ def read_rows(paths):
                 continue
             rows[(r[0], int(r[3]), r[1])] = float(r[4])
     return rows
+
+
+def read_notes(paths):
+    """The check lines and the accuracy lines, in the files' order."""
+    notes = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                notes += [line.rstrip("\n") for line in f if line.startswith(("check,", "# w1_5_epochs:"))]
+        except OSError:
+            continue
+    return notes
 
 
 def read_tcnn(path, rows):
@@ -92,6 +107,11 @@ def main():
             note = card_note if them[1].startswith("tcnn") else ""
             print(f"| {name}{note} | {workload} | {batch} | {them[0]:.4f} ({them[1]}) | {us[0]:.4f} ({us[1]}) | "
                   f"{ratio:.2f} | {bound:g} | {'yes' if ratio >= bound else 'no'} |")
+    notes = read_notes(args.csv)
+    if notes:
+        print()
+        for line in notes:
+            print(f"- `{line}`")
     return 0
 
 

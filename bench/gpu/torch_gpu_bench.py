@@ -1,8 +1,11 @@
 """PyTorch's side of the GPU benchmark: the workloads of gpu_bench.cu, timed the same way, printed as the same CSV.
 
-    python3 torch_gpu_bench.py [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B]
+    python3 torch_gpu_bench.py [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B] [--mnist DIR]
 
-Workloads (see gpu_bench.cu): w1_train (MNIST MLP 784-128-64-10, ReLU, cross-entropy, Adam; batch 32, 256, 4096)
+Workloads (see gpu_bench.cu): w1_train (MNIST MLP 784-128-64-10, ReLU, cross-entropy, Adam; batch 32, 256, 4096);
+w1_5_epochs (the same network, five epochs at batch 32 on the MNIST sample in DIR, end to end: the upload, each
+epoch's order from torch.randperm on the card, the step in a CUDA graph fed by index_select into its static
+batch, then the test accuracy; host clock, median of `reps` runs, 3 at least)
 and w2_w{64,128}[_bias]_{train,infer} (32 -> 5 x W -> 16, ReLU, mse, Adam; batch 2^14 .. 2^20); gpt_train
 (examples/char_gpt's network as bench/comparators/torch_seq.py defines it, AdamW on nanoGPT's groups, gradients
 clipped to norm 1; batch 12 and 64, eager only); cnn_train (the W3 CNN of bench/comparators/torch_bench.py,
@@ -22,6 +25,7 @@ import argparse
 import statistics
 import os
 import sys
+import time
 
 import torch
 
@@ -145,6 +149,77 @@ def bench_infer(workload, widths, bias, batches, args):
             report(workload, "torch_bf16_eager", "bf16", batch, measure(bf16, args.reps, args.min_ms), flops)
 
 
+def read_idx(path):
+    """An IDX file (raw or .gz) as a uint8 tensor of its dimensions."""
+    import gzip
+    import struct
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = struct.unpack(">" + "I" * dims, raw[4:4 + 4 * dims])
+    return torch.frombuffer(bytearray(raw[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
+
+
+def mnist_part(folder, prefixes, kind):
+    for prefix in prefixes:
+        for suffix in ("", ".gz"):
+            path = os.path.join(folder, f"{prefix}-{kind}-idx{3 if kind == 'images' else 1}-ubyte{suffix}")
+            if os.path.exists(path):
+                return read_idx(path)
+    return None
+
+
+def bench_w1_epochs(args):
+    """gpu_bench.cu's w1_5_epochs: five epochs at batch 32 on the MNIST sample, the pixels scaled to [0, 1]."""
+    if args.only and not "w1_5_epochs".startswith(args.only):
+        return
+    parts = [mnist_part(args.mnist, prefixes, kind) if args.mnist else None
+             for prefixes, kind in ((["train"], "images"), (["train"], "labels"),
+                                    (["t10k", "test"], "images"), (["t10k", "test"], "labels"))]
+    if any(p is None for p in parts):
+        print("# w1_5_epochs left out: no MNIST sample (--mnist)", flush=True)
+        return
+    batch, epochs = 32, 5
+    widths = [784, 128, 64, 10]
+    times, accuracy = [], 0.0
+    for _ in range(max(args.reps, 3)):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        train_x = (parts[0].reshape(len(parts[0]), -1).cuda().float() / 255)
+        train_y = parts[1].cuda().long()
+        test_x = (parts[2].reshape(len(parts[2]), -1).cuda().float() / 255)
+        test_y = parts[3].cuda().long()
+        n = len(train_x)
+        net = mlp(widths, True)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, capturable=True)
+        x = torch.empty(batch, widths[0], device="cuda")
+        y = torch.empty(batch, dtype=torch.long, device="cuda")
+        x.copy_(train_x[:batch])
+        y.copy_(train_y[:batch])
+        # The warm-up inside graphed() takes three steps on the first batch: they count as training, as they
+        # would in any script that captures its step.
+        step = graphed(train_step_fn(net, opt, torch.nn.functional.cross_entropy, x, y))
+        for _ in range(epochs):
+            order = torch.randperm(n, device="cuda")
+            for first in range(0, n - batch + 1, batch):  # 8,000 = 250 batches of 32: none short
+                rows = order[first:first + batch]
+                torch.index_select(train_x, 0, rows, out=x)
+                torch.index_select(train_y, 0, rows, out=y)
+                step()
+        with torch.inference_mode():
+            accuracy = (net(test_x).argmax(1) == test_y).float().mean().item()
+        times.append((time.perf_counter() - start) * 1e3)
+        del net, opt, step
+    times.sort()
+    median = times[len(times) // 2]
+    samples = epochs * len(parts[0])
+    flops = 6.0 * samples * multiply_adds(widths)
+    print(f"w1_5_epochs,torch_graph,fp32,{batch},{median:.4f},{times[0]:.4f},{times[-1]:.4f},"
+          f"{samples / (median * 1e-3):.0f},{flops / (median * 1e-3) / 1e12:.2f}", flush=True)
+    print(f"# w1_5_epochs: test accuracy torch_graph {accuracy:.4f}", flush=True)
+
+
 def bench_gpt(batches, args):
     """gpu_bench.cu's gpt_train: nanoGPT's model as bench/comparators/torch_seq.py defines it, on the card, eager,
     AdamW with nanoGPT's groups, the gradients clipped to norm 1 (clip_grad_norm_), as on tenfold's side."""
@@ -193,6 +268,7 @@ def main():
     parser.add_argument("--min-ms", type=float, default=2.0)
     parser.add_argument("--only", default="")
     parser.add_argument("--max-batch", type=int, default=1 << 20)
+    parser.add_argument("--mnist", default="")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("torch_gpu_bench: no CUDA device", file=sys.stderr)
@@ -203,6 +279,7 @@ def main():
 
     fp32 = [("torch_eager", "fp32", False, None), ("torch_graph", "fp32", True, None)]
     bench_train("w1_train", [784, 128, 64, 10], True, [32, 256, 4096], 10, args, fp32)
+    bench_w1_epochs(args)
     w2_batches = [1 << 14, 1 << 16, 1 << 18, 1 << 20]
     for width in (64, 128):
         for bias in (False, True):
