@@ -39,6 +39,9 @@
 //   the epoch's loss is summed on the device, and a class label out of range is reported at the epoch's end;
 // - cuda::predict and cuda::evaluate against predict and evaluate: outputs, loss, mae and accuracy over batches
 //   with a short last one; a bad feature count and a label out of range are refused;
+// - batch_norm after a dense layer (float, double, mixed precision), after a convolution and inside a residual
+//   block: the running statistics and the batch count move as on the CPU, and inference reads them; a training
+//   batch of one value per channel is refused;
 // - one epoch over the MNIST sample (data/mnist) at batch 32 on both device paths (the fused one through
 //   cuda::fit) reaches the CPU's test accuracy within 1%, and cuda::evaluate_accuracy counts as the CPU's evaluate
 //   does on the same weights;
@@ -121,6 +124,20 @@ using wide_cnn = tf::sequential<tf::input<14, 13, 3>, tf::conv2d<5, 3, 3, tf::st
                                 tf::max_pool<2>, tf::flatten, tf::dense<4>, tf::softmax>;
 using relu_cnn = tf::sequential<tf::input<9, 8, 1>, tf::conv2d<5, 2, 3, tf::stride<1>, tf::padding<1>, false>,
                                 tf::relu, tf::max_pool<3, tf::stride<2>>, tf::flatten, tf::dense<6>, tf::softmax>;
+
+// batch_norm (per stage): after a dense layer (a [D] sample, as BatchNorm1d), after a convolution (channels last,
+// as BatchNorm2d) with another momentum, and two inside a residual block (their buffers at offsets within the
+// block's). Smooth
+// activations only: where a ReLU's kink falls depends on the whole batch's statistics. The layers right before a
+// batch norm have no bias, as usual: its gradient would be zero up to rounding, and Adam, which divides by the
+// gradient's own size, would turn the rounding's sign into a full step.
+using bn_mlp =
+    tf::sequential<tf::input<13>, tf::dense<11, false>, tf::batch_norm<>, tf::tanh, tf::dense<4>, tf::softmax>;
+using bn_cnn = tf::sequential<tf::input<7, 6, 2>, tf::conv2d<3, 3, 2, tf::stride<1>, tf::padding<0>, false>,
+                              tf::batch_norm<std::ratio<1, 4>>, tf::sigmoid, tf::flatten, tf::dense<5>>;
+using bn_block = tf::sequential<tf::input<9>, tf::dense<6>, tf::tanh,
+                                tf::residual<tf::batch_norm<>, tf::dense<6>, tf::batch_norm<std::ratio<1, 3>>>,
+                                tf::dense<3>>;
 
 // Transformer blocks on the per-stage kernels, at odd sizes. gpt_block_net: nanoGPT's block (layer norm, causal
 // attention without biases, residual; layer norm without bias, GELU MLP, residual) on 7 positions of 6 features in 2 heads of 3,
@@ -447,7 +464,23 @@ void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
     if (step == 0 || step + 1 == rows_per_step.size()) {
       gpu.parameter_buffer().copy_to_host(buffer.data(), P);
       check_by_stage<host_model>("parameters", buffer.data(), cpu->params(), tolerance, false);
+      if constexpr (host_model::buffer_count > 0) {
+        // The kept values (batch_norm's running statistics and its count of batches), moved by each step.
+        std::vector<T> kept(host_model::buffer_count);
+        gpu.kept_buffer().copy_to_host(kept.data(), kept.size());
+        CHECK_AGREES("buffers", compare(kept.data(), cpu->buffers(), kept.size()), tolerance);
+      }
     }
+  }
+  if constexpr (host_model::buffer_count > 0) {
+    // Inference reads the running statistics, on both sides.
+    const std::size_t rows = rows_per_step.back();
+    const auto x = inputs_clear_of_relu_kinks<host_model, T>(*cpu, g, rows);
+    batch.load(x, std::vector<T>(Capacity * target_size));
+    const T* expected = cpu->forward(x.data(), rows);
+    gpu.forward(batch.x.data(), rows);
+    gpu.copy_output_to(output.data(), Capacity);
+    CHECK_AGREES("inference output", compare(output.data(), expected, rows * out), tolerance);
   }
   // The slots' layout and the step count. (The moments sum the gradients of every step, computed from
   // parameters that have moved apart a little; hence the looser bound.)
@@ -573,6 +606,41 @@ TEST_CASE("convolutional networks: forward passes and training steps agree with 
     const auto rows = varying_rows(g, 7, 6);
     check_training_agrees<strided_cnn, 7, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
     check_training_agrees<strided_cnn, 7, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+  }
+}
+
+TEST_CASE("batch_norm: training steps move the running statistics as the CPU's do, and inference reads them") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  // Training takes more than one value per channel, so a dense layer's batch norm takes two rows at least.
+  const auto rows_of = [&](std::size_t capacity) {
+    return std::vector<std::size_t>{capacity, 2 + g.below(capacity - 1), 2 + g.below(capacity - 1), capacity};
+  };
+  SUBCASE("after a dense layer: sparse cross-entropy with Adam (float), SGD (double)") {
+    const auto rows = rows_of(9);
+    check_training_agrees<bn_mlp, 9, cu::execution::automatic, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                      tf::adam{}, rows);
+    check_training_agrees<bn_mlp, 9, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                        tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<bn_mlp, 9, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                            tf::adam{}, rows);
+  }
+  SUBCASE("after a convolution, channels last: mse, Adam") {
+    check_training_agrees<bn_cnn, 7, per_stage, float>(seed, tf::mse{}, tf::adam{}, varying_rows(g, 7, 4));
+  }
+  SUBCASE("inside a residual block: mse, SGD") {
+    check_training_agrees<bn_block, 8, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows_of(8));
+  }
+  SUBCASE("a training batch of one value per channel is refused, as on the CPU") {
+    cu::device_model<bn_mlp, 9> gpu(seed);
+    cu::device_model<bn_mlp, 9>::optimizer_state_for<tf::sgd> state(tf::sgd{});
+    device_batch<float> batch(9 * 13, 9);
+    batch.load(test_support::uniform<float>(g, 13, 0, 1), std::vector<float>{1});
+    CHECK_THROWS_WITH_AS(gpu.train_step(batch.x.data(), batch.y.data(), 1, tf::sparse_categorical_cross_entropy{},
+                                        tf::sgd{}, state),
+                         doctest::Contains("batch_norm: training needs more than one value per channel, got a batch "
+                                           "of 1"),
+                         tf::exception);
   }
 }
 

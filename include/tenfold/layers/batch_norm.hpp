@@ -52,6 +52,28 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
 
   static void describe(char* buf, std::size_t n) { std::snprintf(buf, n, "batch_norm"); }
 
+  // The formulas, written once for the CPU here and the device (cuda/layers/batch_norm.cuh).
+  // y from x, with the channel's mean and scale = γ / sqrt(σ² + ε) and shift = β.
+  TENFOLD_HD static T normalized(T x, T mean, T scale, T shift) { return (x - mean) * scale + shift; }
+  // The running statistics moved toward a batch's (its mean and biased variance over n values), the unbiased
+  // variance going into running_var, as PyTorch does.
+  TENFOLD_HD static void move_running(T& running_mean, T& running_var, double batch_mean, double batch_var,
+                                      std::size_t n) {
+    const double unbiased = double(n) / double(n - 1);
+    running_mean = T((1.0 - momentum) * double(running_mean) + momentum * batch_mean);
+    running_var = T((1.0 - momentum) * double(running_var) + momentum * batch_var * unbiased);
+  }
+  // 1 / sqrt(σ² + ε), rounded to T.
+  TENFOLD_HD static T inverse_std(double variance) {
+    using std::sqrt;
+    return T(1.0 / sqrt(variance + epsilon));
+  }
+  // x's gradient, with scale = γ / σ and, in training, the channel's means of dy and dy·x̂ (0 in evaluation,
+  // where the statistics are constants).
+  TENFOLD_HD static T input_gradient(T dy, T x, T mean, T inv_std, T scale, T mean_dy, T mean_dy_xhat) {
+    return scale * (dy - mean_dy - (x - mean) * inv_std * mean_dy_xhat);
+  }
+
   void forward(const pass<T>& p, const T* params, batch<const T, In> x, batch<T, In> y) const {
     const std::size_t n = x.vectors();
     if (p.training()) check_enough_values(n);
@@ -65,26 +87,22 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
       if (p.training()) {
         double batch_mean[block], batch_var[block];
         moments(x.data, n, first, count, batch_mean, batch_var);
-        const double unbiased = double(n) / double(n - 1);
         for (std::size_t c = 0; c < count; ++c) {
           mean[c] = T(batch_mean[c]);
-          scale[c] = T(1.0 / std::sqrt(batch_var[c] + epsilon)) * gamma[first + c];
-          T& rm = running_mean[first + c];
-          T& rv = running_var[first + c];
-          rm = T((1.0 - momentum) * double(rm) + momentum * batch_mean[c]);
-          rv = T((1.0 - momentum) * double(rv) + momentum * batch_var[c] * unbiased);
+          scale[c] = inverse_std(batch_var[c]) * gamma[first + c];
+          move_running(running_mean[first + c], running_var[first + c], batch_mean[c], batch_var[c], n);
         }
       } else {
         for (std::size_t c = 0; c < count; ++c) {
           mean[c] = running_mean[first + c];
-          scale[c] = T(1.0 / std::sqrt(double(running_var[first + c]) + epsilon)) * gamma[first + c];
+          scale[c] = inverse_std(double(running_var[first + c])) * gamma[first + c];
         }
       }
       for (std::size_t c = 0; c < count; ++c) shift[c] = beta[first + c];
       for (std::size_t r = 0; r < n; ++r) {
         const T* in = x.data + r * channels + first;
         T* out = y.data + r * channels + first;
-        for (std::size_t c = 0; c < count; ++c) out[c] = (in[c] - mean[c]) * scale[c] + shift[c];
+        for (std::size_t c = 0; c < count; ++c) out[c] = normalized(in[c], mean[c], scale[c], shift[c]);
       }
     }
     if (p.training()) p.buffers[2 * channels] += T(1);  // num_batches_tracked
@@ -123,12 +141,12 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
         moments(x.data, n, first, count, batch_mean, batch_var);
         for (std::size_t c = 0; c < count; ++c) {
           mean[c] = T(batch_mean[c]);
-          inv_std[c] = T(1.0 / std::sqrt(batch_var[c] + epsilon));
+          inv_std[c] = inverse_std(batch_var[c]);
         }
       } else {
         for (std::size_t c = 0; c < count; ++c) {
           mean[c] = running_mean[first + c];
-          inv_std[c] = T(1.0 / std::sqrt(double(running_var[first + c]) + epsilon));
+          inv_std[c] = inverse_std(double(running_var[first + c]));
         }
       }
       double sum_dy[block] = {}, sum_dy_xhat[block] = {};
@@ -157,7 +175,7 @@ struct batch_norm_stage : leaf_stage<T, In, In> {
         const T* g = dy.data + r * channels + first;
         T* out = dx.data + r * channels + first;
         for (std::size_t c = 0; c < count; ++c)
-          out[c] = scale[c] * (g[c] - mean_dy[c] - (in[c] - mean[c]) * inv_std[c] * mean_dy_xhat[c]);
+          out[c] = input_gradient(g[c], in[c], mean[c], inv_std[c], scale[c], mean_dy[c], mean_dy_xhat[c]);
       }
     }
     ready(std::size_t{0}, param_count);

@@ -134,6 +134,7 @@ struct device_chain<chain_stage<T0, In, type_list<C...>>> {
   static device_pass<T> child_pass(const device_pass<T>& p) {
     device_pass<T> c = p;
     c.saved = p.saved + p.capacity * saved_offset[I];
+    c.buffers = p.buffers + stage::child_buffer_offsets[I];
     c.scratch = p.scratch + p.capacity * 2 * gradient_width;
     return c;
   }

@@ -25,12 +25,14 @@ class data_parallel {
  public:
   using T = typename Model::value_type;
 
-  // Every rank starts from rank 0's parameters (broadcast here). The gradients travel in buckets of
+  // Every rank starts from rank 0's parameters and buffers (broadcast here; afterwards each rank's batch_norm
+  // statistics follow its own rows, as in a distributed fit() on the CPU). The gradients travel in buckets of
   // `bucket_size` values (by default, as fit() cuts them).
   data_parallel(Model& model, Comm& comm,
                 std::size_t bucket_size = ::tenfold::detail::exchange_bucket_size<Comm>(Model::param_count))
       : model_(model), comm_(comm), exchange_(comm, Model::param_count, bucket_size) {
     comm_.broadcast(model_.params(), Model::param_count);
+    if constexpr (Model::buffer_count > 0) comm_.broadcast(model_.buffers(), Model::buffer_count);
   }
 
   // One step on this rank's `rows` of a global batch of `global_rows` (x and target in device memory; rows may be

@@ -5,9 +5,12 @@
 // layout engine's offsets (nn/layout.hpp), each dense stage's weights [in, out] row-major followed by its bias.
 // The device's own workspace holds every stage's output for `Capacity` samples, what each stage keeps for
 // backward, working memory, and two gradient buffers for backward. Each buffer is one allocation, made on
-// construction; a training step allocates nothing and does not wait for the GPU. `copy_parameters_from(model)`
-// and `copy_parameters_to(model)` are one cudaMemcpy each, and the same seed gives the same initial weights as
-// model<Net, Capacity, T>(seed) (the same walk over the arrays' initialisers, with the same generator).
+// construction; a training step allocates nothing and does not wait for the GPU. Buffers (values kept but not
+// trained: batch_norm's running statistics) live beside the parameters, with the CPU model's buffer layout; a
+// training pass updates them, an inference pass (forward) reads them. `copy_parameters_from(model)` and
+// `copy_parameters_to(model)` copy the parameters and the buffers, one cudaMemcpy each, and the same seed gives
+// the same initial values as model<Net, Capacity, T>(seed) (the same walk over the arrays' initialisers, with the
+// same generator).
 //
 // Each top-level stage runs through its entry in device_kernels<Stage> (stage_traits.cuh; dense, activation and
 // softmax in stage_kernels.cuh, conv2d, pooling, reshape, the norms and attention in cuda/layers/, the composite
@@ -47,6 +50,7 @@
 #include <tenfold/cuda/check.cuh>
 #include <tenfold/cuda/device_buffer.cuh>
 #include <tenfold/cuda/layers/attention.cuh>
+#include <tenfold/cuda/layers/batch_norm.cuh>
 #include <tenfold/cuda/layers/conv2d.cuh>
 #include <tenfold/cuda/layers/embedding.cuh>
 #include <tenfold/cuda/layers/layer_norm.cuh>
@@ -185,6 +189,7 @@ class device_model {
 
  public:
   static constexpr std::size_t param_count = layout::param_count;
+  static constexpr std::size_t buffer_count = layout::buffer_count;
   static constexpr std::size_t workspace_size = workspace_offsets.total;
   // Whether forward() and train_step() with loss L run the fused kernels (when the device has the shared memory
   // they need: see forwards_fused() and trains_fused()).
@@ -205,7 +210,8 @@ class device_model {
         bad_row_(1),
         bad_input_(1),
         norm_(detail::norm_blocks(param_count) + 1),
-        compute_params_(mixed_precision && param_count > 0 ? param_count : 1) {
+        compute_params_(mixed_precision && param_count > 0 ? param_count : 1),
+        buffers_(buffer_count > 0 ? buffer_count : 1) {
     int device = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
     check(cudaDeviceGetAttribute(&multiprocessors_, cudaDevAttrMultiProcessorCount, device),
@@ -222,8 +228,8 @@ class device_model {
   device_model& operator=(device_model&&) noexcept = default;
 
   void initialize(std::uint64_t seed) {
-    // The CPU model's walk (model::initialize): every array's initialiser, in layout order, one generator.
-    // (The device's stages keep no buffers; any would be drawn too, so that the draws stay in step.)
+    // The CPU model's walk (model::initialize): every array's initialiser, parameters and buffers, in layout
+    // order, one generator.
     rng generator(seed);
     std::vector<T> host(param_count > 0 ? param_count : 1);
     std::vector<T> kept(root_type::buffer_count > 0 ? root_type::buffer_count : 1);
@@ -234,25 +240,31 @@ class device_model {
     });
     synchronize_stream();
     params_.copy_from_host(host.data(), param_count);
+    buffers_.copy_from_host(kept.data(), buffer_count);
     check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(T), stream_), "cudaMemsetAsync (gradients)");
     parameters_changed();
   }
 
-  // One cudaMemcpy of the whole flat buffer, after the work queued on the model's stream.
+  // The parameters and the buffers: one cudaMemcpy for each flat buffer, after the work queued on the model's
+  // stream.
   template <std::size_t C, class P, class S>
   void copy_parameters_from(const model<Net, C, P, S>& host) {
     static_assert(std::is_same_v<typename model<Net, C, P, S>::value_type, T>, "the parameters have the same type");
-    static_assert(model<Net, C, P, S>::param_count == param_count, "the layouts are the same network's");
+    static_assert(model<Net, C, P, S>::param_count == param_count && model<Net, C, P, S>::buffer_count == buffer_count,
+                  "the layouts are the same network's");
     synchronize_stream();
     params_.copy_from_host(host.params(), param_count);
+    buffers_.copy_from_host(host.buffers(), buffer_count);
     parameters_changed();
   }
   template <std::size_t C, class P, class S>
   void copy_parameters_to(model<Net, C, P, S>& host) const {
     static_assert(std::is_same_v<typename model<Net, C, P, S>::value_type, T>, "the parameters have the same type");
-    static_assert(model<Net, C, P, S>::param_count == param_count, "the layouts are the same network's");
+    static_assert(model<Net, C, P, S>::param_count == param_count && model<Net, C, P, S>::buffer_count == buffer_count,
+                  "the layouts are the same network's");
     synchronize_stream();
     params_.copy_to_host(host.params(), param_count);
+    buffers_.copy_to_host(host.buffers(), buffer_count);
   }
   // The first rows × output_size values of the last forward pass (or training step) into host memory.
   void copy_output_to(T* host, std::size_t rows) const {
@@ -272,6 +284,10 @@ class device_model {
   T* grads() { return grads_.data(); }
   const T* grads() const { return grads_.data(); }
   const device_buffer<T>& parameter_buffer() const { return params_; }
+  // The kept values (buffer_count of them; one unused value when there are none), in device memory.
+  T* buffers() { return buffers_.data(); }
+  const T* buffers() const { return buffers_.data(); }
+  const device_buffer<T>& kept_buffer() const { return buffers_; }
   const device_buffer<T>& gradient_buffer() const { return grads_; }
   device_buffer<T>& workspace_buffer() { return workspace_; }
   stages_type& stages() { return stages_; }
@@ -306,7 +322,7 @@ class device_model {
         return output();
       }
     }
-    forward_per_stage(x, rows);
+    forward_per_stage(x, rows, false);
     return output();
   }
 
@@ -321,7 +337,7 @@ class device_model {
     detail::require_device_loss<L>();
     (void)loss;  // the device losses have no runtime settings
     check_rows(rows, "compute_gradients");
-    forward_per_stage(x, rows);
+    forward_per_stage(x, rows, true);
     backward_per_stage<L>(x, target, rows, ready);
     record_loss_scale<L>(rows);
   }
@@ -495,12 +511,14 @@ class device_model {
 
   // ---- per-stage path ----
 
-  // Stage s's regions of the workspace for a batch of `rows`.
-  detail::device_pass<T> pass_for(std::size_t s, std::size_t rows) {
+  // Stage s's regions of the workspace and its buffers, for a batch of `rows` in a training pass or not.
+  detail::device_pass<T> pass_for(std::size_t s, std::size_t rows, bool training) {
     return {rows,
             Capacity,
             workspace_.data() + workspace_offsets.saved_offset[s],
             workspace_.data() + workspace_offsets.scratch_offset,
+            buffers_.data() + layout::buffer_offset[s],
+            training,
             multiprocessors_,
             stream_,
             bad_input_.data(),
@@ -530,13 +548,13 @@ class device_model {
     }
   }
 
-  void forward_per_stage(const T* x, std::size_t rows) {
+  void forward_per_stage(const T* x, std::size_t rows, bool training) {
     x = pass_input(x, rows);
     const T* weights = pass_params();
     for_each_stage([&](auto& stage, auto idx) {
       constexpr std::size_t s = decltype(idx)::value;
       const T* in = s == 0 ? x : out(s - 1);
-      const detail::device_pass<T> p = pass_for(s, rows);
+      const detail::device_pass<T> p = pass_for(s, rows, training);
       detail::device_kernels<stage_t<s>>::forward(stage, weights + layout::param_offset[s], in, out(s), p);
       // Values handed to the next stage are stored as bf16 would hold them; the loss sees the last unrounded.
       if constexpr (s + 1 < stage_count) detail::round_handed_values(p, out(s), rows * layout::width[s]);
@@ -574,7 +592,7 @@ class device_model {
       const T* in = S == 0 ? x : out(S - 1);
       T* din = S == 0 ? nullptr : (g == backward_buffer(0) ? backward_buffer(1) : backward_buffer(0));
       constexpr std::size_t first = layout::param_offset[S], count = layout::param_offset[S + 1] - first;
-      const detail::device_pass<T> p = pass_for(S, rows);
+      const detail::device_pass<T> p = pass_for(S, rows, true);
       detail::device_kernels<stage_t<S>>::template backward<Start == detail::loss_start::preactivation>(
           std::get<S>(stages_), pass_params() + first, grads_.data() + first, in, out(S), g, din, p);
       if constexpr (count > 0) ready(first, count);
@@ -668,6 +686,7 @@ class device_model {
   device_buffer<unsigned long long> bad_input_;  // the first input position a stage could not take, or all ones
   device_buffer<double> norm_;  // the last clipped gradients' norm, then the partial sums of its square
   device_buffer<T> compute_params_;  // mixed precision: the weights rounded to bf16, which the per-stage passes read
+  device_buffer<T> buffers_;         // the kept values (batch_norm's running statistics)
   // The fused path's own buffers: the weights transposed, under mixed precision the weights' bf16 copy (both in
   // weight_word, bf16 words under mixed precision), and each block's partial gradient sums.
   device_buffer<weight_word> weights_t_, fused_compute_;

@@ -63,15 +63,18 @@ struct is_softmax<::tenfold::detail::softmax_stage<In, T>> : std::true_type {};
 template <class S>
 inline constexpr bool is_softmax_v = is_softmax<S>::value;
 
-// What a stage's kernels get besides their buffers: the batch's rows, the capacity every region is sized for,
+// What a stage's kernels get besides their parameters: the batch's rows, the capacity every region is sized for,
 // the stage's saved region (written by forward, read by backward: what it keeps per sample, such as attention's
 // probabilities or a block's intermediate outputs) and its scratch (working memory of one call, shared with
-// the other stages), the device's multiprocessor count and the stream.
+// the other stages), its slice of the model's buffers (values kept but not trained, such as batch_norm's running
+// statistics), whether the pass is training's, the device's multiprocessor count and the stream.
 template <class T>
 struct device_pass {
   std::size_t rows = 0, capacity = 0;
   T* saved = nullptr;    // capacity × saved_per_sample values of the stage's entry
   T* scratch = nullptr;  // capacity × scratch_per_sample values
+  T* buffers = nullptr;  // the stage's buffers, at its offset in the model's (nn/layout.hpp)
+  bool training = false;  // a training pass (batch statistics) or an inference one (running statistics)
   int multiprocessors = 1;
   cudaStream_t stream = nullptr;
   // Where a stage records the first position of the batch whose input it could not take (a token id out of
@@ -130,9 +133,9 @@ struct device_stage_check {
   static_assert(has_device_kernels_v<S>,
                 "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense, activation "
                 "and softmax stages on samples of any rank, conv2d, max_pool, avg_pool, flatten, reshape, "
-                "layer_norm, rms_norm, multi_head_attention, embedding, position_embedding, tied_embedding, and "
-                "residual blocks, nested blocks and repeat<N, ...> made of those; not recurrent layers, parallel, "
-                "batch_norm nor dropout, whose masks come from the host generator: train this network with "
+                "layer_norm, rms_norm, batch_norm, multi_head_attention, embedding, position_embedding, "
+                "tied_embedding, and residual blocks, nested blocks and repeat<N, ...> made of those; not recurrent "
+                "layers, parallel nor dropout, whose masks come from the host generator: train this network with "
                 "tenfold::model");
   static constexpr bool value = has_device_kernels_v<S>;
 };
@@ -147,6 +150,9 @@ struct root_layout {
   // Stage s owns [param_offset[s], param_offset[s + 1]) of the flat parameter buffer.
   static constexpr auto param_offset = Root::child_param_offsets;
   static constexpr std::size_t param_count = Root::param_count;
+  // And [buffer_offset[s], buffer_offset[s + 1]) of the flat buffer of kept values.
+  static constexpr auto buffer_offset = Root::child_buffer_offsets;
+  static constexpr std::size_t buffer_count = Root::buffer_count;
 
  private:
   template <std::size_t... I>
