@@ -54,6 +54,7 @@ for arg in "$@"; do
 done
 out=${out:-${OUT:-$root/bench/gpu/results}}
 mkdir -p "$out" "$bin"
+out=$(cd "$out" && pwd)  # absolute: the script works from the repository's root below
 bin=$(cd "$bin" && pwd)
 exec > >(tee "$out/run.log") 2>&1
 cd "$root" || exit 1  # the binaries read data/mnist relative to the repository's root
