@@ -139,6 +139,18 @@ using bn_block = tf::sequential<tf::input<9>, tf::dense<6>, tf::tanh,
                                 tf::residual<tf::batch_norm<>, tf::dense<6>, tf::batch_norm<std::ratio<1, 3>>>,
                                 tf::dense<3>>;
 
+// Recurrent layers (per stage), at odd sizes, every step output: an LSTM over 5 steps with a dense layer and a
+// softmax per step (a label per position); a GRU keeping its last state under a classifier; two Elman layers
+// (sigmoid, then tanh keeping the last state) for mse; an LSTM then a GRU stacked; a GRU inside a residual block
+// (its input's gradient added to the skip's).
+using lstm_net = tf::sequential<tf::input<5, 3>, tf::lstm<7>, tf::dense<4>, tf::softmax>;
+using gru_net = tf::sequential<tf::input<6, 4>, tf::gru<5, tf::last_step>, tf::dense<3>, tf::softmax>;
+using rnn_net =
+    tf::sequential<tf::input<4, 5>, tf::rnn<6, tf::sigmoid>, tf::rnn<5, tf::tanh, tf::last_step>, tf::dense<2>>;
+using stacked_recurrent_net =
+    tf::sequential<tf::input<7, 2>, tf::lstm<6>, tf::gru<5, tf::last_step>, tf::dense<3>, tf::softmax>;
+using recurrent_block_net = tf::sequential<tf::input<5, 3>, tf::residual<tf::gru<3>>, tf::flatten, tf::dense<2>>;
+
 // Transformer blocks on the per-stage kernels, at odd sizes. gpt_block_net: nanoGPT's block (layer norm, causal
 // attention without biases, residual; layer norm without bias, GELU MLP, residual) on 7 positions of 6 features in 2 heads of 3,
 // then a final layer norm and a classifier over the flattened sequence. encoder_net: two copies (repeat) of a
@@ -669,6 +681,42 @@ TEST_CASE("transformer blocks: forward passes and training steps agree with the 
     const auto rows = varying_rows(g, 4, 4);
     check_training_agrees<encoder_net, 4, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
     check_training_agrees<encoder_net, 4, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+  }
+}
+
+TEST_CASE("recurrent layers: forward passes and training steps agree with the CPU model") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("lstm, all steps, a label per step: forward; Adam (float), SGD (double), mixed precision") {
+    check_forward_agrees<lstm_net, 6, cu::execution::automatic, float>(seed, 1 + g.below(6));
+    const auto rows = varying_rows(g, 6, 4);
+    check_training_agrees<lstm_net, 6, cu::execution::automatic, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                        tf::adam{}, rows);
+    check_training_agrees<lstm_net, 6, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                          tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<lstm_net, 6, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                              tf::adam{}, rows);
+  }
+  SUBCASE("gru, last step, a classifier: forward; Adam (float), SGD (double), mixed precision") {
+    check_forward_agrees<gru_net, 7, per_stage, float>(seed, 1 + g.below(7));
+    const auto rows = varying_rows(g, 7, 4);
+    check_training_agrees<gru_net, 7, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{}, tf::adam{},
+                                                        rows);
+    check_training_agrees<gru_net, 7, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                         tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<gru_net, 7, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                             tf::adam{}, rows);
+  }
+  SUBCASE("two Elman layers, sigmoid then tanh keeping the last state: mse, SGD, float and double") {
+    const auto rows = varying_rows(g, 5, 4);
+    check_training_agrees<rnn_net, 5, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<rnn_net, 5, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+  }
+  SUBCASE("an lstm then a gru; a gru inside a residual block") {
+    check_training_agrees<stacked_recurrent_net, 4, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                      tf::adam{}, varying_rows(g, 4, 3));
+    check_training_agrees<recurrent_block_net, 5, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
+                                                                     varying_rows(g, 5, 3));
   }
 }
 

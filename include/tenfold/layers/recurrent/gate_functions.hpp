@@ -15,12 +15,12 @@
 namespace tenfold::detail {
 
 template <class T>
-TENFOLD_INLINE T gate_tanh(T x) {
+TENFOLD_HD TENFOLD_INLINE T gate_tanh(T x) {
   return fast_tanh(x);
 }
 
 template <class T>
-TENFOLD_INLINE T gate_sigmoid(T x) {
+TENFOLD_HD TENFOLD_INLINE T gate_sigmoid(T x) {
   if constexpr (std::is_same_v<T, float>)
     return 0.5f + 0.5f * gate_tanh(0.5f * x);
   else
@@ -29,7 +29,7 @@ TENFOLD_INLINE T gate_sigmoid(T x) {
 
 // An rnn's activation: tanh and σ as above, any other as the activation computes it.
 template <class Act, class T>
-TENFOLD_INLINE T cell_activation(const Act& act, T x) {
+TENFOLD_HD TENFOLD_INLINE T cell_activation(const Act& act, T x) {
   if constexpr (std::is_same_v<Act, tenfold::tanh>)
     return gate_tanh(x);
   else if constexpr (std::is_same_v<Act, sigmoid>)

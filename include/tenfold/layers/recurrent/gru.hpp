@@ -31,61 +31,46 @@ struct gru_cell {
   static constexpr bool recurrent_apart = true;
   static constexpr bool state_passes_through = true;
 
-  // gates holds the input's pre-activations, recurrent W_hh h_{t−1} + b_hh (b_hh alone at the first step).
-  template <class T>
-  void forward_row(T* gates, const T* recurrent, const T* h_prev, const T*, T* h, T* hn) const {
-    for_case(h_prev != nullptr, false,
-             [&](auto previous, auto) { forward_cells<previous()>(gates, recurrent, h_prev, h, hn); });
+  // One unit j of a step (recurrence.hpp runs them: a loop on the CPU, a thread each on the device). gates holds
+  // the input's pre-activations and receives r, z, n; recurrent holds W_hh h_{t−1} + b_hh (b_hh alone at the
+  // first step); hn keeps its n block.
+  template <bool HasPrevious, class T>
+  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent,
+                                              const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT,
+                                              T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT hn, std::size_t j) const {
+    const T r = gate_sigmoid(gates[j] + recurrent[j]);
+    const T z = gate_sigmoid(gates[H + j] + recurrent[H + j]);
+    hn[j] = recurrent[2 * H + j];
+    const T n = gate_tanh(gates[2 * H + j] + r * hn[j]);
+    gates[j] = r;
+    gates[H + j] = z;
+    gates[2 * H + j] = n;
+    if constexpr (HasPrevious)
+      h[j] = (T(1) - z) * n + z * h_prev[j];
+    else
+      h[j] = (T(1) - z) * n;
   }
 
   // dh receives its part that passes straight to h_{t−1}: dh_t ⊙ z.
-  template <class T>
-  void backward_row(T* dh, const T* dy, const T* gates, const T* h_prev, const T* hn, const T*, T*, T* dgates,
-                    T* dgates_h) const {
-    for_case(dy != nullptr, h_prev != nullptr, [&](auto output_gradient, auto previous) {
-      backward_cells<output_gradient(), previous()>(dh, dy, gates, h_prev, hn, dgates, dgates_h);
-    });
-  }
-
-  // One loop per case (for_case), with no test inside and no pointer that may overlap another, so that it
-  // runs in vectors (as lstm.hpp's).
-  template <bool HasPrevious, class T>
-  static void forward_cells(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent,
-                            const T* TENFOLD_RESTRICT h_prev, T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT hn) {
-    for (std::size_t j = 0; j < H; ++j) {
-      const T r = gate_sigmoid(gates[j] + recurrent[j]);
-      const T z = gate_sigmoid(gates[H + j] + recurrent[H + j]);
-      hn[j] = recurrent[2 * H + j];
-      const T n = gate_tanh(gates[2 * H + j] + r * hn[j]);
-      gates[j] = r;
-      gates[H + j] = z;
-      gates[2 * H + j] = n;
-      if constexpr (HasPrevious)
-        h[j] = (T(1) - z) * n + z * h_prev[j];
-      else
-        h[j] = (T(1) - z) * n;
-    }
-  }
-
   template <bool HasOutputGradient, bool HasPrevious, class T>
-  static void backward_cells(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy, const T* TENFOLD_RESTRICT gates,
-                             const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT hn,
-                             T* TENFOLD_RESTRICT dgates, T* TENFOLD_RESTRICT dgates_h) {
-    for (std::size_t j = 0; j < H; ++j) {
-      T d = dh[j];
-      if constexpr (HasOutputGradient) d += dy[j];
-      const T r = gates[j], z = gates[H + j], n = gates[2 * H + j];
-      T hp = T(0);
-      if constexpr (HasPrevious) hp = h_prev[j];
-      const T dn = d * (T(1) - z) * (T(1) - n * n);
-      const T dr = dn * hn[j] * r * (T(1) - r);
-      const T dz = d * (hp - n) * z * (T(1) - z);
-      dgates[j] = dgates_h[j] = dr;
-      dgates[H + j] = dgates_h[H + j] = dz;
-      dgates[2 * H + j] = dn;
-      dgates_h[2 * H + j] = dn * r;
-      dh[j] = d * z;
-    }
+  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
+                                               const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT h_prev,
+                                               const T* TENFOLD_RESTRICT hn, const T* TENFOLD_RESTRICT,
+                                               T* TENFOLD_RESTRICT, T* TENFOLD_RESTRICT dgates,
+                                               T* TENFOLD_RESTRICT dgates_h, std::size_t j) const {
+    T d = dh[j];
+    if constexpr (HasOutputGradient) d += dy[j];
+    const T r = gates[j], z = gates[H + j], n = gates[2 * H + j];
+    T hp = T(0);
+    if constexpr (HasPrevious) hp = h_prev[j];
+    const T dn = d * (T(1) - z) * (T(1) - n * n);
+    const T dr = dn * hn[j] * r * (T(1) - r);
+    const T dz = d * (hp - n) * z * (T(1) - z);
+    dgates[j] = dgates_h[j] = dr;
+    dgates[H + j] = dgates_h[H + j] = dz;
+    dgates[2 * H + j] = dn;
+    dgates_h[2 * H + j] = dn * r;
+    dh[j] = d * z;
   }
 };
 

@@ -4,7 +4,8 @@
 //   c_t = f ⊙ c_{t−1} + i ⊙ g                        h_t = o ⊙ tanh(c_t)
 // The four gates are the row blocks i, f, g, o of weight_ih_l0 [4H, D], weight_hh_l0 [4H, H] and both biases
 // [4H], as PyTorch stacks them. Output [T, H] (all_steps) or h_T [H] (last_step). Each step keeps its gates
-// after their nonlinearities and c_t; backward recomputes tanh(c_t) rather than keeping it.
+// after their nonlinearities and c_t; backward recomputes tanh(c_t) rather than keeping it. The unit functions
+// are the CPU's and the device's (cuda/layers/recurrent.cuh).
 #pragma once
 #include "../../core/internal.hpp"
 
@@ -29,61 +30,46 @@ struct lstm_cell {
   static constexpr bool recurrent_apart = false;
   static constexpr bool state_passes_through = false;
 
-  template <class T>
-  void forward_row(T* gates, const T*, const T*, const T* c_prev, T* h, T* c) const {
-    for_case(c_prev != nullptr, false, [&](auto previous, auto) { forward_cells<previous()>(gates, c_prev, h, c); });
-  }
-
-  // One loop per case, so that no test is left in the loop and every pointer is known not to overlap: the
-  // loops then run in vectors, with no run-time check falling back to the scalar loop.
+  // One unit j of a step (recurrence.hpp runs them: a loop on the CPU, a thread each on the device): the gates'
+  // nonlinearities in place, c_t and h_t.
   template <bool HasPrevious, class T>
-  static void forward_cells(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT c_prev, T* TENFOLD_RESTRICT h,
-                            T* TENFOLD_RESTRICT c) {
-    for (std::size_t j = 0; j < H; ++j) {
-      const T i = gate_sigmoid(gates[j]), f = gate_sigmoid(gates[H + j]);
-      const T g = gate_tanh(gates[2 * H + j]), o = gate_sigmoid(gates[3 * H + j]);
-      gates[j] = i;
-      gates[H + j] = f;
-      gates[2 * H + j] = g;
-      gates[3 * H + j] = o;
-      if constexpr (HasPrevious)
-        c[j] = f * c_prev[j] + i * g;
-      else
-        c[j] = i * g;
-      h[j] = o * gate_tanh(c[j]);
-    }
+  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
+                                              const T* TENFOLD_RESTRICT, const T* TENFOLD_RESTRICT c_prev,
+                                              T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT c, std::size_t j) const {
+    const T i = gate_sigmoid(gates[j]), f = gate_sigmoid(gates[H + j]);
+    const T g = gate_tanh(gates[2 * H + j]), o = gate_sigmoid(gates[3 * H + j]);
+    gates[j] = i;
+    gates[H + j] = f;
+    gates[2 * H + j] = g;
+    gates[3 * H + j] = o;
+    if constexpr (HasPrevious)
+      c[j] = f * c_prev[j] + i * g;
+    else
+      c[j] = i * g;
+    h[j] = o * gate_tanh(c[j]);
   }
 
   // dc_t = dc_{t+1}·f_{t+1} (carried) + dh_t·o·(1 − tanh²(c_t)); the gate gradients are taken at the
   // pre-activations.
-  template <class T>
-  void backward_row(T* dh, const T* dy, const T* gates, const T*, const T* c, const T* c_prev, T* dc_carry,
-                    T* dgates, T*) const {
-    for_case(dy != nullptr, c_prev != nullptr, [&](auto output_gradient, auto previous) {
-      backward_cells<output_gradient(), previous()>(dh, dy, gates, c, c_prev, dc_carry, dgates);
-    });
-  }
-
   template <bool HasOutputGradient, bool HasPrevious, class T>
-  static void backward_cells(const T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
-                             const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT c,
-                             const T* TENFOLD_RESTRICT c_prev, T* TENFOLD_RESTRICT dc_carry,
-                             T* TENFOLD_RESTRICT dgates) {
-    for (std::size_t j = 0; j < H; ++j) {
-      T d = dh[j];
-      if constexpr (HasOutputGradient) d += dy[j];
-      const T i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j];
-      const T tc = gate_tanh(c[j]);
-      const T dc = dc_carry[j] + d * o * (T(1) - tc * tc);
-      dgates[j] = dc * g * i * (T(1) - i);
-      if constexpr (HasPrevious)
-        dgates[H + j] = dc * c_prev[j] * f * (T(1) - f);
-      else
-        dgates[H + j] = T(0);
-      dgates[2 * H + j] = dc * i * (T(1) - g * g);
-      dgates[3 * H + j] = d * tc * o * (T(1) - o);
-      dc_carry[j] = dc * f;
-    }
+  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
+                                               const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
+                                               const T* TENFOLD_RESTRICT c, const T* TENFOLD_RESTRICT c_prev,
+                                               T* TENFOLD_RESTRICT dc_carry, T* TENFOLD_RESTRICT dgates,
+                                               T* TENFOLD_RESTRICT, std::size_t j) const {
+    T d = dh[j];
+    if constexpr (HasOutputGradient) d += dy[j];
+    const T i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j];
+    const T tc = gate_tanh(c[j]);
+    const T dc = dc_carry[j] + d * o * (T(1) - tc * tc);
+    dgates[j] = dc * g * i * (T(1) - i);
+    if constexpr (HasPrevious)
+      dgates[H + j] = dc * c_prev[j] * f * (T(1) - f);
+    else
+      dgates[H + j] = T(0);
+    dgates[2 * H + j] = dc * i * (T(1) - g * g);
+    dgates[3 * H + j] = d * tc * o * (T(1) - o);
+    dc_carry[j] = dc * f;
   }
 };
 

@@ -42,8 +42,8 @@ struct last_step {};
 
 namespace detail {
 
-// Calls f(std::bool_constant<a>{}, std::bool_constant<b>{}): a cell's loop is compiled once per case (a pointer
-// given or null), with no test left inside it, so that it runs in vectors (lstm.hpp, gru.hpp, rnn.hpp).
+// Calls f(std::bool_constant<a>{}, std::bool_constant<b>{}): a step's loop over the units is compiled once per
+// case (a pointer given or null), with no test left inside it, so that it runs in vectors.
 template <class F>
 TENFOLD_INLINE void for_case(bool a, bool b, F&& f) {
   if (a) {
@@ -77,7 +77,14 @@ struct gate_bias_epilogue {
 
 // Cell: gates (G), saved_per_step (values of width H it keeps per step besides the gates), carry (a second
 // gradient of width H carried from step to step: LSTM's dc), recurrent_apart (the recurrent product is kept
-// out of the pre-activations: GRU), forward_row and backward_row on one sample's step.
+// out of the pre-activations: GRU), state_passes_through (dh reaches h_{t−1} without the product: GRU), and
+// forward_unit and backward_unit: unit j of one sample's step, TENFOLD_HD, so that the device runs the same
+// formulas (cuda/layers/recurrent.cuh):
+//   forward_unit<HasPrevious>(gates, recurrent, h_prev, kept_prev, h, kept, j)
+//   backward_unit<HasOutputGradient, HasPrevious>(dh, dy, gates, h_prev, kept, kept_prev, carry, dgates,
+//                                                 dgates_h, j)
+// where the pointers are the step's rows (previous ones null at the first step, dy null for last_step) and a
+// unit reads and writes only its own columns (j, H + j, ...), so the units of a step are independent.
 template <class Cell, std::size_t H, class Steps, class In, class T>
 struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
   using input_shape = In;
@@ -145,16 +152,36 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
           cpu::gemm<T>(rows, gate_width, H, previous, w_hh_t, gates + t * gate_width, steps * gate_width,
                        cpu::no_epilogue{}, true);
       }
-      for (std::size_t b = 0; b < rows; ++b) {
-        const std::size_t at = b * steps + t;
-        cell.forward_row(gates + at * gate_width, t > 0 ? recurrent + b * gate_width : b_hh,
-                         t > 0 ? states + (at - 1) * H : nullptr, t > 0 ? kept + (at - 1) * H : nullptr,
-                         states + at * H, kept + at * H);
-      }
+      for_case(t > 0, false, [&](auto previous, auto) {
+        for (std::size_t b = 0; b < rows; ++b) {
+          const std::size_t at = b * steps + t;
+          forward_units<previous()>(gates + at * gate_width, previous() ? recurrent + b * gate_width : b_hh,
+                                    previous() ? states + (at - 1) * H : nullptr,
+                                    previous() ? kept + (at - 1) * H : nullptr, states + at * H, kept + at * H);
+        }
+      });
     }
     if constexpr (!keeps_all_steps)
       for (std::size_t b = 0; b < rows; ++b)
         for (std::size_t j = 0; j < H; ++j) y.data[b * H + j] = states[(b * steps + steps - 1) * H + j];
+  }
+
+  // One step of one sample, unit by unit: a loop compiled once per case (for_case), with no test inside and no
+  // pointer that may overlap another, so that it runs in vectors.
+  template <bool HasPrevious>
+  void forward_units(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent, const T* TENFOLD_RESTRICT h_prev,
+                     const T* TENFOLD_RESTRICT kept_prev, T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT kept) const {
+    for (std::size_t j = 0; j < H; ++j)
+      cell.template forward_unit<HasPrevious>(gates, recurrent, h_prev, kept_prev, h, kept, j);
+  }
+  template <bool HasOutputGradient, bool HasPrevious>
+  void backward_units(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy, const T* TENFOLD_RESTRICT gates,
+                      const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT kept,
+                      const T* TENFOLD_RESTRICT kept_prev, T* TENFOLD_RESTRICT carry, T* TENFOLD_RESTRICT dgates,
+                      T* TENFOLD_RESTRICT dgates_h) const {
+    for (std::size_t j = 0; j < H; ++j)
+      cell.template backward_unit<HasOutputGradient, HasPrevious>(dh, dy, gates, h_prev, kept, kept_prev, carry, dgates,
+                                                                  dgates_h, j);
   }
 
   // out[k, i] = w_hh[i, k], in blocks that stay in L1 on both sides.
@@ -191,12 +218,15 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
         cpu::gemm<T>(rows, H, gate_width,
                      cpu::strided_operand<T>{dgates_h + (t + 1) * gate_width, steps * gate_width, 1},
                      cpu::strided_operand<T>{w_hh, H, 1}, dh, H, cpu::no_epilogue{}, Cell::state_passes_through);
-      for (std::size_t b = 0; b < rows; ++b) {
-        const std::size_t at = b * steps + t;
-        cell.backward_row(dh + b * H, keeps_all_steps ? dy.data + at * H : nullptr, gates + at * gate_width,
-                          t > 0 ? states + (at - 1) * H : nullptr, kept + at * H, t > 0 ? kept + (at - 1) * H : nullptr,
-                          carry + b * H, dgates + at * gate_width, dgates_h + at * gate_width);
-      }
+      for_case(keeps_all_steps, t > 0, [&](auto output_gradient, auto previous) {
+        for (std::size_t b = 0; b < rows; ++b) {
+          const std::size_t at = b * steps + t;
+          backward_units<output_gradient(), previous()>(
+              dh + b * H, output_gradient() ? dy.data + at * H : nullptr, gates + at * gate_width,
+              previous() ? states + (at - 1) * H : nullptr, kept + at * H, previous() ? kept + (at - 1) * H : nullptr,
+              carry + b * H, dgates + at * gate_width, dgates_h + at * gate_width);
+        }
+      });
     }
 
     const std::size_t n = rows * steps;

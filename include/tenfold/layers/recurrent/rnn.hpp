@@ -27,27 +27,24 @@ struct rnn_cell {
   static constexpr bool state_passes_through = false;
   Act act{};
 
-  // gates holds the pre-activation and receives h_t.
-  template <class T>
-  void forward_row(T* TENFOLD_RESTRICT gates, const T*, const T*, const T*, T* TENFOLD_RESTRICT h, T*) const {
-    for (std::size_t j = 0; j < H; ++j) h[j] = gates[j] = cell_activation(act, gates[j]);
+  // One unit j of a step (recurrence.hpp runs them: a loop on the CPU, a thread each on the device). gates holds
+  // the pre-activation and receives h_t.
+  template <bool HasPrevious, class T>
+  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
+                                              const T* TENFOLD_RESTRICT, const T* TENFOLD_RESTRICT,
+                                              T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT, std::size_t j) const {
+    h[j] = gates[j] = cell_activation(act, gates[j]);
   }
 
-  template <class T>
-  void backward_row(T* dh, const T* dy, const T* gates, const T*, const T*, const T*, T*, T* dgates, T*) const {
-    for_case(dy != nullptr, false,
-             [&](auto output_gradient, auto) { backward_cells<output_gradient()>(dh, dy, gates, dgates); });
-  }
-
-  // With no test inside and no pointer that may overlap another, the loop runs in vectors (as lstm.hpp's).
-  template <bool HasOutputGradient, class T>
-  void backward_cells(const T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy, const T* TENFOLD_RESTRICT gates,
-                      T* TENFOLD_RESTRICT dgates) const {
-    for (std::size_t j = 0; j < H; ++j) {
-      T d = dh[j];
-      if constexpr (HasOutputGradient) d += dy[j];
-      dgates[j] = d * act.df_from_output(gates[j]);
-    }
+  template <bool HasOutputGradient, bool HasPrevious, class T>
+  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
+                                               const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
+                                               const T* TENFOLD_RESTRICT, const T* TENFOLD_RESTRICT,
+                                               T* TENFOLD_RESTRICT, T* TENFOLD_RESTRICT dgates, T* TENFOLD_RESTRICT,
+                                               std::size_t j) const {
+    T d = dh[j];
+    if constexpr (HasOutputGradient) d += dy[j];
+    dgates[j] = d * act.df_from_output(gates[j]);
   }
 };
 

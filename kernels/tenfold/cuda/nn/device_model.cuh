@@ -13,8 +13,8 @@
 // same generator).
 //
 // Each top-level stage runs through its entry in device_kernels<Stage> (stage_traits.cuh; dense, activation and
-// softmax in stage_kernels.cuh, conv2d, pooling, reshape, the norms and attention in cuda/layers/, the composite
-// blocks in block_kernels.cuh); a network with a stage that has none (dropout, recurrent layers, ...) is refused
+// softmax in stage_kernels.cuh, conv2d, pooling, reshape, the norms, attention and the recurrent layers in
+// cuda/layers/, the composite blocks in block_kernels.cuh); a network with a stage that has none (dropout, ...) is refused
 // at compile time, with the stage named. Each stage's saved and scratch regions (stage_traits.cuh) are laid out in
 // the workspace after the stages' outputs.
 //
@@ -55,6 +55,7 @@
 #include <tenfold/cuda/layers/embedding.cuh>
 #include <tenfold/cuda/layers/layer_norm.cuh>
 #include <tenfold/cuda/layers/pooling.cuh>
+#include <tenfold/cuda/layers/recurrent.cuh>
 #include <tenfold/cuda/layers/reshape.cuh>
 #include <tenfold/cuda/nn/block_kernels.cuh>
 #include <tenfold/cuda/nn/clip_kernels.cuh>

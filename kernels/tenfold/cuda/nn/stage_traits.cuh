@@ -5,9 +5,9 @@
 // same stage types the CPU model's `root_type` holds). The CPU model calls each stage's own forward and backward;
 // on the GPU every stage type needs kernels, found through the device_kernels trait below (specialised next to
 // each layer's kernels). The dense, activation and softmax stages are also classified here (dense_info and the
-// rest), because the fused MLP path reads their widths and activations. A stage without kernels (parallel,
-// batch_norm, recurrent layers; dropout, whose masks come from the host generator; a block holding one of those)
-// is refused at compile time, with the stage named in the note.
+// rest), because the fused MLP path reads their widths and activations. A stage without kernels (parallel;
+// dropout, whose masks come from the host generator; a block holding one of those) is refused at compile time,
+// with the stage named in the note.
 //
 // Parameter offsets are not recomputed: they are the layout engine's (`root_type::child_param_offsets`,
 // nn/layout.hpp), so the device's flat buffer is the CPU model's byte for byte. Within a dense stage's slice the
@@ -134,9 +134,9 @@ struct device_stage_check {
                 "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense, activation "
                 "and softmax stages on samples of any rank, conv2d, max_pool, avg_pool, flatten, reshape, "
                 "layer_norm, rms_norm, batch_norm, multi_head_attention, embedding, position_embedding, "
-                "tied_embedding, and residual blocks, nested blocks and repeat<N, ...> made of those; not recurrent "
-                "layers, parallel nor dropout, whose masks come from the host generator: train this network with "
-                "tenfold::model");
+                "tied_embedding, rnn, lstm, gru, and residual blocks, nested blocks and repeat<N, ...> made of "
+                "those; not parallel nor dropout, whose masks come from the host generator: train this network "
+                "with tenfold::model");
   static constexpr bool value = has_device_kernels_v<S>;
 };
 
