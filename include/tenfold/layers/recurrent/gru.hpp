@@ -35,9 +35,8 @@ struct gru_cell {
   // the input's pre-activations and receives r, z, n; recurrent holds W_hh h_{t−1} + b_hh (b_hh alone at the
   // first step); hn keeps its n block.
   template <bool HasPrevious, class T>
-  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent,
-                                              const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT,
-                                              T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT hn, std::size_t j) const {
+  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* gates, const T* recurrent, const T* h_prev, const T*, T* h, T* hn,
+                                              std::size_t j) const {
     const T r = gate_sigmoid(gates[j] + recurrent[j]);
     const T z = gate_sigmoid(gates[H + j] + recurrent[H + j]);
     hn[j] = recurrent[2 * H + j];
@@ -53,11 +52,8 @@ struct gru_cell {
 
   // dh receives its part that passes straight to h_{t−1}: dh_t ⊙ z.
   template <bool HasOutputGradient, bool HasPrevious, class T>
-  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
-                                               const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT h_prev,
-                                               const T* TENFOLD_RESTRICT hn, const T* TENFOLD_RESTRICT,
-                                               T* TENFOLD_RESTRICT, T* TENFOLD_RESTRICT dgates,
-                                               T* TENFOLD_RESTRICT dgates_h, std::size_t j) const {
+  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* dh, const T* dy, const T* gates, const T* h_prev, const T* hn,
+                                               const T*, T*, T* dgates, T* dgates_h, std::size_t j) const {
     T d = dh[j];
     if constexpr (HasOutputGradient) d += dy[j];
     const T r = gates[j], z = gates[H + j], n = gates[2 * H + j];

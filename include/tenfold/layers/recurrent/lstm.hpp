@@ -33,9 +33,8 @@ struct lstm_cell {
   // One unit j of a step (recurrence.hpp runs them: a loop on the CPU, a thread each on the device): the gates'
   // nonlinearities in place, c_t and h_t.
   template <bool HasPrevious, class T>
-  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
-                                              const T* TENFOLD_RESTRICT, const T* TENFOLD_RESTRICT c_prev,
-                                              T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT c, std::size_t j) const {
+  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* gates, const T*, const T*, const T* c_prev, T* h, T* c,
+                                              std::size_t j) const {
     const T i = gate_sigmoid(gates[j]), f = gate_sigmoid(gates[H + j]);
     const T g = gate_tanh(gates[2 * H + j]), o = gate_sigmoid(gates[3 * H + j]);
     gates[j] = i;
@@ -52,11 +51,8 @@ struct lstm_cell {
   // dc_t = dc_{t+1}·f_{t+1} (carried) + dh_t·o·(1 − tanh²(c_t)); the gate gradients are taken at the
   // pre-activations.
   template <bool HasOutputGradient, bool HasPrevious, class T>
-  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
-                                               const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
-                                               const T* TENFOLD_RESTRICT c, const T* TENFOLD_RESTRICT c_prev,
-                                               T* TENFOLD_RESTRICT dc_carry, T* TENFOLD_RESTRICT dgates,
-                                               T* TENFOLD_RESTRICT, std::size_t j) const {
+  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* dh, const T* dy, const T* gates, const T*, const T* c,
+                                               const T* c_prev, T* dc_carry, T* dgates, T*, std::size_t j) const {
     T d = dh[j];
     if constexpr (HasOutputGradient) d += dy[j];
     const T i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j];

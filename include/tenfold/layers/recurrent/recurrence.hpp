@@ -155,7 +155,7 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
       for_case(t > 0, false, [&](auto previous, auto) {
         for (std::size_t b = 0; b < rows; ++b) {
           const std::size_t at = b * steps + t;
-          forward_units<previous()>(gates + at * gate_width, previous() ? recurrent + b * gate_width : b_hh,
+          forward_units<previous()>(cell, gates + at * gate_width, previous() ? recurrent + b * gate_width : b_hh,
                                     previous() ? states + (at - 1) * H : nullptr,
                                     previous() ? kept + (at - 1) * H : nullptr, states + at * H, kept + at * H);
         }
@@ -167,18 +167,21 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
   }
 
   // One step of one sample, unit by unit: a loop compiled once per case (for_case), with no test inside and no
-  // pointer that may overlap another, so that it runs in vectors.
+  // pointer that may overlap another, so that it runs in vectors. The cell comes by value (not read through
+  // `this`), and its unit functions take plain pointers: restrict on an inlined function's own parameters opens a
+  // scope of its own, and g++ 12 then vectorises the loop only behind a run-time check of overlap.
   template <bool HasPrevious>
-  void forward_units(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent, const T* TENFOLD_RESTRICT h_prev,
-                     const T* TENFOLD_RESTRICT kept_prev, T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT kept) const {
+  static void forward_units(Cell cell, T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT recurrent,
+                            const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT kept_prev,
+                            T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT kept) {
     for (std::size_t j = 0; j < H; ++j)
       cell.template forward_unit<HasPrevious>(gates, recurrent, h_prev, kept_prev, h, kept, j);
   }
   template <bool HasOutputGradient, bool HasPrevious>
-  void backward_units(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy, const T* TENFOLD_RESTRICT gates,
-                      const T* TENFOLD_RESTRICT h_prev, const T* TENFOLD_RESTRICT kept,
-                      const T* TENFOLD_RESTRICT kept_prev, T* TENFOLD_RESTRICT carry, T* TENFOLD_RESTRICT dgates,
-                      T* TENFOLD_RESTRICT dgates_h) const {
+  static void backward_units(Cell cell, T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
+                             const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT h_prev,
+                             const T* TENFOLD_RESTRICT kept, const T* TENFOLD_RESTRICT kept_prev,
+                             T* TENFOLD_RESTRICT carry, T* TENFOLD_RESTRICT dgates, T* TENFOLD_RESTRICT dgates_h) {
     for (std::size_t j = 0; j < H; ++j)
       cell.template backward_unit<HasOutputGradient, HasPrevious>(dh, dy, gates, h_prev, kept, kept_prev, carry, dgates,
                                                                   dgates_h, j);
@@ -222,7 +225,7 @@ struct recurrent_stage : leaf_stage<T, In, recurrent_output_t<Steps, In, H>> {
         for (std::size_t b = 0; b < rows; ++b) {
           const std::size_t at = b * steps + t;
           backward_units<output_gradient(), previous()>(
-              dh + b * H, output_gradient() ? dy.data + at * H : nullptr, gates + at * gate_width,
+              cell, dh + b * H, output_gradient() ? dy.data + at * H : nullptr, gates + at * gate_width,
               previous() ? states + (at - 1) * H : nullptr, kept + at * H, previous() ? kept + (at - 1) * H : nullptr,
               carry + b * H, dgates + at * gate_width, dgates_h + at * gate_width);
         }

@@ -30,18 +30,13 @@ struct rnn_cell {
   // One unit j of a step (recurrence.hpp runs them: a loop on the CPU, a thread each on the device). gates holds
   // the pre-activation and receives h_t.
   template <bool HasPrevious, class T>
-  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
-                                              const T* TENFOLD_RESTRICT, const T* TENFOLD_RESTRICT,
-                                              T* TENFOLD_RESTRICT h, T* TENFOLD_RESTRICT, std::size_t j) const {
+  TENFOLD_HD TENFOLD_INLINE void forward_unit(T* gates, const T*, const T*, const T*, T* h, T*, std::size_t j) const {
     h[j] = gates[j] = cell_activation(act, gates[j]);
   }
 
   template <bool HasOutputGradient, bool HasPrevious, class T>
-  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* TENFOLD_RESTRICT dh, const T* TENFOLD_RESTRICT dy,
-                                               const T* TENFOLD_RESTRICT gates, const T* TENFOLD_RESTRICT,
-                                               const T* TENFOLD_RESTRICT, const T* TENFOLD_RESTRICT,
-                                               T* TENFOLD_RESTRICT, T* TENFOLD_RESTRICT dgates, T* TENFOLD_RESTRICT,
-                                               std::size_t j) const {
+  TENFOLD_HD TENFOLD_INLINE void backward_unit(T* dh, const T* dy, const T* gates, const T*, const T*, const T*, T*,
+                                               T* dgates, T*, std::size_t j) const {
     T d = dh[j];
     if constexpr (HasOutputGradient) d += dy[j];
     dgates[j] = d * act.df_from_output(gates[j]);
