@@ -151,6 +151,14 @@ using stacked_recurrent_net =
     tf::sequential<tf::input<7, 2>, tf::lstm<6>, tf::gru<5, tf::last_step>, tf::dense<3>, tf::softmax>;
 using recurrent_block_net = tf::sequential<tf::input<5, 3>, tf::residual<tf::gru<3>>, tf::flatten, tf::dense<2>>;
 
+// dropout (per stage): after a tanh layer of an MLP, and inside a residual block on [T, D] samples. The device
+// model draws each training pass's key from a generator in the CPU model's state, so both drop the same values.
+using dropout_mlp = tf::sequential<tf::input<11>, tf::dense<9>, tf::tanh, tf::dropout<std::ratio<3, 10>>, tf::dense<4>,
+                                   tf::softmax>;
+using dropout_block = tf::sequential<tf::input<5, 6>, tf::residual<tf::layer_norm<>, tf::dense<6>, tf::tanh,
+                                                                   tf::dropout<std::ratio<1, 4>>>,
+                                     tf::flatten, tf::dense<3>>;
+
 // Transformer blocks on the per-stage kernels, at odd sizes. gpt_block_net: nanoGPT's block (layer norm, causal
 // attention without biases, residual; layer norm without bias, GELU MLP, residual) on 7 positions of 6 features in 2 heads of 3,
 // then a final layer norm and a classifier over the flattened sequence. encoder_net: two copies (repeat) of a
@@ -717,6 +725,35 @@ TEST_CASE("recurrent layers: forward passes and training steps agree with the CP
                                                                       tf::adam{}, varying_rows(g, 4, 3));
     check_training_agrees<recurrent_block_net, 5, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
                                                                      varying_rows(g, 5, 3));
+  }
+}
+
+TEST_CASE("dropout: training passes drop the values the CPU model drops; inference is the identity") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("in an MLP: forward; Adam (float), SGD (double), mixed precision") {
+    check_forward_agrees<dropout_mlp, 7, cu::execution::automatic, float>(seed, 1 + g.below(7));
+    const auto rows = varying_rows(g, 7, 4);
+    check_training_agrees<dropout_mlp, 7, cu::execution::automatic, float>(
+        seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, rows);
+    check_training_agrees<dropout_mlp, 7, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                             tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<dropout_mlp, 7, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                 tf::adam{}, rows);
+  }
+  SUBCASE("inside a residual block, on sequences: mse, SGD") {
+    check_training_agrees<dropout_block, 5, per_stage, float>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
+                                                              varying_rows(g, 5, 4));
+  }
+  SUBCASE("the generator is copied with the parameters, both ways") {
+    tf::model<dropout_mlp, 4> cpu(seed);
+    cu::device_model<dropout_mlp, 4> gpu(seed + 1);
+    gpu.copy_parameters_from(cpu);
+    tf::rng expected = cpu.generator();
+    CHECK(gpu.generator().next() == expected.next());
+    gpu.generator().next();
+    gpu.copy_parameters_to(cpu);
+    CHECK(cpu.generator().next() == gpu.generator().next());
   }
 }
 

@@ -216,6 +216,7 @@ class model {
   T* buffers() { return buffers_.data(); }
   const T* buffers() const { return buffers_.data(); }
   rng& generator() { return generator_; }
+  const rng& generator() const { return generator_; }
   root_type& root() { return root_; }
   const root_type& root() const { return root_; }
   stages_type& stages() { return root_.stages; }

@@ -8,7 +8,8 @@
 // construction; a training step allocates nothing and does not wait for the GPU. Buffers (values kept but not
 // trained: batch_norm's running statistics) live beside the parameters, with the CPU model's buffer layout; a
 // training pass updates them, an inference pass (forward) reads them. `copy_parameters_from(model)` and
-// `copy_parameters_to(model)` copy the parameters and the buffers, one cudaMemcpy each, and the same seed gives
+// `copy_parameters_to(model)` copy the parameters and the buffers, one cudaMemcpy each (and the generator, on the
+// host, from which a training pass draws dropout's keys, as the CPU model's stages do), and the same seed gives
 // the same initial values as model<Net, Capacity, T>(seed) (the same walk over the arrays' initialisers, with the
 // same generator).
 //
@@ -52,6 +53,7 @@
 #include <tenfold/cuda/layers/attention.cuh>
 #include <tenfold/cuda/layers/batch_norm.cuh>
 #include <tenfold/cuda/layers/conv2d.cuh>
+#include <tenfold/cuda/layers/dropout.cuh>
 #include <tenfold/cuda/layers/embedding.cuh>
 #include <tenfold/cuda/layers/layer_norm.cuh>
 #include <tenfold/cuda/layers/pooling.cuh>
@@ -231,13 +233,13 @@ class device_model {
   void initialize(std::uint64_t seed) {
     // The CPU model's walk (model::initialize): every array's initialiser, parameters and buffers, in layout
     // order, one generator.
-    rng generator(seed);
+    generator_.reseed(seed);
     std::vector<T> host(param_count > 0 ? param_count : 1);
     std::vector<T> kept(root_type::buffer_count > 0 ? root_type::buffer_count : 1);
     visit_arrays<root_type>([&](auto p, std::size_t offset, bool trained) {
       using P = typename decltype(p)::type;
       T* to = trained ? host.data() + offset : kept.data() + offset;
-      typename P::initializer{}(to, P::size, P::fan_in, P::fan_out, generator);
+      typename P::initializer{}(to, P::size, P::fan_in, P::fan_out, generator_);
     });
     synchronize_stream();
     params_.copy_from_host(host.data(), param_count);
@@ -247,7 +249,7 @@ class device_model {
   }
 
   // The parameters and the buffers: one cudaMemcpy for each flat buffer, after the work queued on the model's
-  // stream.
+  // stream; and the generator's state, so that dropout's next keys are the ones the other model would draw.
   template <std::size_t C, class P, class S>
   void copy_parameters_from(const model<Net, C, P, S>& host) {
     static_assert(std::is_same_v<typename model<Net, C, P, S>::value_type, T>, "the parameters have the same type");
@@ -256,6 +258,7 @@ class device_model {
     synchronize_stream();
     params_.copy_from_host(host.params(), param_count);
     buffers_.copy_from_host(host.buffers(), buffer_count);
+    generator_ = host.generator();
     parameters_changed();
   }
   template <std::size_t C, class P, class S>
@@ -266,6 +269,7 @@ class device_model {
     synchronize_stream();
     params_.copy_to_host(host.params(), param_count);
     buffers_.copy_to_host(host.buffers(), buffer_count);
+    host.generator() = generator_;
   }
   // The first rows × output_size values of the last forward pass (or training step) into host memory.
   void copy_output_to(T* host, std::size_t rows) const {
@@ -291,6 +295,9 @@ class device_model {
   const device_buffer<T>& kept_buffer() const { return buffers_; }
   const device_buffer<T>& gradient_buffer() const { return grads_; }
   device_buffer<T>& workspace_buffer() { return workspace_; }
+  // The generator training passes draw dropout's keys from (on the host), as model::generator().
+  rng& generator() { return generator_; }
+  const rng& generator() const { return generator_; }
   stages_type& stages() { return stages_; }
   cudaStream_t stream() const { return stream_; }
 
@@ -523,7 +530,8 @@ class device_model {
             multiprocessors_,
             stream_,
             bad_input_.data(),
-            mixed_precision};
+            mixed_precision,
+            &generator_};
   }
 
   // The weights the passes read: the master weights, or under mixed precision their bf16 copy, made again (one
@@ -688,6 +696,7 @@ class device_model {
   device_buffer<double> norm_;  // the last clipped gradients' norm, then the partial sums of its square
   device_buffer<T> compute_params_;  // mixed precision: the weights rounded to bf16, which the per-stage passes read
   device_buffer<T> buffers_;         // the kept values (batch_norm's running statistics)
+  rng generator_;                    // the CPU model's generator: the initial weights, then dropout's keys
   // The fused path's own buffers: the weights transposed, under mixed precision the weights' bf16 copy (both in
   // weight_word, bf16 words under mixed precision), and each block's partial gradient sums.
   device_buffer<weight_word> weights_t_, fused_compute_;

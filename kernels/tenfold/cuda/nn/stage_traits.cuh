@@ -5,9 +5,8 @@
 // same stage types the CPU model's `root_type` holds). The CPU model calls each stage's own forward and backward;
 // on the GPU every stage type needs kernels, found through the device_kernels trait below (specialised next to
 // each layer's kernels). The dense, activation and softmax stages are also classified here (dense_info and the
-// rest), because the fused MLP path reads their widths and activations. A stage without kernels (parallel;
-// dropout, whose masks come from the host generator; a block holding one of those) is refused at compile time,
-// with the stage named in the note.
+// rest), because the fused MLP path reads their widths and activations. A stage without kernels (parallel, or a
+// block holding one) is refused at compile time, with the stage named in the note.
 //
 // Parameter offsets are not recomputed: they are the layout engine's (`root_type::child_param_offsets`,
 // nn/layout.hpp), so the device's flat buffer is the CPU model's byte for byte. Within a dense stage's slice the
@@ -28,6 +27,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include <tenfold/core/random.hpp>
 #include <tenfold/layers/activation.hpp>
 #include <tenfold/layers/dense.hpp>
 #include <tenfold/layers/softmax.hpp>
@@ -83,6 +83,9 @@ struct device_pass {
   // Mixed precision (mixed<bf16, float>): the values a stage reads are bf16 values, and composites round what
   // they hand from one child to the next (nn/mixed_precision.cuh).
   bool bf16_values = false;
+  // The device model's generator, on the host: a dropout stage draws its training pass's key from it when it
+  // queues its kernel, in the order the CPU model's stages draw theirs.
+  rng* generator = nullptr;
 };
 
 // The kernels of one stage type. The device model finds a stage's kernels here, so a layer adds its own by
@@ -134,9 +137,8 @@ struct device_stage_check {
                 "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense, activation "
                 "and softmax stages on samples of any rank, conv2d, max_pool, avg_pool, flatten, reshape, "
                 "layer_norm, rms_norm, batch_norm, multi_head_attention, embedding, position_embedding, "
-                "tied_embedding, rnn, lstm, gru, and residual blocks, nested blocks and repeat<N, ...> made of "
-                "those; not parallel nor dropout, whose masks come from the host generator: train this network "
-                "with tenfold::model");
+                "tied_embedding, rnn, lstm, gru, dropout, and residual blocks, nested blocks and repeat<N, ...> "
+                "made of those; not parallel: train this network with tenfold::model");
   static constexpr bool value = has_device_kernels_v<S>;
 };
 
