@@ -159,6 +159,21 @@ using dropout_block = tf::sequential<tf::input<5, 6>, tf::residual<tf::layer_nor
                                                                    tf::dropout<std::ratio<1, 4>>>,
                                      tf::flatten, tf::dense<3>>;
 
+// parallel (per stage): the sum of a dense layer and a block, then the concatenation of a dense layer and a
+// block along a vector's only axis; on sequences [T, D], an LSTM and a dense layer per position joined along the
+// features (each position a block of both) and two dense layers joined along the positions. And a CNN whose
+// image is averaged by global_avg_pool.
+using parallel_net =
+    tf::sequential<tf::input<7>, tf::parallel<tf::add, tf::dense<5>, tf::sequential<tf::dense<6>, tf::tanh, tf::dense<5>>>,
+                   tf::tanh, tf::parallel<tf::concat<0>, tf::dense<3>, tf::sequential<tf::dense<4>, tf::sigmoid>>,
+                   tf::dense<3>, tf::softmax>;
+using parallel_features_net =
+    tf::sequential<tf::input<4, 5>, tf::parallel<tf::concat<1>, tf::lstm<3>, tf::dense<2>>, tf::flatten, tf::dense<2>>;
+using parallel_positions_net = tf::sequential<tf::input<4, 5>, tf::parallel<tf::concat<0>, tf::dense<3>, tf::dense<3>>,
+                                              tf::tanh, tf::flatten, tf::dense<3>>;
+using global_pool_cnn =
+    tf::sequential<tf::input<6, 5, 2>, tf::conv2d<4, 3, 3>, tf::tanh, tf::global_avg_pool, tf::dense<3>, tf::softmax>;
+
 // Transformer blocks on the per-stage kernels, at odd sizes. gpt_block_net: nanoGPT's block (layer norm, causal
 // attention without biases, residual; layer norm without bias, GELU MLP, residual) on 7 positions of 6 features in 2 heads of 3,
 // then a final layer norm and a classifier over the flattened sequence. encoder_net: two copies (repeat) of a
@@ -754,6 +769,33 @@ TEST_CASE("dropout: training passes drop the values the CPU model drops; inferen
     gpu.generator().next();
     gpu.copy_parameters_to(cpu);
     CHECK(cpu.generator().next() == gpu.generator().next());
+  }
+}
+
+TEST_CASE("parallel branches and global_avg_pool: forward passes and training steps agree with the CPU model") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  SUBCASE("add and concat of layers and blocks: forward; Adam (float), SGD (double), mixed precision") {
+    check_forward_agrees<parallel_net, 6, cu::execution::automatic, float>(seed, 1 + g.below(6));
+    const auto rows = varying_rows(g, 6, 4);
+    check_training_agrees<parallel_net, 6, cu::execution::automatic, float>(
+        seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, rows);
+    check_training_agrees<parallel_net, 6, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                              tf::sgd{.lr = 0.1}, rows);
+    check_training_agrees<parallel_net, 6, per_stage, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                  tf::adam{}, rows);
+  }
+  SUBCASE("sequences joined along the features and along the positions: mse, Adam (float), SGD (double)") {
+    const auto rows = varying_rows(g, 5, 3);
+    check_training_agrees<parallel_features_net, 5, per_stage, float>(seed, tf::mse{}, tf::adam{}, rows);
+    check_training_agrees<parallel_positions_net, 5, per_stage, double>(seed, tf::mse{}, tf::sgd{.lr = 0.1}, rows);
+  }
+  SUBCASE("global_avg_pool after a convolution: Adam (float), SGD (double)") {
+    const auto rows = varying_rows(g, 4, 3);
+    check_training_agrees<global_pool_cnn, 4, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                tf::adam{}, rows);
+    check_training_agrees<global_pool_cnn, 4, per_stage, double>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                 tf::sgd{.lr = 0.1}, rows);
   }
 }
 

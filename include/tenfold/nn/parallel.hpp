@@ -108,7 +108,9 @@ struct parallel_impl : composite_counts<typename parallel_plan<Combine, T, In, B
   static constexpr bool concatenates = plan::concatenates;
   static constexpr std::size_t gather_width = plan::gather_width;
 
-  // concat<Axis>: a sample is `outer` blocks; in each, branch b contributes `inner[b]` contiguous values.
+ public:
+  // concat<Axis>: a sample is `outer` blocks; in each, branch b contributes `inner[b]` contiguous values (read
+  // by the device's kernels too, cuda/layers/parallel.cuh).
   static constexpr std::size_t axis = concat_axis<Combine>::value;
   static constexpr std::size_t outer = [] {
     std::size_t o = 1;
@@ -122,7 +124,6 @@ struct parallel_impl : composite_counts<typename parallel_plan<Combine, T, In, B
     return r;
   }();
 
- public:
   stages_type stages{};
 
   static void describe(char* buf, std::size_t n) {

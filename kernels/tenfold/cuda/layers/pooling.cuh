@@ -1,5 +1,5 @@
-// max_pool and avg_pool on the device: forward and backward of layers/pooling.hpp's stages (samples [H, W, C],
-// windows K × K with stride S, no padding), one thread per value computed.
+// max_pool, avg_pool and global_avg_pool on the device: forward and backward of layers/pooling.hpp's stages
+// (samples [H, W, C]; windows K × K with stride S, no padding), one thread per value computed.
 //
 // max_pool keeps no positions on the device: backward finds each window's maximum again from the input, with
 // the CPU's rule (strictly greater replaces, so of equal values the first in the window wins), and each input
@@ -103,6 +103,51 @@ struct pool_kernels {
     const std::size_t n = p.rows * In::size;
     launch("tenfold::cuda::pool_backward_kernel", pool_backward_kernel<geometry, K, S, Max, T>,
            dim3(grid_for(n, stage_block)), dim3(stage_block), 0, p.stream, in, dout, din, p.rows);
+  }
+};
+
+// global_avg_pool: one thread per (sample, channel) sums the pixels in the CPU's order and scales by the stage's
+// own 1/(H·W); backward, one thread per input value takes its channel's gradient times that scale.
+template <std::size_t Pixels, std::size_t C, class T>
+__global__ void __launch_bounds__(stage_block)
+    global_avg_pool_forward_kernel(const T* x, T* y, std::size_t rows, T scale) {
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * C; i += stride) {
+    const std::size_t n = i / C, c = i % C;
+    T sum = T(0);
+    for (std::size_t q = 0; q < Pixels; ++q) sum += x[(n * Pixels + q) * C + c];
+    y[i] = sum * scale;
+  }
+}
+
+template <std::size_t Pixels, std::size_t C, class T>
+__global__ void __launch_bounds__(stage_block)
+    global_avg_pool_backward_kernel(const T* dy, T* dx, std::size_t rows, T scale) {
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * Pixels * C;
+       i += stride)
+    dx[i] = dy[(i / (Pixels * C)) * C + i % C] * scale;
+}
+
+template <class In, class T0>
+struct device_kernels<::tenfold::detail::global_avg_pool_stage<In, T0>> {
+  using stage = ::tenfold::detail::global_avg_pool_stage<In, T0>;
+  static constexpr std::size_t C = stage::C, pixels = stage::pixels;
+  static constexpr bool available = true;
+
+  template <class T>
+  static void forward(const stage&, const T*, const T* in, T* out, const device_pass<T>& p) {
+    launch("tenfold::cuda::global_avg_pool_forward_kernel", global_avg_pool_forward_kernel<pixels, C, T>,
+           dim3(grid_for(p.rows * C, stage_block)), dim3(stage_block), 0, p.stream, in, out, p.rows,
+           ::tenfold::detail::global_avg_pool_stage<In, T>::scale);
+  }
+  template <bool Preactivation, class T>
+  static void backward(const stage&, const T*, T*, const T*, const T*, const T* dout, T* din,
+                       const device_pass<T>& p) {
+    if (!din) return;
+    launch("tenfold::cuda::global_avg_pool_backward_kernel", global_avg_pool_backward_kernel<pixels, C, T>,
+           dim3(grid_for(p.rows * In::size, stage_block)), dim3(stage_block), 0, p.stream, dout, din, p.rows,
+           ::tenfold::detail::global_avg_pool_stage<In, T>::scale);
   }
 };
 

@@ -56,6 +56,7 @@
 #include <tenfold/cuda/layers/dropout.cuh>
 #include <tenfold/cuda/layers/embedding.cuh>
 #include <tenfold/cuda/layers/layer_norm.cuh>
+#include <tenfold/cuda/layers/parallel.cuh>
 #include <tenfold/cuda/layers/pooling.cuh>
 #include <tenfold/cuda/layers/recurrent.cuh>
 #include <tenfold/cuda/layers/reshape.cuh>

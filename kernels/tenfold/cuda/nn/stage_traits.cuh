@@ -5,8 +5,9 @@
 // same stage types the CPU model's `root_type` holds). The CPU model calls each stage's own forward and backward;
 // on the GPU every stage type needs kernels, found through the device_kernels trait below (specialised next to
 // each layer's kernels). The dense, activation and softmax stages are also classified here (dense_info and the
-// rest), because the fused MLP path reads their widths and activations. A stage without kernels (parallel, or a
-// block holding one) is refused at compile time, with the stage named in the note.
+// rest), because the fused MLP path reads their widths and activations. Every layer of the library has kernels;
+// a stage without them (a layer of one's own that has no entry, or a block holding one) is refused at compile
+// time, with the stage named in the note.
 //
 // Parameter offsets are not recomputed: they are the layout engine's (`root_type::child_param_offsets`,
 // nn/layout.hpp), so the device's flat buffer is the CPU model's byte for byte. Within a dense stage's slice the
@@ -134,11 +135,10 @@ inline constexpr std::size_t device_scratch_per_sample = [] {
 template <class S, std::size_t Position>
 struct device_stage_check {
   static_assert(has_device_kernels_v<S>,
-                "tenfold::cuda::device_model: the GPU has no kernels for this stage. It runs dense, activation "
-                "and softmax stages on samples of any rank, conv2d, max_pool, avg_pool, flatten, reshape, "
-                "layer_norm, rms_norm, batch_norm, multi_head_attention, embedding, position_embedding, "
-                "tied_embedding, rnn, lstm, gru, dropout, and residual blocks, nested blocks and repeat<N, ...> "
-                "made of those; not parallel: train this network with tenfold::model");
+                "tenfold::cuda::device_model: the GPU has no kernels for this stage. Every layer of tenfold has "
+                "them (and residual, parallel, nested blocks and repeat<N, ...> made of those); a layer of your "
+                "own needs a specialisation of tenfold::cuda::detail::device_kernels (stage_traits.cuh), or "
+                "train this network with tenfold::model");
   static constexpr bool value = has_device_kernels_v<S>;
 };
 
