@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <tenfold/cuda/check.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
@@ -26,13 +27,6 @@ __global__ void __launch_bounds__(stage_block)
     mask[i] = ::tenfold::detail::dropout_keeps(key, i, rate) ? keep_scale : T(0);
     out[i] = in[i] * mask[i];
   }
-}
-
-template <class T>
-__global__ void __launch_bounds__(stage_block) dropout_pass_through_kernel(const T* in, T* out, std::size_t n) {
-  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-    out[i] = in[i];
 }
 
 template <class T>
@@ -54,8 +48,8 @@ struct device_kernels<::tenfold::detail::dropout_stage<RateRatio, In, T0>> {
     const std::size_t n = p.rows * In::size;
     if (!p.training) {
       // An inference pass is the identity, and no backward follows it.
-      launch("tenfold::cuda::dropout_pass_through_kernel", dropout_pass_through_kernel<T>,
-             dim3(grid_for(n, stage_block)), dim3(stage_block), 0, p.stream, in, out, n);
+      check(cudaMemcpyAsync(out, in, n * sizeof(T), cudaMemcpyDeviceToDevice, p.stream),
+            "cudaMemcpyAsync (dropout in inference)");
       return;
     }
     // Rate 0 draws no key, as on the CPU, and keeps every value (a mask of ones).
