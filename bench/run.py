@@ -43,7 +43,9 @@ FLOPS_PER_SAMPLE = {"w1_train": 6 * W1_MACS, "w1_epoch": 6 * W1_MACS, "w1_infer"
 PLAIN = "tenfold plain -O2"
 # "tenfold bf16": the same net_bench in mixed precision (model<..., mixed<bf16, float>>), --precision bf16.
 BF16 = "tenfold bf16"
-IMPLEMENTATIONS = ["tenfold", PLAIN, BF16, "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
+# "tenfold f16": the same with f16 operands and a scaled loss (model<..., mixed<f16, float>>), --precision f16.
+F16 = "tenfold f16"
+IMPLEMENTATIONS = ["tenfold", PLAIN, BF16, F16, "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
 # OpenBLAS tuning variables some setups export for tenfold's GEMM comparison; dlib runs with OpenBLAS's defaults.
 DLIB_UNSET_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # A cell is marked noisy when other processes used more than this share of all CPUs during its program's run.
@@ -70,6 +72,8 @@ def parse_args():
                    help="reuse comparator binaries that are up to date and do not time tenfold's compile")
     p.add_argument("--bf16", action="store_true",
                    help="also time tenfold in mixed precision (bf16 operands, float master weights)")
+    p.add_argument("--f16", action="store_true",
+                   help="also time tenfold in mixed precision with f16 operands (float master weights, scaled loss)")
     p.add_argument("--no-check", action="store_true", help="skip the quick check that each comparator learns")
     p.add_argument("--keep-denormals", action="store_true",
                    help="comparators keep subnormal floats (by default they flush them, as tenfold's fit() does)")
@@ -713,6 +717,7 @@ def main():
             # its median round, so that a slow spell of the machine does not land on one side only.
             sides = [("tenfold", [net_bench])] + ([(PLAIN, [net_bench_plain])] if os.path.exists(net_bench_plain) else [])
             sides += [(BF16, [net_bench, "--precision", "bf16"])] if args.bf16 else []
+            sides += [(F16, [net_bench, "--precision", "f16"])] if args.f16 else []
             sides += [(baseline_name, [baseline_bench])] if baseline_name else []
             rounds = 3 if len(sides) > 1 else 1
             per_side = {impl: [] for impl, _ in sides}

@@ -3,7 +3,7 @@
 //
 //   gpu_bench [--reps R] [--min-ms MS] [--only PREFIX] [--max-batch B] [--mnist DIR]
 //
-// Workloads (fp32 storage and arithmetic, except the bf16 rows):
+// Workloads (fp32 storage and arithmetic, except the bf16 and f16 rows):
 //   w1_train               MNIST MLP 784-128-64-10 (ReLU), softmax + cross-entropy, Adam; batch 32, 256, 4096
 //   w1_5_epochs            the same network trained end to end by cuda::fit on the MNIST sample in DIR (--mnist;
 //                          the workload is left out without it): the upload, five epochs at batch 32 in an order
@@ -13,7 +13,8 @@
 //   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
 //   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20; fp32 on both paths,
 //                          and mixed<bf16, float> on both (the CPU's bf16 rounding, every product on tensor
-//                          cores): tenfold_bf16_fused and tenfold_bf16_per_stage
+//                          cores): tenfold_bf16_fused and tenfold_bf16_per_stage; mixed<f16, float> per stage
+//                          (f16 values as two bf16 terms, the loss scaled): tenfold_f16_per_stage
 //   gpt_train              examples/char_gpt's network (nanoGPT's shakespeare_char model at its CPU size: 4 blocks,
 //                          4 heads, 128 wide, 64 positions, tied embeddings), per-position cross-entropy, AdamW with
 //                          decay on matrices, gradients clipped to norm 1 as the recipe has them (compute_gradients,
@@ -177,6 +178,7 @@ void print_check(const char* what, double error, double bound) {
 }
 
 using bf16_mixed = tf::mixed<tf::bf16, float>;
+using f16_mixed = tf::mixed<tf::f16, float>;
 
 // Three training steps on the CPU and on both device paths from the same weights and batches; parameters compared
 // (the issue's bounds: 1e-4 in fp32, 1e-2 under mixed precision).
@@ -214,7 +216,7 @@ void check_against_cpu(const char* name, std::size_t rows, std::size_t classes) 
 // The name of a precision policy in the CSV.
 template <class Precision>
 const char* precision_name() {
-  return std::is_same_v<Precision, bf16_mixed> ? "bf16" : "fp32";
+  return std::is_same_v<Precision, bf16_mixed> ? "bf16" : std::is_same_v<Precision, f16_mixed> ? "f16" : "fp32";
 }
 
 template <class Net, class Execution, class Loss, class Precision = float>
@@ -370,6 +372,10 @@ void w2(const std::vector<std::size_t>& batches) {
                                                                      batches, 0);
   infer_workload<net, cu::execution::fused, bf16_mixed>(name + "_infer", "tenfold_bf16_fused", batches);
   infer_workload<net, cu::execution::per_stage, bf16_mixed>(name + "_infer", "tenfold_bf16_per_stage", batches);
+  // mixed<f16, float> (f16 values as two bf16 terms on tensor cores, the loss scaled), per stage only.
+  train_workload<net, cu::execution::per_stage, tf::mse, f16_mixed>(name + "_train", "tenfold_f16_per_stage",
+                                                                    batches, 0);
+  infer_workload<net, cu::execution::per_stage, f16_mixed>(name + "_infer", "tenfold_f16_per_stage", batches);
 }
 
 }  // namespace

@@ -129,7 +129,7 @@ void epoch(int threads, const char* dir) {
   report("w1_epoch", threads, 32, t, double(data->train.size()));
 }
 
-// Every workload in precision P (float, or mixed<bf16, float>).
+// Every workload in precision P (float, mixed<bf16, float> or mixed<f16, float>).
 template <class P>
 void run_all(int threads, const char* dir) {
   train_step<mnist_mlp, 1, P>("w1_train", threads, sparse_categorical_cross_entropy{}, 10);
@@ -157,8 +157,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
     if (!std::strcmp(argv[i], "--precision")) precision = argv[i + 1];
   }
-  if (precision != "float" && precision != "bf16") {
-    std::fprintf(stderr, "net_bench: --precision takes float or bf16, not %s\n", precision.c_str());
+  if (precision != "float" && precision != "bf16" && precision != "f16") {
+    std::fprintf(stderr, "net_bench: --precision takes float, bf16 or f16, not %s\n", precision.c_str());
     return 2;
   }
   // N threads: products large enough to gain are split among the calling thread and the pool's workers, and
@@ -171,6 +171,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   if (precision == "bf16")
     run_all<mixed<bf16, float>>(threads, dir);
+  else if (precision == "f16")
+    run_all<mixed<f16, float>>(threads, dir);
   else
     run_all<float>(threads, dir);
   return 0;

@@ -11,6 +11,8 @@ using mnist_mlp = tenfold::sequential<tenfold::input<784>, tenfold::dense<128>, 
 using mnist_model = tenfold::model<mnist_mlp, 32>;  // batches of up to 32 samples, float
 // The same network in mixed precision: bf16 operands for every product, float master weights and sums.
 using mnist_model_bf16 = tenfold::model<mnist_mlp, 32, tenfold::mixed<tenfold::bf16, float>>;
+// ... and with f16 operands, whose narrower range the model's loss scaling makes up for.
+using mnist_model_f16 = tenfold::model<mnist_mlp, 32, tenfold::mixed<tenfold::f16, float>>;
 
 // The metadata entry in which mnist_mlp --save records the model's test accuracy ("%.17g", exact).
 inline constexpr const char* saved_accuracy_key = "mnist.test_accuracy";

@@ -17,7 +17,8 @@
 // its test accuracy in the metadata; examples/classify loads it and gets that accuracy again.
 // --bf16 also trains every seed in mixed precision (model<..., mixed<bf16, float>>: bf16 operands, float master
 // weights) and reports the mean of those runs beside the float one; with --require-bf16-within D the program
-// fails when the bf16 mean is more than D below the float mean.
+// fails when the bf16 mean is more than D below the float mean. --f16 and --require-f16-within do the same for
+// model<..., mixed<f16, float>> (f16 operands, float master weights, a dynamically scaled loss).
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -34,12 +35,33 @@
 using namespace tenfold;
 using example::mnist_model;
 using example::mnist_model_bf16;
+using example::mnist_model_f16;
 
 // The value after `flag`, or null.
 const char* text_flag(int argc, char** argv, std::string_view flag) {
   for (int i = 1; i + 1 < argc; ++i)
     if (flag == argv[i]) return argv[i + 1];
   return nullptr;
+}
+
+template <class Model>
+const char* precision_note() {
+  if constexpr (Model::operand_rounding == rounding::bf16) return " (bf16)";
+  if constexpr (Model::operand_rounding == rounding::f16) return " (f16)";
+  return "";
+}
+
+// Whether the mean accuracy of a mixed precision (`name`), when it was asked for, is within the command line's
+// --require-<name>-within of the float mean.
+bool mixed_mean_ok(int argc, char** argv, const char* name, bool asked, double mean_mixed, double mean,
+                   std::uint64_t seeds) {
+  if (!asked) return true;
+  std::printf("mean test accuracy in %s over %llu seeds: %.2f%% (%+.2f points against float)\n", name,
+              static_cast<unsigned long long>(seeds), 100 * mean_mixed, 100 * (mean_mixed - mean));
+  char flag[64], what[64];
+  std::snprintf(flag, sizeof flag, "--require-%s-within", name);
+  std::snprintf(what, sizeof what, "%s mean test accuracy", name);
+  return example::meets(what, mean_mixed, mean - example::flag_value(argc, argv, flag, 1e300));
 }
 
 // Trains one model from `seed` and returns its test accuracy; the curves of seed 1 go where asked.
@@ -72,7 +94,7 @@ double train_and_test(const mnist_data<float>& data, std::size_t epochs, std::ui
 
   const evaluation test = evaluate(*net, data.test, sparse_categorical_cross_entropy{}, metric::accuracy);
   std::printf("seed %llu%s: trained %zu epochs in %.2f s; test loss %.4f, test accuracy %.2f%%\n",
-              static_cast<unsigned long long>(seed), Model::mixed_precision ? " (bf16)" : "", epochs, seconds,
+              static_cast<unsigned long long>(seed), precision_note<Model>(), epochs, seconds,
               test.loss, 100 * test.metric);
   if (seed == 1 && save) {
     char accuracy[32];
@@ -97,29 +119,26 @@ int main(int argc, char** argv) {
   const char* tensorboard = text_flag(argc, argv, "--tensorboard");
   const char* save = text_flag(argc, argv, "--save");
   const bool bf16 = example::has_flag(argc, argv, "--bf16");
+  const bool f16 = example::has_flag(argc, argv, "--f16");
 
   const auto data = example::load_digits(dir);
   if (!data) return 1;
 
   bool ok = true;
-  double sum = 0, lowest = 1, sum_bf16 = 0;
+  double sum = 0, lowest = 1, sum_bf16 = 0, sum_f16 = 0;
   for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     const double accuracy = train_and_test(*data, epochs, seed, plot, tensorboard, save, ok);
     sum += accuracy;
     lowest = accuracy < lowest ? accuracy : lowest;
     if (bf16) sum_bf16 += train_and_test<mnist_model_bf16>(*data, epochs, seed, nullptr, nullptr, nullptr, ok);
+    if (f16) sum_f16 += train_and_test<mnist_model_f16>(*data, epochs, seed, nullptr, nullptr, nullptr, ok);
   }
-  const double mean = sum / double(seeds), mean_bf16 = sum_bf16 / double(seeds);
+  const double mean = sum / double(seeds);
   if (seeds > 1)
     std::printf("mean test accuracy over %llu seeds: %.2f%%\n", static_cast<unsigned long long>(seeds), 100 * mean);
-  bool bf16_ok = true;
-  if (bf16) {
-    std::printf("mean test accuracy in bf16 over %llu seeds: %.2f%% (%+.2f points against float)\n",
-                static_cast<unsigned long long>(seeds), 100 * mean_bf16, 100 * (mean_bf16 - mean));
-    const double within = example::flag_value(argc, argv, "--require-bf16-within", 1e300);
-    bf16_ok = example::meets("bf16 mean test accuracy", mean_bf16, mean - within);
-  }
+  const bool bf16_ok = mixed_mean_ok(argc, argv, "bf16", bf16, sum_bf16 / double(seeds), mean, seeds);
+  const bool f16_ok = mixed_mean_ok(argc, argv, "f16", f16, sum_f16 / double(seeds), mean, seeds);
   const bool mean_ok = example::meets("mean test accuracy", mean, example::floor_for(argc, argv, "accuracy"));
   const bool each_ok = example::meets("lowest test accuracy", lowest, example::floor_for(argc, argv, "each"));
-  return ok && mean_ok && each_ok && bf16_ok ? 0 : 1;
+  return ok && mean_ok && each_ok && bf16_ok && f16_ok ? 0 : 1;
 }

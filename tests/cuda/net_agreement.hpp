@@ -246,11 +246,19 @@ constexpr double double_tolerance = 1e-9;
 // differ only where a float sum taken in another order rounds to the next bf16 value (a relative 2^-8 step).
 constexpr double bf16_tolerance = 1e-2;
 using bf16_mixed = tf::mixed<tf::bf16, float>;
+// f16: the issue's bound for mixed precision too. f16's step is finer (2^-11), but over several Adam steps a
+// gradient near zero whose sign a rounding flips moves its weight by a whole learning rate either way, whatever
+// the format; the exact subcase below checks the rounding itself to float's precision.
+constexpr double f16_tolerance = 1e-2;
+using f16_mixed = tf::mixed<tf::f16, float>;
 
 // P: a precision policy (float, double or mixed<bf16, float>).
 template <class P>
 constexpr double tolerance_for() {
-  return std::is_same_v<P, bf16_mixed> ? bf16_tolerance : std::is_same_v<P, float> ? float_tolerance : double_tolerance;
+  return std::is_same_v<P, bf16_mixed>  ? bf16_tolerance
+         : std::is_same_v<P, f16_mixed> ? f16_tolerance
+         : std::is_same_v<P, float>     ? float_tolerance
+                                        : double_tolerance;
 }
 
 struct agreement {
@@ -463,6 +471,11 @@ void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
 
   auto cpu = std::make_unique<host_model>(seed);
   gpu_model gpu(seed);
+  if constexpr (host_model::scales_loss) {
+    // A scale far below the gradients' limit: a value that lands near 65504 could overflow on one side only.
+    cpu->loss_scaling().scale = 1024;
+    gpu.loss_scaling().scale = 1024;
+  }
   require_path<Execution, gpu_model, Loss>(gpu);
   gpu.limit_fused_blocks(block_limit);
   gpu.workspace_buffer().fill_bytes(0xFF);
@@ -1070,6 +1083,122 @@ TEST_CASE("mixed precision (mixed<bf16, float>): the device rounds as the CPU mo
       REQUIRE(cudaMemcpy(values.data(), gpu.stage_output(s), values.size() * sizeof(float), cudaMemcpyDeviceToHost) ==
               cudaSuccess);
       const auto unrounded = std::count_if(values.begin(), values.end(), [](float v) { return tf::round_to_bf16(v) != v; });
+      CHECK(unrounded == 0);
+    }
+  }
+}
+
+TEST_CASE("mixed precision (mixed<f16, float>): the device rounds to f16 and scales the loss as the CPU model does") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  static_assert(cu::device_model<mnist_net, 8, f16_mixed>::mixed_precision &&
+                cu::device_model<mnist_net, 8, f16_mixed>::scales_loss);
+  static_assert(!cu::device_model<mnist_net, 8, f16_mixed>::fused_forward &&
+                    !cu::device_model<mnist_net, 8, f16_mixed>::fused_training<tf::sparse_categorical_cross_entropy>,
+                "the fused kernels round to bf16 and take no loss scale: automatic runs f16 per stage");
+  SUBCASE("dense layers, convolutions and transformer blocks: forward, and training with Adam and SGD") {
+    check_forward_agrees<mnist_net, 40, cu::execution::automatic, f16_mixed>(seed, 1 + g.below(40));
+    check_training_agrees<mnist_net, 40, cu::execution::automatic, f16_mixed>(
+        seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, varying_rows(g, 40, 5));
+    check_training_agrees<odd_bce_net, 23, per_stage, f16_mixed>(seed, tf::binary_cross_entropy{},
+                                                                 tf::sgd{.lr = 0.1}, varying_rows(g, 23, 4));
+    check_training_agrees<strided_cnn, 7, per_stage, f16_mixed>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
+                                                                varying_rows(g, 7, 4));
+    check_training_agrees<gpt_block_net, 5, per_stage, f16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                                  tf::adam{}, varying_rows(g, 5, 4));
+  }
+  SUBCASE("exactly the CPU's rounding and scaling, where no sum can round differently") {
+    // One sample through narrow linear layers (every sum of at most three terms, in the same order on both
+    // sides), a weight f16 cannot hold written through params(), and the same scale on both sides. With targets
+    // a hair from the output the gradients handed back are below f16's smallest normal value unless scaled: a
+    // device that left the scale out would round them in f16's coarse subnormal range, a thousand times the
+    // bound; one that left the unscaling out would be off by the scale.
+    using linear_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::dense<2>, tf::dense<1>>;
+    using host_model = tf::model<linear_chain, 1, f16_mixed>;
+    constexpr std::size_t P = host_model::param_count;
+    for (int trial = 0; trial < 8; ++trial) {
+      CAPTURE(trial);
+      auto cpu = std::make_unique<host_model>(seed + trial);
+      cu::device_model<linear_chain, 1, f16_mixed> gpu(seed + trial);
+      const float odd = static_cast<float>(g.uniform(0.5, 1)) + 1e-5f;
+      REQUIRE(tf::round_to_f16(odd) != odd);
+      cpu->params()[1] = odd;
+      REQUIRE(cudaMemcpy(gpu.params() + 1, &odd, sizeof odd, cudaMemcpyHostToDevice) == cudaSuccess);
+      // (A target a hair away needs a large scale; a random one, a scale that keeps its gradients finite.)
+      const float scale = trial % 2 ? 0x1p20f : 0x1p10f;
+      cpu->loss_scaling().scale = scale;
+      gpu.loss_scaling().scale = scale;
+      const std::vector<float> x = test_support::uniform<float>(g, 3, 0, 1);
+      const float near = cpu->forward(x.data(), 1, tf::mode::training)[0];
+      const std::vector<float> y = {trial % 2 ? near + 3e-7f : static_cast<float>(g.uniform(-1, 1))};
+      cpu->backward(x.data(), y.data(), 1, tf::mse{});
+      device_batch<float> batch(3, 1);
+      batch.load(x, y);
+      gpu.compute_gradients(batch.x.data(), batch.y.data(), 1, tf::mse{});
+      float output = 0;
+      gpu.copy_output_to(&output, 1);
+      CHECK(output == doctest::Approx(cpu->output()[0]).epsilon(1e-6));
+      std::vector<float> grads(P);
+      gpu.gradient_buffer().copy_to_host(grads.data(), P);
+      for (std::size_t i = 0; i < P; ++i) {
+        CAPTURE(i);
+        CHECK(grads[i] == doctest::Approx(cpu->grads()[i]).epsilon(1e-6));
+      }
+    }
+  }
+  SUBCASE("a step whose gradients overflow is skipped on both sides, and the scales stay the same") {
+    using host_model = tf::model<odd_mse_net, 6, f16_mixed>;
+    using gpu_model = cu::device_model<odd_mse_net, 6, f16_mixed, per_stage>;
+    constexpr std::size_t P = host_model::param_count;
+    auto cpu = std::make_unique<host_model>(seed);
+    gpu_model gpu(seed);
+    cpu->loss_scaling() = tf::loss_scaler{.scale = 0x1p40f, .growth_interval = 3};
+    gpu.copy_parameters_from(*cpu);  // the weights, and the scale with its settings
+    REQUIRE(gpu.loss_scaling().scale == 0x1p40f);
+    const tf::adam opt{.lr = 1e-2};
+    host_model::optimizer_state_for<tf::adam> cpu_state(opt);
+    gpu_model::optimizer_state_for<tf::adam> gpu_state(opt);
+    device_batch<float> batch(6 * host_model::input_size, 6 * host_model::output_size);
+    std::vector<float> params(P);
+    long skipped = 0;
+    for (int step = 0; step < 40; ++step) {
+      CAPTURE(step);
+      const auto x = test_support::uniform<float>(g, 6 * host_model::input_size, -1, 1);
+      const auto y = test_support::uniform<float>(g, 6 * host_model::output_size, -1, 1);
+      cpu->train_step(x.data(), y.data(), 6, tf::mse{}, opt, cpu_state);
+      batch.load(x, y);
+      gpu.train_step(batch.x.data(), batch.y.data(), 6, tf::mse{}, opt, gpu_state);
+      REQUIRE(gpu.loss_scaling().scale == cpu->loss_scaling().scale);
+      REQUIRE(gpu_state.step == cpu_state.step);
+      REQUIRE(gpu.loss_scaling().good_steps == cpu->loss_scaling().good_steps);
+      if (cpu_state.step == 0) {
+        // Nothing moved yet on either side.
+        gpu.parameter_buffer().copy_to_host(params.data(), P);
+        auto fresh = std::make_unique<host_model>(seed);
+        CHECK(std::memcmp(params.data(), fresh->params(), P * sizeof(float)) == 0);
+        CHECK(std::memcmp(cpu->params(), fresh->params(), P * sizeof(float)) == 0);
+      }
+      skipped = cpu->loss_scaling().skipped_steps;
+    }
+    // The scale came down from 2^40 by skipped steps, then grew after every three good ones.
+    CHECK(skipped > 10);
+    CHECK(cpu_state.step == 40 - skipped);
+    gpu.parameter_buffer().copy_to_host(params.data(), P);
+    check_by_stage<host_model>("parameters", params.data(), cpu->params(), f16_tolerance, false);
+  }
+  SUBCASE("every value handed from one stage to the next is an f16 value") {
+    cu::device_model<mnist_net, 9, f16_mixed> gpu(seed);
+    const std::vector<float> x = test_support::uniform<float>(g, 9 * 784, 0, 1);
+    device_batch<float> batch(x.size(), 1);
+    batch.load(x, std::vector<float>{});
+    gpu.forward(batch.x.data(), 9);
+    for (std::size_t s = 0; s + 1 < gpu.stage_count; ++s) {
+      CAPTURE(s);
+      std::vector<float> values(9 * gpu.stage_output_size(s));
+      REQUIRE(cudaMemcpy(values.data(), gpu.stage_output(s), values.size() * sizeof(float), cudaMemcpyDeviceToHost) ==
+              cudaSuccess);
+      const auto unrounded =
+          std::count_if(values.begin(), values.end(), [](float v) { return tf::round_to_f16(v) != v; });
       CHECK(unrounded == 0);
     }
   }

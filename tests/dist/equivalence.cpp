@@ -80,6 +80,34 @@ void compare(mpi_communicator& comm, const Opt& opt, double tolerance, const cha
   expect(mine == theirs, "every rank ends with the same weights", comm.rank());
 }
 
+// mixed<f16, float> on two ranks, from a loss scale its gradients overflow: the exchanged gradients are the same
+// on every rank, so every rank skips the same steps and lowers its scale alike, instead of stopping at the first
+// overflow; the weights stay the same everywhere and the run learns.
+void f16_scaled_loss(mpi_communicator& comm) {
+  constexpr std::size_t local = 16;
+  const dataset<float> d = data<float>(5 * 2 * local + 1);
+  fit_options o;
+  o.epochs = 4;
+  o.batch_size = local;
+  o.seed = 11;
+  o.progress = progress::silent;
+  model<net, local, mixed<f16, float>> m(5);
+  m.loss_scaling().scale = 0x1p36f;
+  const history h = fit(m, d, sparse_categorical_cross_entropy{}, adam{.lr = 0.01}, o, schedule::constant{}, comm);
+  std::printf("rank %d: f16, adam: %ld steps skipped, loss scale now %g, loss %.4f -> %.4f\n", comm.rank(),
+              m.loss_scaling().skipped_steps, double(m.loss_scaling().scale), h.epochs.front().loss,
+              h.epochs.back().loss);
+  expect(m.loss_scaling().skipped_steps > 0 && m.loss_scaling().scale < 0x1p36f,
+         "f16: overflowing steps were skipped and the scale lowered", comm.rank());
+  expect(h.epochs.back().loss < h.epochs.front().loss, "f16: the loss went down", comm.rank());
+  std::vector<float> mine(m.params(), m.params() + decltype(m)::param_count), theirs = mine;
+  comm.broadcast(theirs.data(), theirs.size());
+  expect(mine == theirs, "f16: every rank ends with the same weights", comm.rank());
+  double scale[1] = {double(m.loss_scaling().scale)};
+  comm.broadcast(scale, 1);
+  expect(scale[0] == double(m.loss_scaling().scale), "f16: every rank ends with the same loss scale", comm.rank());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,6 +122,7 @@ int main(int argc, char** argv) {
       compare<float>(comm, adam{.lr = 0.01}, 1e-6, "float, adam");
       compare<double>(comm, sgd{.lr = 0.1}, 1e-13, "double, sgd");
       compare<double>(comm, gd{.lr = 0.5}, 1e-13, "double, full-batch gd");
+      f16_scaled_loss(comm);
     }
   }
   MPI_Finalize();

@@ -27,6 +27,7 @@
 
 #include "../core/error.hpp"
 #include "../train/fit.hpp"
+#include "../optim/loss_scaler.hpp"
 #include "safetensors.hpp"
 #include "safetensors_file.hpp"
 
@@ -148,11 +149,27 @@ void add_model_part(Model& m, const typename Model::template optimizer_state_for
   meta.emplace_back("generator.words", words);
   meta.emplace_back("generator.spare", exact(g.spare));
   meta.emplace_back("generator.has_spare", g.has_spare ? "1" : "0");
+  if constexpr (tenfold::detail::scales_loss<Model>()) {
+    const loss_scaler& s = m.loss_scaling();
+    meta.emplace_back("loss_scale.scale", exact(s.scale));
+    meta.emplace_back("loss_scale.growth", exact(s.growth));
+    meta.emplace_back("loss_scale.backoff", exact(s.backoff));
+    meta.emplace_back("loss_scale.growth_interval", whole(static_cast<std::uint64_t>(s.growth_interval)));
+    meta.emplace_back("loss_scale.good_steps", whole(static_cast<std::uint64_t>(s.good_steps)));
+    meta.emplace_back("loss_scale.skipped_steps", whole(static_cast<std::uint64_t>(s.skipped_steps)));
+  }
 }
+
+// What a checkpoint restores to the model beside its arrays: the generator, and the loss scale of
+// mixed<f16, float>.
+struct model_state {
+  rng::state_type generator;
+  loss_scaler scaler;
+};
 
 // Reads what add_model_part wrote into `state` and `g` (not yet into the model).
 template <class Model, class Opt>
-void read_model_part(reader& r, typename Model::template optimizer_state_for<Opt>& state, rng::state_type& g) {
+void read_model_part(reader& r, typename Model::template optimizer_state_for<Opt>& state, model_state& read) {
   using T = typename Model::value_type;
   using state_type = typename Model::template optimizer_state_for<Opt>;
   const std::string* opt_name = r.text("optimizer");
@@ -161,6 +178,7 @@ void read_model_part(reader& r, typename Model::template optimizer_state_for<Opt
   r.array("optimizer_slots", dtype_of<T>(), sizeof(T), state.slots.data(), state_type::slot_count);
   state.step = static_cast<long>(r.count("optimizer.step"));
   state.lr = r.real("optimizer.lr");
+  rng::state_type& g = read.generator;
   const std::string* words = r.text("generator.words");
   if (words) {
     std::istringstream in(*words);
@@ -169,16 +187,26 @@ void read_model_part(reader& r, typename Model::template optimizer_state_for<Opt
   }
   g.spare = r.real("generator.spare");
   g.has_spare = r.count("generator.has_spare") != 0;
+  if constexpr (tenfold::detail::scales_loss<Model>()) {
+    loss_scaler& s = read.scaler;
+    s.scale = static_cast<float>(r.real("loss_scale.scale"));
+    s.growth = static_cast<float>(r.real("loss_scale.growth"));
+    s.backoff = static_cast<float>(r.real("loss_scale.backoff"));
+    s.growth_interval = static_cast<long>(r.count("loss_scale.growth_interval"));
+    s.good_steps = static_cast<long>(r.count("loss_scale.good_steps"));
+    s.skipped_steps = static_cast<long>(r.count("loss_scale.skipped_steps"));
+  }
 }
 
 // A checkpoint is loaded only once every part has been read: the model's arrays go in last, through
 // load_model_arrays, which itself commits only when all of them are good.
 template <class Model>
-result<bool> commit_model(Model& m, const safetensors_file& f, reader& r, const rng::state_type& g) {
+result<bool> commit_model(Model& m, const safetensors_file& f, reader& r, const model_state& read) {
   if (!r.ok()) return r.failure();
   auto loaded = safetensors::load_model_arrays(m, f, safetensors_load_options{}, prefix);
   if (!loaded) return loaded.error();
-  m.generator().restore(g);
+  m.generator().restore(read.generator);
+  if constexpr (tenfold::detail::scales_loss<Model>()) m.loss_scaling() = read.scaler;
   return true;
 }
 
@@ -208,9 +236,9 @@ result<bool> try_load_checkpoint(Model& m, typename Model::template optimizer_st
   if (!f) return f.error();
   detail::checkpoint::reader r(*f);
   typename Model::template optimizer_state_for<Opt> read_state(opt);
-  rng::state_type g;
-  detail::checkpoint::read_model_part<Model, Opt>(r, read_state, g);
-  auto committed = detail::checkpoint::commit_model(m, *f, r, g);
+  detail::checkpoint::model_state read_model;
+  detail::checkpoint::read_model_part<Model, Opt>(r, read_state, read_model);
+  auto committed = detail::checkpoint::commit_model(m, *f, r, read_model);
   if (!committed) return committed;
   state = read_state;
   return true;
@@ -263,8 +291,8 @@ result<bool> load_run(Model& m, fit_state<Model, Opt, Schedule>& run, const Opt&
   if (!f) return f.error();
   reader r(*f);
   fit_state<Model, Opt, Schedule> read(opt, run.schedule, 0);
-  rng::state_type g;
-  read_model_part<Model, Opt>(r, read.optimizer, g);
+  model_state read_model;
+  read_model_part<Model, Opt>(r, read.optimizer, read_model);
 
   const std::size_t n = run.order.size();
   std::vector<std::uint64_t> order(n);
@@ -316,7 +344,7 @@ result<bool> load_run(Model& m, fit_state<Model, Opt, Schedule>& run, const Opt&
   read.h.best_epoch = r.count("fit.best_epoch");
   read.h.stopped_early = r.count("fit.stopped_early") != 0;
 
-  auto committed = commit_model(m, *f, r, g);
+  auto committed = commit_model(m, *f, r, read_model);
   if (!committed) return committed;
   run = std::move(read);
   return true;

@@ -23,7 +23,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "../core/bf16.hpp"
+#include "../core/precision.hpp"
 #include "check.hpp"
 #include "layout.hpp"
 #include "stage.hpp"
@@ -258,10 +258,9 @@ struct chain_stage<T, In, type_list<C...>>
   static void copy(const T* from, T* to, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
   }
-  // Under mixed precision, values handed from one child to the next are stored as bf16 would hold them.
+  // Under mixed precision, values handed from one child to the next are stored as bf16 or f16 would hold them.
   static void store_rounded(const pass<T>& p, T* values, std::size_t n) {
-    if constexpr (std::is_same_v<T, float>)
-      if (p.bf16_values) round_to_bf16(values, n);
+    if constexpr (std::is_same_v<T, float>) round_values(p.values, values, n);
   }
   static T* gradient_buffer(const pass<T>& p, int which) {
     return p.scratch + p.capacity * plan::gradient_width * static_cast<std::size_t>(which);

@@ -1,10 +1,12 @@
 // model<Network, Capacity, Precision, Storage>: a network bound to a precision and a batch capacity, owning its
 // parameters, their gradients, its buffers and its workspace.
 //
-// The precision is an element type (float, double) or mixed<bf16, float> (core/precision.hpp): float master
-// weights, gradients and optimizer state, with the passes reading a bf16-rounded copy of the weights (refreshed
-// after every update, and whenever the master weights may have been written), the input rounded to bf16, and
-// every value handed between stages stored rounded to bf16. The loss sees the last output unrounded.
+// The precision is an element type (float, double) or mixed<bf16, float> / mixed<f16, float>
+// (core/precision.hpp): float master weights, gradients and optimizer state, with the passes reading a copy of
+// the weights rounded to the 16-bit format (refreshed after every update, and whenever the master weights may
+// have been written), the input rounded, and every value handed between stages stored rounded. The loss sees
+// the last output unrounded. Under mixed<f16, float> backward runs on a scaled loss and an update whose
+// gradients overflowed is skipped (optim/loss_scaler.hpp, loss_scaling()).
 //
 // The network binds to one root stage (a chain_stage), and the layout engine (layout.hpp) places everything
 // at compile time: ONE flat parameter buffer (each stage's slice at a constant offset), a gradient buffer of
@@ -30,11 +32,13 @@
 #include <utility>
 
 #include "../core/error.hpp"
+#include "../core/finite.hpp"
 #include "../core/precision.hpp"
 #include "../core/random.hpp"
 #include "../core/storage.hpp"
 #include "../optim/apply_rule.hpp"
 #include "../optim/decay_scope.hpp"
+#include "../optim/loss_scaler.hpp"
 #include "check.hpp"
 #include "parameters.hpp"
 #include "sequential.hpp"
@@ -132,7 +136,7 @@ template <class Net, std::size_t Capacity, class Precision = float, class Storag
 class model {
   static_assert(Capacity > 0, "tenfold::model: the batch capacity must be at least 1");
   static_assert(detail::precision_traits<Precision>::valid,
-                "tenfold::model: the precision must be float, double or mixed<bf16, float>");
+                "tenfold::model: the precision must be float, double, mixed<bf16, float> or mixed<f16, float>");
   using T = typename detail::precision_traits<Precision>::value_type;
   static_assert(check::first_entry_is_input<typename detail::first_entry<Net>::type>::value,
                 "tenfold::model: the network must be sequential<input<...>, Layers...> or sequential<tokens<N>, "
@@ -142,8 +146,11 @@ class model {
   using network = Net;
   using value_type = T;
   using precision = Precision;
-  // Whether the passes round their operands to bf16 (mixed<bf16, float>).
-  static constexpr bool mixed_precision = detail::precision_traits<Precision>::rounds_to_bf16;
+  // How the passes round their operands (to bf16 or f16 under mixed precision), and whether they do.
+  static constexpr rounding operand_rounding = detail::precision_traits<Precision>::operands;
+  static constexpr bool mixed_precision = operand_rounding != rounding::none;
+  // Whether backward runs on a scaled loss (mixed<f16, float>): loss_scaling() holds the scale.
+  static constexpr bool scales_loss = detail::precision_traits<Precision>::scales_loss;
   using root_type = typename detail::network_parts<Net, T>::root;
   using stages_type = typename root_type::stages_type;
   using input_shape = typename detail::network_parts<Net, T>::input_shape;
@@ -217,6 +224,9 @@ class model {
   const T* buffers() const { return buffers_.data(); }
   rng& generator() { return generator_; }
   const rng& generator() const { return generator_; }
+  // The loss scale of mixed<f16, float> and its rule's settings and counts, which may be changed between steps.
+  loss_scaler& loss_scaling() requires scales_loss { return scaler_; }
+  const loss_scaler& loss_scaling() const requires scales_loss { return scaler_; }
   root_type& root() { return root_; }
   const root_type& root() const { return root_; }
   stages_type& stages() { return root_.stages; }
@@ -281,9 +291,13 @@ class model {
     return backward_impl(x, target, rows, loss, input_grad, mode::training, ready);
   }
 
-  // The optimizer's step on the gradients backward left: the third phase.
+  // The optimizer's step on the gradients backward left: the third phase. Returns whether it was taken: under
+  // mixed<f16, float> a step whose gradients are not all finite is skipped (the parameters, the optimizer's
+  // state and its step count stay as they were) and the loss scale is lowered.
   template <class Opt>
-  void apply(const Opt& opt, optimizer_state_for<Opt>& state) {
+  bool apply(const Opt& opt, optimizer_state_for<Opt>& state) {
+    if constexpr (scales_loss)
+      if (!scaler_.update(detail::all_finite(grads(), param_count))) return false;
     ++state.step;
     if constexpr (detail::scoped_decay<Opt>) {
       const auto decayed = opt.template factors_for<T>(state.step, state.lr, true);
@@ -295,6 +309,7 @@ class model {
     } else {
       opt.update(params(), grads(), state.slots.data(), param_count, state.step, state.lr);
     }
+    return true;
   }
 
   // The loss of the last forward pass's output against `target`, with the penalties of the loss, if any.
@@ -321,13 +336,14 @@ class model {
   // One training step: forward, loss, backward and the optimizer's update, in one call, with no allocation.
   // Where the optimizer exposes its per-parameter rule and the loss adds no penalty, each stage's parameters
   // are updated inside backward, right after that stage's gradients are computed and while they are still in
-  // cache, instead of in a second pass over every buffer. The result is the same, bit for bit.
+  // cache, instead of in a second pass over every buffer. The result is the same, bit for bit. Under
+  // mixed<f16, float> the update waits for every gradient: whether they are all finite decides it (apply).
   template <class L, class Opt>
   T train_step(const T* x, const T* target, std::size_t rows, const L& loss, const Opt& opt,
                optimizer_state_for<Opt>& state) {
     forward(x, rows, mode::training);
     constexpr bool has_penalty = requires { loss.penalty(params(), grads(), param_count); };
-    if constexpr (!has_penalty && requires { opt.template factors_for<T>(state.step + 1, state.lr); }) {
+    if constexpr (!has_penalty && !scales_loss && requires { opt.template factors_for<T>(state.step + 1, state.lr); }) {
       ++state.step;
       const auto factors = opt.template factors_for<T>(state.step, state.lr);
       T* p = params_.data();
@@ -410,7 +426,7 @@ class model {
     ((s == I ? (r = root_type::template output_of<I>(saved, Capacity, last_input_, output()), 0) : 0), ...);
   }
 
-  // The weights the passes read: the master weights, or under mixed precision their bf16 copy.
+  // The weights the passes read: the master weights, or under mixed precision their rounded copy.
   const T* pass_params() {
     if constexpr (mixed_precision) {
       if (compute_stale_) refresh_compute_params(0, param_count);
@@ -421,14 +437,15 @@ class model {
     }
   }
   void refresh_compute_params(std::size_t first, std::size_t count) {
-    if constexpr (mixed_precision) round_to_bf16(params_.data() + first, compute_params_.data() + first, count);
+    if constexpr (mixed_precision)
+      round_values(operand_rounding, params_.data() + first, compute_params_.data() + first, count);
   }
-  // The input the passes read: x, or under mixed precision its bf16 copy in the workspace (which backward
+  // The input the passes read: x, or under mixed precision its rounded copy in the workspace (which backward
   // reads again).
   const T* pass_input(const T* x, std::size_t rows) {
     if constexpr (rounds_input) {
       T* copy = workspace_.data() + layout.input;
-      round_to_bf16(x, copy, rows * input_size);
+      round_values(operand_rounding, x, copy, rows * input_size);
       return copy;
     } else {
       return x;
@@ -437,7 +454,7 @@ class model {
 
   pass<T> make_pass(std::size_t rows, mode m) {
     pass<T> p;
-    p.bf16_values = mixed_precision;
+    p.values = operand_rounding;
     p.rows = rows;
     p.capacity = Capacity;
     p.mode = m;
@@ -492,19 +509,41 @@ class model {
       L::fuses_with_sigmoid;
     };
     T value;
-    if constexpr (fuse_softmax || fuse_sigmoid) {
-      // The loss gives the gradient at the input of the output activation, whose own backward is skipped.
+    if constexpr (fuse_softmax || fuse_sigmoid)
       value = loss.evaluate_fused(output(), target, vectors, output_width, g);
+    else
+      value = loss.evaluate(output(), target, vectors, output_width, g);
+    if constexpr (scales_loss) {
+      // Backward runs on the scaled loss; each range of gradients is unscaled as soon as it is final, before the
+      // caller's hook sees it, and so is the input gradient at the end.
+      const T scale = scaler_.scale, unscale = T(1) / scaler_.scale;
+      for (std::size_t i = 0; i < vectors * output_width; ++i) g[i] *= scale;
+      T* gradients = grads();
+      auto unscaled = [&](std::size_t first, std::size_t count) {
+        for (std::size_t i = first; i < first + count; ++i) gradients[i] *= unscale;
+        update(first, count);
+      };
+      run_backward<fuse_softmax || fuse_sigmoid>(p, weights, x, g, input_grad, rows, unscaled);
+      if (input_grad)
+        for (std::size_t i = 0; i < rows * input_size; ++i) input_grad[i] *= unscale;
+    } else {
+      run_backward<fuse_softmax || fuse_sigmoid>(p, weights, x, g, input_grad, rows, update);
+    }
+    return value + penalty(loss, grads());
+  }
+  // The root's backward from the loss gradient g, or with Fused from the gradient at the input of the output
+  // activation (whose own backward is then skipped).
+  template <bool Fused, class Update>
+  void run_backward(const pass<T>& p, const T* weights, const T* x, const T* g, T* input_grad, std::size_t rows,
+                    Update& update) {
+    if constexpr (Fused)
       root_.backward_from_preactivation(p, weights, grads(), batch<const T, input_shape>{x, rows},
                                         batch<const T, output_shape>{g, rows}, batch<T, input_shape>{input_grad, rows},
                                         update);
-    } else {
-      value = loss.evaluate(output(), target, vectors, output_width, g);
+    else
       root_.backward(p, weights, grads(), batch<const T, input_shape>{x, rows},
                      batch<const T, output_shape>{output(), rows}, batch<const T, output_shape>{g, rows},
                      batch<T, input_shape>{input_grad, rows}, update);
-    }
-    return value + penalty(loss, grads());
   }
   template <class L>
   T backward_impl(const T* x, const T* target, std::size_t rows, const L& loss, T* input_grad, mode m,
@@ -518,6 +557,7 @@ class model {
   // The bf16-rounded weights of mixed precision, and whether they must be made again.
   storage_buffer_t<Storage, T, (mixed_precision && param_count > 0 ? param_count : 1)> compute_params_;
   bool compute_stale_ = true;
+  loss_scaler scaler_;  // mixed<f16, float> only
   storage_buffer_t<Storage, T, (buffer_count > 0 ? buffer_count : 1)> buffers_;
   storage_buffer_t<Storage, T, workspace_size> workspace_;
   root_type root_{};

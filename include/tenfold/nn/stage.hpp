@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "../core/precision.hpp"
 #include "../core/random.hpp"
 #include "../core/shape.hpp"
 
@@ -127,8 +128,9 @@ struct pass {
   T* saved = nullptr;    // capacity × saved_per_sample
   T* scratch = nullptr;  // capacity × scratch_per_sample + scratch_per_batch
   T* buffers = nullptr;  // the stage's non-trained values
-  // Mixed precision (core/precision.hpp): chains store each child's output and input gradient rounded to bf16.
-  bool bf16_values = false;
+  // Mixed precision (core/precision.hpp): chains store each child's output and input gradient rounded to bf16
+  // or f16.
+  rounding values = rounding::none;
 
   bool training() const { return mode == tenfold::mode::training; }
   // The pass of a child whose regions start at the given per-sample, per-sample and absolute offsets.

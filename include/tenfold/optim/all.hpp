@@ -7,6 +7,7 @@
 #include "adamw.hpp"
 #include "clip.hpp"
 #include "gd.hpp"
+#include "loss_scaler.hpp"
 #include "momentum.hpp"
 #include "apply_rule.hpp"
 #include "optimizer.hpp"

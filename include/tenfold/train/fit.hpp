@@ -26,6 +26,7 @@
 #include "../data/keyed_order.hpp"
 #include "../data/shuffle.hpp"
 #include "../dist/communicator.hpp"
+#include "../optim/loss_scaler.hpp"
 #include "../optim/schedules/constant.hpp"
 #include "../optim/schedules/schedule.hpp"
 #include "class_labels.hpp"
@@ -240,6 +241,15 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
         if (rows > 0) {
           m.forward(x.data(), rows, mode::training);
           value = m.backward(x.data(), y.data(), rows, loss);
+          if constexpr (detail::scales_loss<Model>()) {
+            // A full-batch step has no update of its own to skip: gradients that overflowed f16 are made again
+            // at a lower loss scale, down to 1.
+            while (!detail::all_finite(m.grads(), Model::param_count) && m.loss_scaling().scale > 1) {
+              m.loss_scaling().update(false);
+              m.forward(x.data(), rows, mode::training);
+              value = m.backward(x.data(), y.data(), rows, loss);
+            }
+          }
           bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.grads(), Model::param_count,
                                     "gradient", what, sizeof what);
         }
@@ -257,7 +267,10 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
           m.forward(x.data(), rows, mode::training);
           value = m.backward(x.data(), y.data(), rows, loss,
                              [&](std::size_t first, std::size_t count) { exchange.ready(first, count); });
-          bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.grads(), Model::param_count,
+          // Under loss scaling an overflowing gradient is not an error: apply skips the step on every rank alike
+          // (they all hold the same exchanged gradients) and lowers the scale.
+          const std::size_t checked_gradients = detail::scales_loss<Model>() ? 0 : Model::param_count;
+          bad = describe_non_finite(value, m.output(), rows, Model::output_size, m.grads(), checked_gradients,
                                     "gradient", what, sizeof what);
         } else {
           exchange.contribute_nothing();

@@ -24,6 +24,7 @@
 #include "../cpu/thread_pool.hpp"
 #include "../nn/stage.hpp"
 #include "../optim/clip.hpp"
+#include "../optim/loss_scaler.hpp"
 #include "../optim/schedules/constant.hpp"
 #include "../optim/schedules/schedule.hpp"
 #include "non_finite.hpp"
@@ -122,7 +123,8 @@ iteration_history fit_iterations(Model& m, DrawTrain&& draw_train, DrawValidatio
       m.forward(x.data(), rows, mode::training);
       value = m.backward(x.data(), y.data(), rows, loss);
       history.last_gradient_norm = clip_gradient_norm(m, options.clip_norm);
-      if (!detail::is_finite_bits(history.last_gradient_norm))
+      // (Under loss scaling an overflowing gradient only skips the step: apply sees it.)
+      if (!detail::scales_loss<Model>() && !detail::is_finite_bits(history.last_gradient_norm))
         raise(error::make(errc::invalid_argument,
                           "fit_iterations: the gradient norm is %g at iteration %zu (learning rate %g); the "
                           "parameters are left as they were before this step",

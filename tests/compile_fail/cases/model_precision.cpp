@@ -1,6 +1,6 @@
-// A model's precision is float, double or mixed<bf16, float>; anything else (here bf16 operands with double
-// master weights, which no kernel computes) is refused with one sentence.
-// expect: tenfold::model: the precision must be float, double or mixed<bf16, float>
+// A model's precision is float, double, mixed<bf16, float> or mixed<f16, float>; anything else (here bf16
+// operands with double master weights, which no kernel computes) is refused with one sentence.
+// expect: tenfold::model: the precision must be float, double, mixed<bf16, float> or mixed<f16, float>
 #include <tenfold/tenfold.hpp>
 
 using namespace tenfold;

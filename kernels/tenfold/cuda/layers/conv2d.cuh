@@ -114,7 +114,7 @@ struct device_kernels<::tenfold::detail::conv2d_stage<F, KH, KW, S, Padding, Bia
     const conv_patches<geometry, T> patches{in};
     const transposed<T> weights{params, K};  // (r, f) at w[f·K + r]
     const dense_forward_epilogue<T, Act, Bias> epilogue{out, params + geometry::weight_count, F, s.act};
-    launch_gemm<T>(p.bf16_values, pixels, F, K, 1, patches, weights, epilogue, p.stream);
+    launch_gemm<T>(p.values, pixels, F, K, 1, patches, weights, epilogue, p.stream);
   }
 
   template <bool Preactivation, class T>
@@ -123,12 +123,12 @@ struct device_kernels<::tenfold::detail::conv2d_stage<F, KH, KW, S, Padding, Bia
     constexpr std::size_t K = geometry::C * geometry::taps, with_ones = K + (Bias ? 1 : 0);
     const std::size_t pixels = p.rows * geometry::OH * geometry::OW;
     const dz_operand<T, Act, Preactivation> dz{dout, out, F, s.act};
-    launch_gemm<T, float_operand::a>(p.bf16_values, F, with_ones, pixels,
+    launch_gemm<T, float_operand::a>(p.values, F, with_ones, pixels,
                                      gemm_splits_for(F, with_ones, pixels, p.multiprocessors),
                                      swapped<dz_operand<T, Act, Preactivation>>{dz}, conv_patches<geometry, T, Bias>{in},
                                      conv_weight_grad_epilogue<geometry, T>{grads}, p.stream);
     if (din)
-      launch_gemm<T, float_operand::a>(p.bf16_values, p.rows * geometry::H * geometry::W, geometry::C,
+      launch_gemm<T, float_operand::a>(p.values, p.rows * geometry::H * geometry::W, geometry::C,
                                        geometry::taps * F, 1,
                                        conv_output_grad_by_tap<geometry, T, dz_operand<T, Act, Preactivation>>{dz},
                                        conv_weights_by_tap<geometry, T>{params}, store_epilogue<T>{din, geometry::C},

@@ -175,7 +175,7 @@ struct device_kernels<::tenfold::detail::recurrent_stage<Cell, H, Steps, In, T0>
     const unsigned grid = grid_for(p.rows * H, stage_block);
 
     // Pre-activations of every step: X[rows·T, D] · W_ihᵀ + biases.
-    launch_gemm<T>(p.bf16_values, p.rows * steps, G, D, 1, row_major<T>{in, D}, transposed<T>{w_ih, D},
+    launch_gemm<T>(p.values, p.rows * steps, G, D, 1, row_major<T>{in, D}, transposed<T>{w_ih, D},
                    gate_bias_store_epilogue<T, !apart>{r.gates, G, b_ih, b_hh}, p.stream);
     for (std::size_t t = 0; t < steps; ++t) {
       if (t == 0) {
@@ -237,10 +237,10 @@ struct device_kernels<::tenfold::detail::recurrent_stage<Cell, H, Steps, In, T0>
     const row_major<T> dgates{r.dgates, G};
     // dx[rows·T, D] = dgates · W_ih
     if (din)
-      launch_gemm<T, float_operand::a>(p.bf16_values, n, D, G, 1, dgates, row_major<T>{w_ih, D},
+      launch_gemm<T, float_operand::a>(p.values, n, D, G, 1, dgates, row_major<T>{w_ih, D},
                                        store_epilogue<T>{din, D}, p.stream);
     // dW_ih[G·H, D] = dgatesᵀ · X: every step of every sample is the inner dimension.
-    launch_gemm<T, float_operand::a>(p.bf16_values, G, D, n, gemm_splits_for(G, D, n, p.multiprocessors),
+    launch_gemm<T, float_operand::a>(p.values, G, D, n, gemm_splits_for(G, D, n, p.multiprocessors),
                                      transposed<T>{r.dgates, G}, row_major<T>{in, D}, accumulate_epilogue<T>{dw_ih, D},
                                      p.stream);
     launch("tenfold::cuda::recurrent_bias_grad_kernel", recurrent_bias_grad_kernel<G, apart, T>,

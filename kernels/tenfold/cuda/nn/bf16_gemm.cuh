@@ -1,11 +1,13 @@
-// The matrix product on tensor cores under mixed precision (mixed<bf16, float>): out(i, j) =
+// The matrix product on tensor cores under mixed precision (mixed<bf16, float> or mixed<f16, float>): out(i, j) =
 // epilogue(i, j, Σ_k a(i, k) · b(k, j)) with the sums in float. It takes the accessors, epilogues and k slices of
 // tiled_gemm.cuh, so a stage chooses between the two by its pass (gemm.cuh).
 //
 // Each operand is staged as ATerms (BTerms) bf16 values per element (warp_product.cuh's stage_terms): one where
-// it holds bf16 values (the input or a value handed on, the weights' bf16 copy), three where it holds any float
-// (backward's dz = dy ⊙ act'(y), which the CPU's rule keeps in float), whose sum is exactly the float. Either way
-// each product is exact in float, as on the CPU; only the order of the sums differs.
+// it holds bf16 values (the input or a value handed on, the weights' bf16 copy), two where it holds f16 values,
+// three where it holds any float (backward's dz = dy ⊙ act'(y), which the CPU's rule keeps in float); the terms
+// sum exactly to the value. Every product of terms is exact in float, as the CPU's products are; only the order
+// of the sums differs. (f16 × f16 thus costs four bf16 products and f16 × float six: exact, where the hardware's
+// own f16 products would need the float operand rounded.)
 //
 // Each block owns a 64×64 output tile (and one slice of k: grid z) and stages 16-deep slices of both operands in
 // shared memory as bf16; each of its four warps multiplies a 32×32 quarter as four 16×16×16 warp-level products
@@ -39,8 +41,9 @@ inline constexpr unsigned bf16_gemm_result_pad = 4;
 template <unsigned ATerms, unsigned BTerms, class A, class B, class Epilogue>
 __global__ void __launch_bounds__(bf16_gemm_threads)
     bf16_gemm_kernel(std::size_t m, std::size_t n, std::size_t k, std::size_t k_per_split, A a, B b, Epilogue epi) {
-  static_assert((ATerms == 1 || ATerms == 3) && (BTerms == 1 || BTerms == 3) && (ATerms == 1 || BTerms == 1),
-                "an operand is one bf16 term (bf16 values) or three (any float), and only one operand has three");
+  static_assert(ATerms >= 1 && ATerms <= 3 && BTerms >= 1 && BTerms <= 3 && (ATerms < 3 || BTerms < 3),
+                "an operand is one bf16 term (bf16 values), two (f16 values) or three (any float), and only one "
+                "operand has three");
   namespace wp = warp_product;
   constexpr unsigned BM = bf16_gemm_tile, BN = bf16_gemm_tile, BK = bf16_gemm_depth, S = wp::side;
   constexpr unsigned lda = BK + bf16_gemm_operand_pad, ldb = BN + bf16_gemm_operand_pad;

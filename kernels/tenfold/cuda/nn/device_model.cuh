@@ -27,8 +27,10 @@
 // - execution::automatic (the default): fused where the network and the loss allow it, per-stage otherwise.
 // `cuda::backend<Execution>::model<Net, Capacity, T>` names the same type, for code written against a backend.
 //
-// The precision is the CPU model's policy: float, double, or mixed<bf16, float> (the CPU's mixed precision, with
-// its rounding done by kernels: nn/mixed_precision.cuh for the per-stage path, inside the fused kernels for theirs).
+// The precision is the CPU model's policy: float, double, mixed<bf16, float> or mixed<f16, float> (the CPU's
+// mixed precision, with its rounding done by kernels: nn/mixed_precision.cuh for the per-stage path, inside the
+// fused kernels for theirs, which take bf16 only). Under mixed<f16, float> backward runs on a scaled loss, as on
+// the CPU (nn/loss_scaling.cuh), and the products are the float ones, exact for f16 values.
 //
 // Device losses are those of loss_kernels.cuh; optimizers are any from optim/, through their update_one.
 // A step's loss is not copied back (that would wait for the GPU): `last_loss()` reduces and returns it.
@@ -64,6 +66,7 @@
 #include <tenfold/cuda/nn/clip_kernels.cuh>
 #include <tenfold/cuda/nn/fused_mlp.cuh>
 #include <tenfold/cuda/nn/loss_kernels.cuh>
+#include <tenfold/cuda/nn/loss_scaling.cuh>
 #include <tenfold/cuda/nn/mixed_precision.cuh>
 #include <tenfold/cuda/nn/optimizer_kernels.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
@@ -89,7 +92,8 @@ template <class Net, std::size_t Capacity, class Precision = float, class Execut
 class device_model {
   static_assert(Capacity > 0, "tenfold::cuda::device_model: the batch capacity must be at least 1");
   static_assert(::tenfold::detail::precision_traits<Precision>::valid,
-                "tenfold::cuda::device_model: the precision is float, double or mixed<bf16, float>");
+                "tenfold::cuda::device_model: the precision is float, double, mixed<bf16, float> or mixed<f16, "
+                "float>");
   using T = typename ::tenfold::detail::precision_traits<Precision>::value_type;
   static_assert(std::is_same_v<Execution, execution::automatic> || std::is_same_v<Execution, execution::per_stage> ||
                     std::is_same_v<Execution, execution::fused>,
@@ -100,8 +104,11 @@ class device_model {
   using network = Net;
   using value_type = T;
   using precision = Precision;
-  // Whether the passes read bf16 values (mixed<bf16, float>): the CPU model's mixed_precision.
-  static constexpr bool mixed_precision = ::tenfold::detail::precision_traits<Precision>::rounds_to_bf16;
+  // How the passes round their operands, whether they do, and whether backward scales the loss: the CPU
+  // model's operand_rounding, mixed_precision and scales_loss.
+  static constexpr ::tenfold::rounding operand_rounding = ::tenfold::detail::precision_traits<Precision>::operands;
+  static constexpr bool mixed_precision = operand_rounding != ::tenfold::rounding::none;
+  static constexpr bool scales_loss = ::tenfold::detail::precision_traits<Precision>::scales_loss;
   using execution_policy = Execution;
   // The CPU model's root stage: its top-level children are the stages the device runs.
   using root_type = typename Net::template root<T>;
@@ -126,7 +133,9 @@ class device_model {
 
  private:
   using layout = detail::root_layout<root_type>;
-  using plan = detail::fused_plan<root_type, T, ::tenfold::detail::precision_traits<Precision>::rounds_to_bf16>;
+  // The fused kernels round to bf16 (their weight copies are bf16 words) and take no loss scale.
+  static constexpr bool fused_bf16 = operand_rounding == ::tenfold::rounding::bf16;
+  using plan = detail::fused_plan<root_type, T, fused_bf16>;
   using weight_word = typename plan::weight_word;  // how the fused kernels' weight copies store a weight
 
   // Each top-level stage is checked on its own, so that a refusal names the stage.
@@ -137,12 +146,16 @@ class device_model {
   static_assert(all_stages_have_kernels(std::make_index_sequence<stage_count>{}),
                 "tenfold::cuda::device_model: a stage of this network has no device kernels; the instantiation of "
                 "device_stage_check<Stage, Position> above names it");
+  static_assert(!std::is_same_v<Execution, execution::fused> || !scales_loss,
+                "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take float or mixed<bf16, "
+                "float>; mixed<f16, float> runs per stage (execution::automatic or per_stage)");
   static_assert(!std::is_same_v<Execution, execution::fused> || plan::eligible,
                 "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take a chain of dense layers "
                 "(any fused activation, with or without bias), each at most 128 wide, optionally ending in a "
                 "softmax after a dense layer without activation; use execution::automatic or per_stage");
 
-  static constexpr bool fused_allowed = !std::is_same_v<Execution, execution::per_stage> && plan::eligible;
+  static constexpr bool fused_allowed =
+      !std::is_same_v<Execution, execution::per_stage> && plan::eligible && !scales_loss;
   // Mixed precision rounds a copy of the input, which a network of token ids does not need (as on the CPU).
   static constexpr bool rounds_input = mixed_precision && Net::input_is_differentiable;
 
@@ -213,6 +226,7 @@ class device_model {
         workspace_(workspace_size),
         bad_row_(1),
         bad_input_(1),
+        finite_check_(1),
         norm_(detail::norm_blocks(param_count) + 1),
         compute_params_(mixed_precision && param_count > 0 ? param_count : 1),
         buffers_(buffer_count > 0 ? buffer_count : 1) {
@@ -260,6 +274,7 @@ class device_model {
     params_.copy_from_host(host.params(), param_count);
     buffers_.copy_from_host(host.buffers(), buffer_count);
     generator_ = host.generator();
+    if constexpr (scales_loss) scaler_ = host.loss_scaling();
     parameters_changed();
   }
   template <std::size_t C, class P, class S>
@@ -271,6 +286,7 @@ class device_model {
     params_.copy_to_host(host.params(), param_count);
     buffers_.copy_to_host(host.buffers(), buffer_count);
     host.generator() = generator_;
+    if constexpr (scales_loss) host.loss_scaling() = scaler_;
   }
   // The first rows × output_size values of the last forward pass (or training step) into host memory.
   void copy_output_to(T* host, std::size_t rows) const {
@@ -299,6 +315,9 @@ class device_model {
   // The generator training passes draw dropout's keys from (on the host), as model::generator().
   rng& generator() { return generator_; }
   const rng& generator() const { return generator_; }
+  // The loss scale of mixed<f16, float> (optim/loss_scaler.hpp), kept on the host, as model::loss_scaling().
+  loss_scaler& loss_scaling() requires scales_loss { return scaler_; }
+  const loss_scaler& loss_scaling() const requires scales_loss { return scaler_; }
   stages_type& stages() { return stages_; }
   cudaStream_t stream() const { return stream_; }
 
@@ -353,9 +372,14 @@ class device_model {
 
   // The optimizer's update from the gradients in grads() (as train_step applies it after backward), queued on the
   // stream: one kernel, or with a decay scope (adamw::decay_on) one per run of parameters that decay or do not,
-  // cut where the CPU model cuts them (nn/parameters.hpp).
+  // cut where the CPU model cuts them (nn/parameters.hpp). Returns whether it was taken: under mixed<f16, float>,
+  // as the CPU model's apply, a step whose gradients are not all finite is skipped and the loss scale lowered
+  // (which waits for the GPU, once per step, to read the check).
   template <class Opt>
-  void apply_update(const Opt& opt, optimizer_state_for<Opt>& state) {
+  bool apply_update(const Opt& opt, optimizer_state_for<Opt>& state) {
+    if constexpr (scales_loss)
+      if (!scaler_.update(detail::all_finite_on_device(grads_.data(), param_count, finite_check_.data(), stream_)))
+        return false;
     const detail::factors_t<Opt, T> f = next_factors(opt, state);
     if constexpr (requires { opt.decay_on; }) {
       const detail::factors_t<Opt, T> plain = opt.template factors_for<T>(state.step, state.lr, false);
@@ -371,6 +395,7 @@ class device_model {
                                            param_count, f, stream_);
     }
     parameters_changed();
+    return true;
   }
 
   // Scales grads() so that their global 2-norm is at most max_norm: optim/clip.hpp's rule (PyTorch's
@@ -531,27 +556,28 @@ class device_model {
             multiprocessors_,
             stream_,
             bad_input_.data(),
-            mixed_precision,
+            operand_rounding,
             &generator_};
   }
 
-  // The weights the passes read: the master weights, or under mixed precision their bf16 copy, made again (one
+  // The weights the passes read: the master weights, or under mixed precision their rounded copy, made again (one
   // kernel) when the master weights have changed.
   const T* pass_params() {
     if constexpr (mixed_precision) {
-      if (compute_stale_) detail::launch_round_to_bf16(params_.data(), compute_params_.data(), param_count, stream_);
+      if (compute_stale_)
+        detail::launch_round_values(operand_rounding, params_.data(), compute_params_.data(), param_count, stream_);
       compute_stale_ = false;
       return compute_params_.data();
     } else {
       return params_.data();
     }
   }
-  // The input the passes read: x, or under mixed precision its bf16 copy in the workspace (which backward reads
-  // again).
+  // The input the passes read: x, or under mixed precision its rounded copy in the workspace (which backward
+  // reads again).
   const T* pass_input(const T* x, std::size_t rows) {
     if constexpr (rounds_input) {
       T* copy = workspace_.data() + workspace_offsets.input_offset;
-      detail::launch_round_to_bf16(x, copy, rows * input_size, stream_);
+      detail::launch_round_values(operand_rounding, x, copy, rows * input_size, stream_);
       return copy;
     } else {
       return x;
@@ -566,7 +592,7 @@ class device_model {
       const T* in = s == 0 ? x : out(s - 1);
       const detail::device_pass<T> p = pass_for(s, rows, training);
       detail::device_kernels<stage_t<s>>::forward(stage, weights + layout::param_offset[s], in, out(s), p);
-      // Values handed to the next stage are stored as bf16 would hold them; the loss sees the last unrounded.
+      // Values handed to the next stage are stored as the format would hold them; the loss sees the last unrounded.
       if constexpr (s + 1 < stage_count) detail::round_handed_values(p, out(s), rows * layout::width[s]);
     });
   }
@@ -587,6 +613,8 @@ class device_model {
     T* g = backward_buffer(0);
     detail::launch_loss_gradient<L, start != detail::loss_start::output, output_width>(
         output(), target, rows * output_rows, g, row_loss(), bad_row_.data(), stream_);
+    // Under loss scaling backward runs on the scaled loss (as model::backward_impl).
+    if constexpr (scales_loss) detail::launch_scale_values(g, rows * output_size, T(scaler_.scale), stream_);
     backward_from<stage_count - 1, start>(x, g, rows, ready);
   }
 
@@ -605,7 +633,12 @@ class device_model {
       const detail::device_pass<T> p = pass_for(S, rows, true);
       detail::device_kernels<stage_t<S>>::template backward<Start == detail::loss_start::preactivation>(
           std::get<S>(stages_), pass_params() + first, grads_.data() + first, in, out(S), g, din, p);
-      if constexpr (count > 0) ready(first, count);
+      if constexpr (count > 0) {
+        // Each range of gradients is unscaled before ready() (an all-reduce) or an update reads it.
+        if constexpr (scales_loss)
+          detail::launch_scale_values(grads_.data() + first, count, T(1) / T(scaler_.scale), stream_);
+        ready(first, count);
+      }
       if constexpr (S > 0) {
         detail::round_handed_values(p, din, rows * stage_t<S>::input_shape::size);
         backward_from<S - 1, detail::loss_start::output>(x, din, rows, ready);
@@ -642,7 +675,7 @@ class device_model {
     grid = grid < tiles ? grid : tiles;
     fused_grid_ = static_cast<unsigned>(grid);
     weights_t_ = device_buffer<weight_word>(param_count);
-    if constexpr (mixed_precision) fused_compute_ = device_buffer<weight_word>(param_count);
+    if constexpr (fused_bf16) fused_compute_ = device_buffer<weight_word>(param_count);
     partial_ = device_buffer<T>(grid * param_count);
     fused_ready_ = true;
   }
@@ -664,7 +697,7 @@ class device_model {
   // The weights the fused kernels' forward products read: the master weights, or under mixed precision their
   // bf16 copy.
   const weight_word* fused_weights() {
-    if constexpr (mixed_precision) {
+    if constexpr (fused_bf16) {
       refresh_fused_copies();
       return fused_compute_.data();
     } else {
@@ -694,10 +727,12 @@ class device_model {
   device_buffer<T> params_, grads_, workspace_;
   device_buffer<unsigned long long> bad_row_;    // the first sample with a bad class label, or all ones
   device_buffer<unsigned long long> bad_input_;  // the first input position a stage could not take, or all ones
+  device_buffer<unsigned long long> finite_check_;  // mixed<f16, float>: the first gradient that is not finite
   device_buffer<double> norm_;  // the last clipped gradients' norm, then the partial sums of its square
-  device_buffer<T> compute_params_;  // mixed precision: the weights rounded to bf16, which the per-stage passes read
+  device_buffer<T> compute_params_;  // mixed precision: the weights rounded, which the per-stage passes read
   device_buffer<T> buffers_;         // the kept values (batch_norm's running statistics)
   rng generator_;                    // the CPU model's generator: the initial weights, then dropout's keys
+  loss_scaler scaler_;               // mixed<f16, float> only
   // The fused path's own buffers: the weights transposed, under mixed precision the weights' bf16 copy (both in
   // weight_word, bf16 words under mixed precision), and each block's partial gradient sums.
   device_buffer<weight_word> weights_t_, fused_compute_;

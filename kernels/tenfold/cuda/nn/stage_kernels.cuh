@@ -87,30 +87,31 @@ struct store_epilogue {
   __device__ void operator()(std::size_t i, std::size_t j, T acc) const { dst[i * ld + j] = acc; }
 };
 
-// With bf16_operands (mixed precision: the input and the weights hold bf16 values) the products run on tensor
+// Under mixed precision (`values`: the input and the weights hold bf16 or f16 values) the products run on tensor
 // cores (gemm.cuh), with the same operands and epilogues.
 template <class Stage, class T>
 void dense_forward(const Stage& stage, const T* params, const T* in, T* out, std::size_t rows, cudaStream_t stream,
-                   bool bf16_operands = false) {
+                   ::tenfold::rounding values = ::tenfold::rounding::none) {
   using D = dense_info<Stage>;
   using Act = typename D::activation;
   const row_major<T> x{in, D::in_width}, w{params, D::out_width};
   const dense_forward_epilogue<T, Act, D::has_bias> epilogue{out, params + D::weight_count, D::out_width, stage.act};
-  launch_gemm<T>(bf16_operands, rows, D::out_width, D::in_width, 1, x, w, epilogue, stream);
+  launch_gemm<T>(values, rows, D::out_width, D::in_width, 1, x, w, epilogue, stream);
 }
 
 // `grads` must hold zeros (or the sum so far) on entry: the products add into it.
 template <bool Preactivation, class Stage, class T>
 void dense_backward(const Stage& stage, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
-                    std::size_t rows, int multiprocessors, cudaStream_t stream, bool bf16_operands = false) {
+                    std::size_t rows, int multiprocessors, cudaStream_t stream,
+                    ::tenfold::rounding values = ::tenfold::rounding::none) {
   using D = dense_info<Stage>;
   using Act = typename D::activation;
   constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
   const dz_operand<T, Act, Preactivation> dz{dout, out, N, stage.act};
-  launch_gemm<T, float_operand::b>(bf16_operands, M, N, rows, gemm_splits_for(M, N, rows, multiprocessors),
+  launch_gemm<T, float_operand::b>(values, M, N, rows, gemm_splits_for(M, N, rows, multiprocessors),
                                    input_and_ones_transposed<T>{in, K}, dz, accumulate_epilogue<T>{grads, N}, stream);
   if (din)
-    launch_gemm<T, float_operand::a>(bf16_operands, rows, K, N, 1, dz, transposed<T>{params, N},
+    launch_gemm<T, float_operand::a>(values, rows, K, N, 1, dz, transposed<T>{params, N},
                                      store_epilogue<T>{din, K}, stream);
 }
 
@@ -227,13 +228,13 @@ struct device_kernels<::tenfold::detail::dense_stage<N, B, W, BI, In, T0, Act>> 
   static constexpr std::size_t vectors_per_sample = In::size / stage::in_width;
   template <class T>
   static void forward(const stage& s, const T* params, const T* in, T* out, const device_pass<T>& p) {
-    dense_forward(s, params, in, out, p.rows * vectors_per_sample, p.stream, p.bf16_values);
+    dense_forward(s, params, in, out, p.rows * vectors_per_sample, p.stream, p.values);
   }
   template <bool Preactivation, class T>
   static void backward(const stage& s, const T* params, T* grads, const T* in, const T* out, const T* dout, T* din,
                        const device_pass<T>& p) {
     dense_backward<Preactivation>(s, params, grads, in, out, dout, din, p.rows * vectors_per_sample, p.multiprocessors,
-                                  p.stream, p.bf16_values);
+                                  p.stream, p.values);
   }
 };
 

@@ -28,6 +28,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include <tenfold/core/precision.hpp>
 #include <tenfold/core/random.hpp>
 #include <tenfold/layers/activation.hpp>
 #include <tenfold/layers/dense.hpp>
@@ -81,9 +82,9 @@ struct device_pass {
   // Where a stage records the first position of the batch whose input it could not take (a token id out of
   // range), with atomicMin; all ones while there is none. The device model reports it at its next synchronize.
   unsigned long long* bad_input = nullptr;
-  // Mixed precision (mixed<bf16, float>): the values a stage reads are bf16 values, and composites round what
-  // they hand from one child to the next (nn/mixed_precision.cuh).
-  bool bf16_values = false;
+  // Mixed precision (core/precision.hpp): the values a stage reads are bf16 or f16 values, and composites round
+  // what they hand from one child to the next (nn/mixed_precision.cuh).
+  rounding values = rounding::none;
   // The device model's generator, on the host: a dropout stage draws its training pass's key from it when it
   // queues its kernel, in the order the CPU model's stages draw theirs.
   rng* generator = nullptr;

@@ -10,7 +10,8 @@
 //
 // `stage_terms<3>(v, ...)`: a float v written as an exact sum of three bf16 values (each the rounding of what the
 // terms before it left over). Three terms hold float's 24-bit significand, so a product with a float
-// operand taken as three bf16 products is exact, as the float product before its rounding.
+// operand taken as three bf16 products is exact, as the float product before its rounding; two hold an f16
+// value's 11 bits.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -110,13 +111,14 @@ __device__ inline void store(float* p, unsigned ld, const accumulator& c) {
 
 }  // namespace warp_product
 
-// Stages v as `Terms` bf16 values: at[0], and with three terms at[term_stride] and at[2·term_stride]. One term is
-// v as bf16 (v holds a bf16 value); three are each the rounding of what the terms before it left, whose exact sum
-// is v (for every float whose terms stay in bf16's normal range, as float's own exponent range nearly
-// guarantees).
+// Stages v as `Terms` bf16 values: at[0], at[term_stride], ... Each term is the bf16 rounding of what the terms
+// before it left. One term is v itself where v holds a bf16 value; two sum exactly to v where v holds an f16
+// value (its 11 significant bits: 8 in the first term, the rest in the second); three sum exactly to any float
+// whose terms stay in bf16's normal range, as float's own exponent range nearly guarantees.
 template <unsigned Terms>
 __device__ __forceinline__ void stage_terms(float v, warp_product::storage* at, std::size_t term_stride) {
-  static_assert(Terms == 1 || Terms == 3, "an operand is one bf16 term (bf16 values) or three (any float)");
+  static_assert(Terms >= 1 && Terms <= 3,
+                "an operand is one bf16 term (bf16 values), two (f16 values) or three (any float)");
   float rest = v;
 #pragma unroll
   for (unsigned t = 0; t < Terms; ++t) {
