@@ -41,9 +41,9 @@ FLOPS_PER_SAMPLE = {"w1_train": 6 * W1_MACS, "w1_epoch": 6 * W1_MACS, "w1_infer"
 # "tenfold plain -O2": net_bench built with no -march and errno-setting math (bench/nets/meson.build), its
 # kernels chosen at run time.
 PLAIN = "tenfold plain -O2"
-# "tenfold bf16": the same net_bench in mixed precision (model<..., mixed<bf16, float>>), --precision bf16.
+# "tenfold bf16": the same program in mixed precision (model<..., mixed<bf16, float>>), net_bench_bf16.
 BF16 = "tenfold bf16"
-# "tenfold f16": the same with f16 operands and a scaled loss (model<..., mixed<f16, float>>), --precision f16.
+# "tenfold f16": the same with f16 operands and a scaled loss (model<..., mixed<f16, float>>), net_bench_f16.
 F16 = "tenfold f16"
 IMPLEMENTATIONS = ["tenfold", PLAIN, BF16, F16, "PyTorch", "dlib", "Eigen", "OpenBLAS"]  # plus tenfold@REV with --baseline
 # OpenBLAS tuning variables some setups export for tenfold's GEMM comparison; dlib runs with OpenBLAS's defaults.
@@ -716,8 +716,8 @@ def main():
             # With a second build (plain flags, a baseline), the builds alternate three times and each row keeps
             # its median round, so that a slow spell of the machine does not land on one side only.
             sides = [("tenfold", [net_bench])] + ([(PLAIN, [net_bench_plain])] if os.path.exists(net_bench_plain) else [])
-            sides += [(BF16, [net_bench, "--precision", "bf16"])] if args.bf16 else []
-            sides += [(F16, [net_bench, "--precision", "f16"])] if args.f16 else []
+            sides += [(BF16, [net_bench + "_bf16"])] if args.bf16 and os.path.exists(net_bench + "_bf16") else []
+            sides += [(F16, [net_bench + "_f16"])] if args.f16 and os.path.exists(net_bench + "_f16") else []
             sides += [(baseline_name, [baseline_bench])] if baseline_name else []
             rounds = 3 if len(sides) > 1 else 1
             per_side = {impl: [] for impl, _ in sides}
