@@ -36,12 +36,15 @@ enum class rounding : unsigned char { none, bf16, f16 };
 TENFOLD_HD constexpr float round_to(rounding r, float v) {
   return r == rounding::bf16 ? round_to_bf16(v) : r == rounding::f16 ? round_to_f16(v) : v;
 }
-// Rounds n floats in place, or from `from` to `to` (each format's own loop, which the compiler vectorises).
-inline void round_values(rounding r, float* TENFOLD_RESTRICT values, std::size_t n) {
+// Rounds n floats in place, or from `from` to `to` (each format's own loop, which the compiler vectorises). Out
+// of line on purpose: inlined into every chain's passes, the loops made the MNIST MLP's bf16 training step at
+// batch 32 about 1.5 times slower (bench/results/f16-bf16-w1-2026-12-06.md).
+[[gnu::noinline]] inline void round_values(rounding r, float* TENFOLD_RESTRICT values, std::size_t n) {
   if (r == rounding::bf16) round_to_bf16(values, n);
   if (r == rounding::f16) round_to_f16(values, n);
 }
-inline void round_values(rounding r, const float* TENFOLD_RESTRICT from, float* TENFOLD_RESTRICT to, std::size_t n) {
+[[gnu::noinline]] inline void round_values(rounding r, const float* TENFOLD_RESTRICT from, float* TENFOLD_RESTRICT to,
+                                           std::size_t n) {
   if (r == rounding::bf16) round_to_bf16(from, to, n);
   if (r == rounding::f16) round_to_f16(from, to, n);
   if (r == rounding::none)

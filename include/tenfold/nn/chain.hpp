@@ -260,7 +260,8 @@ struct chain_stage<T, In, type_list<C...>>
   }
   // Under mixed precision, values handed from one child to the next are stored as bf16 or f16 would hold them.
   static void store_rounded(const pass<T>& p, T* values, std::size_t n) {
-    if constexpr (std::is_same_v<T, float>) round_values(p.values, values, n);
+    if constexpr (std::is_same_v<T, float>)
+      if (p.values != rounding::none) round_values(p.values, values, n);
   }
   static T* gradient_buffer(const pass<T>& p, int which) {
     return p.scratch + p.capacity * plan::gradient_width * static_cast<std::size_t>(which);
