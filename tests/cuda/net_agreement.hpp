@@ -894,6 +894,27 @@ TEST_CASE("token ids: embeddings, learned positions and a tied output layer agre
   }
 }
 
+// A per-stage forward pass of the MNIST network under a mixed precision: every value a stage hands to the next is
+// one the precision's format holds (the last stage's output, which the loss reads, is left as it is).
+template <class Precision>
+void check_handed_values_rounded(std::uint64_t seed, tf::rng& g) {
+  using gpu_model = cu::device_model<mnist_net, 9, Precision, per_stage>;
+  gpu_model gpu(seed);
+  const std::vector<float> x = test_support::uniform<float>(g, 9 * 784, 0, 1);
+  device_batch<float> batch(x.size(), 1);
+  batch.load(x, std::vector<float>{});
+  gpu.forward(batch.x.data(), 9);
+  for (std::size_t s = 0; s + 1 < gpu.stage_count; ++s) {
+    CAPTURE(s);
+    std::vector<float> values(9 * gpu.stage_output_size(s));
+    REQUIRE(cudaMemcpy(values.data(), gpu.stage_output(s), values.size() * sizeof(float), cudaMemcpyDeviceToHost) ==
+            cudaSuccess);
+    const auto unrounded = std::count_if(values.begin(), values.end(),
+                                         [](float v) { return tf::round_to(gpu_model::operand_rounding, v) != v; });
+    CHECK(unrounded == 0);
+  }
+}
+
 // Two SGD steps of a narrow mixed-precision network on one sample, fused on the device and on the CPU, compared to
 // float's rounding: outputs, gradients and parameters. Where every sum has at most three terms, nothing can land
 // on the other side of a bf16 rounding step, so a rounding left out or added anywhere shows a thousand times over.
@@ -1072,19 +1093,7 @@ TEST_CASE("mixed precision (mixed<bf16, float>): the device rounds as the CPU mo
     check_exact_fused_steps<smooth_chain>(seed, g);
   }
   SUBCASE("every value handed from one stage to the next is a bf16 value") {
-    cu::device_model<mnist_net, 9, bf16_mixed, per_stage> gpu(seed);
-    const std::vector<float> x = test_support::uniform<float>(g, 9 * 784, 0, 1);
-    device_batch<float> batch(x.size(), 1);
-    batch.load(x, std::vector<float>{});
-    gpu.forward(batch.x.data(), 9);
-    for (std::size_t s = 0; s + 1 < gpu.stage_count; ++s) {
-      CAPTURE(s);
-      std::vector<float> values(9 * gpu.stage_output_size(s));
-      REQUIRE(cudaMemcpy(values.data(), gpu.stage_output(s), values.size() * sizeof(float), cudaMemcpyDeviceToHost) ==
-              cudaSuccess);
-      const auto unrounded = std::count_if(values.begin(), values.end(), [](float v) { return tf::round_to_bf16(v) != v; });
-      CHECK(unrounded == 0);
-    }
+    check_handed_values_rounded<bf16_mixed>(seed, g);
   }
 }
 
@@ -1187,20 +1196,7 @@ TEST_CASE("mixed precision (mixed<f16, float>): the device rounds to f16 and sca
     check_by_stage<host_model>("parameters", params.data(), cpu->params(), f16_tolerance, false);
   }
   SUBCASE("every value handed from one stage to the next is an f16 value") {
-    cu::device_model<mnist_net, 9, f16_mixed> gpu(seed);
-    const std::vector<float> x = test_support::uniform<float>(g, 9 * 784, 0, 1);
-    device_batch<float> batch(x.size(), 1);
-    batch.load(x, std::vector<float>{});
-    gpu.forward(batch.x.data(), 9);
-    for (std::size_t s = 0; s + 1 < gpu.stage_count; ++s) {
-      CAPTURE(s);
-      std::vector<float> values(9 * gpu.stage_output_size(s));
-      REQUIRE(cudaMemcpy(values.data(), gpu.stage_output(s), values.size() * sizeof(float), cudaMemcpyDeviceToHost) ==
-              cudaSuccess);
-      const auto unrounded =
-          std::count_if(values.begin(), values.end(), [](float v) { return tf::round_to_f16(v) != v; });
-      CHECK(unrounded == 0);
-    }
+    check_handed_values_rounded<f16_mixed>(seed, g);
   }
 }
 

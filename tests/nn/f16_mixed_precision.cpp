@@ -17,22 +17,17 @@
 #include <tenfold/tenfold.hpp>
 #include <vector>
 
+#include "mixed_precision_checks.hpp"
 #include "random_data.hpp"
 
 using namespace tenfold;
+using test_support::bits;
+using test_support::from_bits;
+using test_support::given_gradient;
+using test_support::same_bits;
 
 namespace {
 
-std::uint32_t bits(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-float from_bits(std::uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
 std::uint16_t f16_bits(std::uint32_t float_bits) { return float_to_f16(from_bits(float_bits)).bits; }
 
 // The value of a non-negative f16 pattern from its fields, with ldexp; the infinity counts as 2^16, the next
@@ -67,17 +62,6 @@ std::uint16_t nearest_f16(float f) {
   return static_cast<std::uint16_t>(pick | (std::signbit(f) ? 0x8000 : 0));
 }
 
-// A loss whose gradient is the target: it hands a chosen output gradient to backward.
-struct given_gradient {
-  static constexpr std::size_t target_width(std::size_t width) { return width; }
-  template <class T>
-  T evaluate(const T*, const T* target, std::size_t rows, std::size_t width, T* grad) const {
-    if (grad)
-      for (std::size_t i = 0; i < rows * width; ++i) grad[i] = target[i];
-    return T(0);
-  }
-};
-
 std::vector<float> rounded(std::vector<float> v) {
   round_to_f16(v.data(), v.size());
   return v;
@@ -86,7 +70,6 @@ std::vector<float> times(std::vector<float> v, float factor) {
   for (float& x : v) x *= factor;
   return v;
 }
-bool same_bits(const float* a, const float* b, std::size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
 using f16_mixed = mixed<f16, float>;
 

@@ -5,8 +5,9 @@
 // takes the weights out of one. Beside them it holds, under names starting with "__checkpoint__.", the
 // optimizer's per-parameter state and, for fit_with_checkpoints, the data order, the early-stopping copy of the
 // best weights, the history and the schedule's state; the scalars (the step count, the learning rate, the
-// generators' states, the epoch) are metadata strings, floating-point ones in hexadecimal ("%a") so that they
-// come back bit for bit. A resumed run is then identical to one that never stopped.
+// generators' states, the epoch, mixed<f16, float>'s loss scale) are metadata strings, floating-point ones in
+// hexadecimal ("%a") so that they come back bit for bit. A resumed run is then identical to one that never
+// stopped.
 //
 // Files are written atomically: a run killed while saving leaves the previous checkpoint intact. Loading
 // checks every part before any of it reaches the model or the state, so a refused file changes nothing.
@@ -167,7 +168,7 @@ struct model_state {
   loss_scaler scaler;
 };
 
-// Reads what add_model_part wrote into `state` and `g` (not yet into the model).
+// Reads what add_model_part wrote into `state` and `read` (not yet into the model).
 template <class Model, class Opt>
 void read_model_part(reader& r, typename Model::template optimizer_state_for<Opt>& state, model_state& read) {
   using T = typename Model::value_type;
