@@ -30,7 +30,7 @@
 // The precision is the CPU model's policy: float, double, mixed<bf16, float> or mixed<f16, float> (the CPU's
 // mixed precision, with its rounding done by kernels: nn/mixed_precision.cuh for the per-stage path, inside the
 // fused kernels for theirs, which take bf16 only). Under mixed<f16, float> backward runs on a scaled loss, as on
-// the CPU (nn/loss_scaling.cuh), and the products are the float ones, exact for f16 values.
+// the CPU (nn/loss_scaling.cuh), and the products take each f16 value as two exact bf16 terms (nn/gemm.cuh).
 //
 // Device losses are those of loss_kernels.cuh; optimizers are any from optim/, through their update_one.
 // A step's loss is not copied back (that would wait for the GPU): `last_loss()` reduces and returns it.
