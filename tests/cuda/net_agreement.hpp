@@ -915,25 +915,52 @@ void check_handed_values_rounded(std::uint64_t seed, tf::rng& g) {
   }
 }
 
+// For the exact tests of loss scaling: shrinks the last dense stage's weights (the first of its parameters, before
+// its bias) to about 1e-5 of their size, on the CPU model (copy them to the device after). The gradients that
+// stage hands back, a few 1e-5, then lie in f16's subnormal range (below 2^-14, in steps of 2^-24) unless the
+// loss is scaled: a device that left the scale out would round them to about 1e-2 relative, ten thousand times
+// the tests' bound; one that left the unscaling out would be off by the scale. (The weights themselves are
+// rounded to f16 on both sides alike.) The outputs stay far from the targets, so a float sum taken in another
+// order moves a gradient by a float rounding only.
+template <class HostModel>
+void make_handed_gradients_subnormal(HostModel& cpu) {
+  using root = typename HostModel::root_type;
+  constexpr std::size_t last = HostModel::stage_count - 1, weights = HostModel::template stage_t<last>::in_width;
+  static_assert(HostModel::template stage_t<last>::out_width == 1, "a single output");
+  for (std::size_t i = root::child_param_offsets[last]; i < root::child_param_offsets[last] + weights; ++i)
+    cpu.params()[i] *= 1e-5f;
+}
+
 // Two SGD steps of a narrow mixed-precision network on one sample, fused on the device and on the CPU, compared to
 // float's rounding: outputs, gradients and parameters. Where every sum has at most three terms, nothing can land
-// on the other side of a bf16 rounding step, so a rounding left out or added anywhere shows a thousand times over.
-template <class Net>
+// on the other side of a 16-bit rounding step, so a rounding left out or added anywhere shows a thousand times
+// over. A weight the format cannot hold is written through params() (under f16, one whose f16 value bf16 cannot
+// hold either, so that staging it as one bf16 term instead of two would round it). Under mixed<f16, float> both
+// sides use the same loss scale, and the first step's handed gradients need it (make_handed_gradients_subnormal).
+template <class Net, class Precision>
 void check_exact_fused_steps(std::uint64_t seed, tf::rng& g) {
-  using host_model = tf::model<Net, 1, bf16_mixed>;
+  using host_model = tf::model<Net, 1, Precision>;
+  using gpu_model = cu::device_model<Net, 1, Precision, fused>;
   constexpr std::size_t P = host_model::param_count;
-  const tf::sgd opt{.lr = 0.5};
+  constexpr tf::rounding format = host_model::operand_rounding;
+  const tf::sgd opt{.lr = 0.1};
   for (int trial = 0; trial < 8; ++trial) {
     CAPTURE(trial);
     auto cpu = std::make_unique<host_model>(seed + trial);
-    cu::device_model<Net, 1, bf16_mixed, fused> gpu(seed + trial);
+    gpu_model gpu(seed + trial);
     REQUIRE(gpu.template trains_fused<tf::mse>());
-    const float odd = static_cast<float>(g.uniform(0.5, 1)) + 1e-4f;
-    REQUIRE(tf::round_to_bf16(odd) != odd);
+    float odd = 0;
+    do odd = static_cast<float>(g.uniform(0.5, 1)) + 1e-5f;
+    while (tf::round_to(format, odd) == odd ||
+           (format == tf::rounding::f16 && tf::round_to_bf16(tf::round_to_f16(odd)) == tf::round_to_f16(odd)));
     cpu->params()[1] = odd;
-    REQUIRE(cudaMemcpy(gpu.params() + 1, &odd, sizeof odd, cudaMemcpyHostToDevice) == cudaSuccess);
+    if constexpr (host_model::scales_loss) {
+      make_handed_gradients_subnormal(*cpu);
+      cpu->loss_scaling().scale = trial % 2 ? 0x1p12f : 0x1p9f;
+    }
+    gpu.copy_parameters_from(*cpu);  // the weights, and the scale
     typename host_model::template optimizer_state_for<tf::sgd> cpu_state(opt);
-    typename decltype(gpu)::template optimizer_state_for<tf::sgd> gpu_state(opt);
+    typename gpu_model::template optimizer_state_for<tf::sgd> gpu_state(opt);
     device_batch<float> batch(3, 1);
     for (int step = 0; step < 2; ++step) {
       CAPTURE(step);
@@ -942,6 +969,8 @@ void check_exact_fused_steps(std::uint64_t seed, tf::rng& g) {
       cpu->train_step(x.data(), y.data(), 1, tf::mse{}, opt, cpu_state);
       batch.load(x, y);
       gpu.train_step(batch.x.data(), batch.y.data(), 1, tf::mse{}, opt, gpu_state);
+      REQUIRE(cpu_state.step == step + 1);  // no step overflowed
+      REQUIRE(gpu_state.step == cpu_state.step);
       float output = 0;
       gpu.copy_output_to(&output, 1);
       CHECK(output == doctest::Approx(cpu->output()[0]).epsilon(1e-6));
@@ -1089,12 +1118,57 @@ TEST_CASE("mixed precision (mixed<bf16, float>): the device rounds as the CPU mo
     // times the bound.
     using linear_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::dense<2>, tf::dense<1>>;
     using smooth_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::tanh, tf::dense<2>, tf::sigmoid, tf::dense<1>>;
-    check_exact_fused_steps<linear_chain>(seed, g);
-    check_exact_fused_steps<smooth_chain>(seed, g);
+    check_exact_fused_steps<linear_chain, bf16_mixed>(seed, g);
+    check_exact_fused_steps<smooth_chain, bf16_mixed>(seed, g);
   }
   SUBCASE("every value handed from one stage to the next is a bf16 value") {
     check_handed_values_rounded<bf16_mixed>(seed, g);
   }
+}
+
+// A scale far too large at first (2^40): the first steps overflow and are skipped on both sides, with the same
+// scales, settings and counts on both, and nothing moves until a step is taken; then the two train alike.
+template <class Execution>
+void check_overflowing_steps_skipped(std::uint64_t seed, tf::rng& g) {
+  using host_model = tf::model<odd_mse_net, 6, f16_mixed>;
+  using gpu_model = cu::device_model<odd_mse_net, 6, f16_mixed, Execution>;
+  constexpr std::size_t P = host_model::param_count;
+  auto cpu = std::make_unique<host_model>(seed);
+  gpu_model gpu(seed);
+  REQUIRE(gpu.template trains_fused<tf::mse>() == std::is_same_v<Execution, fused>);
+  cpu->loss_scaling() = tf::loss_scaler{.scale = 0x1p40f, .growth_interval = 3};
+  gpu.copy_parameters_from(*cpu);  // the weights, and the scale with its settings
+  REQUIRE(gpu.loss_scaling().scale == 0x1p40f);
+  const tf::adam opt{.lr = 1e-2};
+  host_model::optimizer_state_for<tf::adam> cpu_state(opt);
+  typename gpu_model::template optimizer_state_for<tf::adam> gpu_state(opt);
+  device_batch<float> batch(6 * host_model::input_size, 6 * host_model::output_size);
+  std::vector<float> params(P);
+  long skipped = 0;
+  for (int step = 0; step < 40; ++step) {
+    CAPTURE(step);
+    const auto x = test_support::uniform<float>(g, 6 * host_model::input_size, -1, 1);
+    const auto y = test_support::uniform<float>(g, 6 * host_model::output_size, -1, 1);
+    cpu->train_step(x.data(), y.data(), 6, tf::mse{}, opt, cpu_state);
+    batch.load(x, y);
+    gpu.train_step(batch.x.data(), batch.y.data(), 6, tf::mse{}, opt, gpu_state);
+    REQUIRE(gpu.loss_scaling().scale == cpu->loss_scaling().scale);
+    REQUIRE(gpu_state.step == cpu_state.step);
+    REQUIRE(gpu.loss_scaling().good_steps == cpu->loss_scaling().good_steps);
+    if (cpu_state.step == 0) {
+      // Nothing moved yet on either side.
+      gpu.parameter_buffer().copy_to_host(params.data(), P);
+      auto fresh = std::make_unique<host_model>(seed);
+      CHECK(std::memcmp(params.data(), fresh->params(), P * sizeof(float)) == 0);
+      CHECK(std::memcmp(cpu->params(), fresh->params(), P * sizeof(float)) == 0);
+    }
+    skipped = cpu->loss_scaling().skipped_steps;
+  }
+  // The scale came down from 2^40 by skipped steps, then grew after every three good ones.
+  CHECK(skipped > 10);
+  CHECK(cpu_state.step == 40 - skipped);
+  gpu.parameter_buffer().copy_to_host(params.data(), P);
+  check_by_stage<host_model>("parameters", params.data(), cpu->params(), f16_tolerance, false);
 }
 
 TEST_CASE("mixed precision (mixed<f16, float>): the device rounds to f16 and scales the loss as the CPU model does") {
@@ -1102,13 +1176,15 @@ TEST_CASE("mixed precision (mixed<f16, float>): the device rounds to f16 and sca
   tf::rng g(seed);
   static_assert(cu::device_model<mnist_net, 8, f16_mixed>::mixed_precision &&
                 cu::device_model<mnist_net, 8, f16_mixed>::scales_loss);
-  static_assert(!cu::device_model<mnist_net, 8, f16_mixed>::fused_forward &&
-                    !cu::device_model<mnist_net, 8, f16_mixed>::fused_training<tf::sparse_categorical_cross_entropy>,
-                "the fused kernels round to bf16 and take no loss scale: automatic runs f16 per stage");
-  SUBCASE("dense layers, convolutions and transformer blocks: forward, and training with Adam and SGD") {
-    check_forward_agrees<mnist_net, 40, cu::execution::automatic, f16_mixed>(seed, 1 + g.below(40));
-    check_training_agrees<mnist_net, 40, cu::execution::automatic, f16_mixed>(
-        seed, tf::sparse_categorical_cross_entropy{}, tf::adam{}, varying_rows(g, 40, 5));
+  static_assert(cu::device_model<mnist_net, 8, f16_mixed>::fused_forward &&
+                    cu::device_model<mnist_net, 8, f16_mixed>::fused_training<tf::sparse_categorical_cross_entropy>,
+                "the fused kernels round to f16 and scale the loss too: automatic takes them under mixed<f16, float>");
+  static_assert(cu::device_model<mnist_net, 8, f16_mixed>::fused_weight_bytes == 2,
+                "the fused kernels' weight copies are f16 words");
+  SUBCASE("per stage: dense layers, convolutions and transformer blocks, forward, and training with Adam and SGD") {
+    check_forward_agrees<mnist_net, 40, per_stage, f16_mixed>(seed, 1 + g.below(40));
+    check_training_agrees<mnist_net, 40, per_stage, f16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
+                                                               tf::adam{}, varying_rows(g, 40, 5));
     check_training_agrees<odd_bce_net, 23, per_stage, f16_mixed>(seed, tf::binary_cross_entropy{},
                                                                  tf::sgd{.lr = 0.1}, varying_rows(g, 23, 4));
     check_training_agrees<strided_cnn, 7, per_stage, f16_mixed>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
@@ -1116,30 +1192,39 @@ TEST_CASE("mixed precision (mixed<f16, float>): the device rounds to f16 and sca
     check_training_agrees<gpt_block_net, 5, per_stage, f16_mixed>(seed, tf::sparse_categorical_cross_entropy{},
                                                                   tf::adam{}, varying_rows(g, 5, 4));
   }
+  SUBCASE("fused (the scaled step, f16 values as two bf16 terms): forward, and training with Adam and SGD") {
+    check_forward_agrees<mnist_net, 40, fused, f16_mixed>(seed, 1 + g.below(40));
+    check_training_agrees<mnist_net, 40, fused, f16_mixed>(seed, tf::sparse_categorical_cross_entropy{}, tf::adam{},
+                                                           varying_rows(g, 40, 5));
+    // Odd widths (partial 16×16 fragments everywhere), two activations and no softmax.
+    check_training_agrees<odd_mse_net, 23, fused, f16_mixed>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
+                                                             varying_rows(g, 23, 4));
+  }
+  SUBCASE("the fused step: exactly the CPU's rounding and scaling, where no sum can round differently") {
+    using linear_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::dense<2>, tf::dense<1>>;
+    using smooth_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::tanh, tf::dense<2>, tf::sigmoid, tf::dense<1>>;
+    check_exact_fused_steps<linear_chain, f16_mixed>(seed, g);
+    check_exact_fused_steps<smooth_chain, f16_mixed>(seed, g);
+  }
   SUBCASE("exactly the CPU's rounding and scaling, where no sum can round differently") {
-    // One sample through narrow linear layers (every sum of at most three terms, in the same order on both
-    // sides), a weight f16 cannot hold written through params(), and the same scale on both sides. With targets
-    // a hair from the output the gradients handed back are below f16's smallest normal value unless scaled: a
-    // device that left the scale out would round them in f16's coarse subnormal range, a thousand times the
-    // bound; one that left the unscaling out would be off by the scale.
+    // One sample through narrow linear layers (every sum of at most three terms), a weight f16 cannot hold, the
+    // same scale on both sides, and handed gradients that need it (make_handed_gradients_subnormal).
     using linear_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::dense<2>, tf::dense<1>>;
     using host_model = tf::model<linear_chain, 1, f16_mixed>;
     constexpr std::size_t P = host_model::param_count;
     for (int trial = 0; trial < 8; ++trial) {
       CAPTURE(trial);
       auto cpu = std::make_unique<host_model>(seed + trial);
-      cu::device_model<linear_chain, 1, f16_mixed> gpu(seed + trial);
+      cu::device_model<linear_chain, 1, f16_mixed, per_stage> gpu(seed + trial);
       const float odd = static_cast<float>(g.uniform(0.5, 1)) + 1e-5f;
       REQUIRE(tf::round_to_f16(odd) != odd);
       cpu->params()[1] = odd;
-      REQUIRE(cudaMemcpy(gpu.params() + 1, &odd, sizeof odd, cudaMemcpyHostToDevice) == cudaSuccess);
-      // (A target a hair away needs a large scale; a random one, a scale that keeps its gradients finite.)
-      const float scale = trial % 2 ? 0x1p20f : 0x1p10f;
-      cpu->loss_scaling().scale = scale;
-      gpu.loss_scaling().scale = scale;
+      make_handed_gradients_subnormal(*cpu);
+      cpu->loss_scaling().scale = trial % 2 ? 0x1p12f : 0x1p9f;
+      gpu.copy_parameters_from(*cpu);  // the weights, and the scale
       const std::vector<float> x = test_support::uniform<float>(g, 3, 0, 1);
-      const float near = cpu->forward(x.data(), 1, tf::mode::training)[0];
-      const std::vector<float> y = {trial % 2 ? near + 3e-7f : static_cast<float>(g.uniform(-1, 1))};
+      const std::vector<float> y = test_support::uniform<float>(g, 1, -1, 1);
+      cpu->forward(x.data(), 1, tf::mode::training);
       cpu->backward(x.data(), y.data(), 1, tf::mse{});
       device_batch<float> batch(3, 1);
       batch.load(x, y);
@@ -1156,44 +1241,10 @@ TEST_CASE("mixed precision (mixed<f16, float>): the device rounds to f16 and sca
     }
   }
   SUBCASE("a step whose gradients overflow is skipped on both sides, and the scales stay the same") {
-    using host_model = tf::model<odd_mse_net, 6, f16_mixed>;
-    using gpu_model = cu::device_model<odd_mse_net, 6, f16_mixed, per_stage>;
-    constexpr std::size_t P = host_model::param_count;
-    auto cpu = std::make_unique<host_model>(seed);
-    gpu_model gpu(seed);
-    cpu->loss_scaling() = tf::loss_scaler{.scale = 0x1p40f, .growth_interval = 3};
-    gpu.copy_parameters_from(*cpu);  // the weights, and the scale with its settings
-    REQUIRE(gpu.loss_scaling().scale == 0x1p40f);
-    const tf::adam opt{.lr = 1e-2};
-    host_model::optimizer_state_for<tf::adam> cpu_state(opt);
-    gpu_model::optimizer_state_for<tf::adam> gpu_state(opt);
-    device_batch<float> batch(6 * host_model::input_size, 6 * host_model::output_size);
-    std::vector<float> params(P);
-    long skipped = 0;
-    for (int step = 0; step < 40; ++step) {
-      CAPTURE(step);
-      const auto x = test_support::uniform<float>(g, 6 * host_model::input_size, -1, 1);
-      const auto y = test_support::uniform<float>(g, 6 * host_model::output_size, -1, 1);
-      cpu->train_step(x.data(), y.data(), 6, tf::mse{}, opt, cpu_state);
-      batch.load(x, y);
-      gpu.train_step(batch.x.data(), batch.y.data(), 6, tf::mse{}, opt, gpu_state);
-      REQUIRE(gpu.loss_scaling().scale == cpu->loss_scaling().scale);
-      REQUIRE(gpu_state.step == cpu_state.step);
-      REQUIRE(gpu.loss_scaling().good_steps == cpu->loss_scaling().good_steps);
-      if (cpu_state.step == 0) {
-        // Nothing moved yet on either side.
-        gpu.parameter_buffer().copy_to_host(params.data(), P);
-        auto fresh = std::make_unique<host_model>(seed);
-        CHECK(std::memcmp(params.data(), fresh->params(), P * sizeof(float)) == 0);
-        CHECK(std::memcmp(cpu->params(), fresh->params(), P * sizeof(float)) == 0);
-      }
-      skipped = cpu->loss_scaling().skipped_steps;
-    }
-    // The scale came down from 2^40 by skipped steps, then grew after every three good ones.
-    CHECK(skipped > 10);
-    CHECK(cpu_state.step == 40 - skipped);
-    gpu.parameter_buffer().copy_to_host(params.data(), P);
-    check_by_stage<host_model>("parameters", params.data(), cpu->params(), f16_tolerance, false);
+    check_overflowing_steps_skipped<per_stage>(seed, g);
+  }
+  SUBCASE("the fused step: a step whose gradients overflow is skipped on both sides") {
+    check_overflowing_steps_skipped<fused>(seed, g);
   }
   SUBCASE("every value handed from one stage to the next is an f16 value") {
     check_handed_values_rounded<f16_mixed>(seed, g);
@@ -1369,8 +1420,12 @@ TEST_CASE("32 -> 5 x 64 -> 16 without bias: the fused step, each block taking se
     check_training_agrees<narrow_net, 512, fused, float>(seed, tf::mse{}, tf::adam{}, rows, 2);
   }
   SUBCASE("fused under mixed precision (64-row tiles beside the tensor cores' staging), 2 blocks, against the CPU") {
-    static_assert(cu::detail::fused_plan<tf::model<narrow_net, 1, bf16_mixed>::root_type, float, true>::tile_rows == 64);
+    static_assert(cu::detail::fused_plan<tf::model<narrow_net, 1, bf16_mixed>::root_type, float,
+                                         tf::rounding::bf16>::tile_rows == 64);
     check_training_agrees<narrow_net, 512, fused, bf16_mixed>(seed, tf::mse{}, tf::adam{}, varying_rows(g, 512, 4), 2);
+  }
+  SUBCASE("fused under mixed<f16, float> (the scaled step's gradients reduced over 2 blocks), against the CPU") {
+    check_training_agrees<narrow_net, 512, fused, f16_mixed>(seed, tf::mse{}, tf::adam{}, varying_rows(g, 512, 3), 2);
   }
   SUBCASE("per stage, against the CPU") {
     check_training_agrees<narrow_net, 512, per_stage, float>(seed, tf::mse{}, tf::adam{}, rows);

@@ -3,10 +3,11 @@
 // float.
 //
 // Each operand is taken as Terms bf16 values per element (warp_product.cuh's stage_terms): one term where the
-// operand holds bf16 values (activations and weights under mixed precision), three where it holds any float (a
-// gradient times an activation's derivative, which the CPU's rule does not round). With three terms every
-// product is exact, so the result is the float product's up to the order of the sums: the backward products run
-// on tensor cores without rounding what the CPU keeps in float. At most one operand has more than one term.
+// operand holds bf16 values (activations and weights under mixed<bf16, float>), two where it holds f16 values
+// (under mixed<f16, float>), three where it holds any float (a gradient times an activation's derivative, which
+// the CPU's rule does not round). The terms sum exactly to the value, so every product is exact and the result
+// is the float product's up to the order of the sums: the backward products run on tensor cores without rounding
+// what the CPU keeps in float. At most one operand has three terms.
 //
 // The output is cut into 16×16 fragments, taken in bands of whole 16-row strips: as many strips as keep at most
 // eight fragments' float accumulators per warp in registers (64 floats a lane; one band for a 128×128 output,
@@ -57,8 +58,9 @@ struct block_mma_layout {
 template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms, unsigned Warps, class A,
           class B, class Epilogue>
 __device__ __forceinline__ void block_mma(const A& a, const B& b, const Epilogue& epi, unsigned char* scratch) {
-  static_assert((ATerms == 1 || ATerms == 3) && (BTerms == 1 || BTerms == 3) && (ATerms == 1 || BTerms == 1),
-                "an operand is one bf16 term (bf16 values) or three (any float), and only one operand has three");
+  static_assert(ATerms >= 1 && ATerms <= 3 && BTerms >= 1 && BTerms <= 3 && (ATerms < 3 || BTerms < 3),
+                "an operand is one bf16 term (bf16 values), two (f16 values) or three (any float), and only one "
+                "operand has three");
   namespace wp = warp_product;
   using layout = block_mma_layout<M, N, ATerms, BTerms, Warps>;
   constexpr unsigned S = wp::side;

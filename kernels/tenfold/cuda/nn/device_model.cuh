@@ -29,8 +29,9 @@
 //
 // The precision is the CPU model's policy: float, double, mixed<bf16, float> or mixed<f16, float> (the CPU's
 // mixed precision, with its rounding done by kernels: nn/mixed_precision.cuh for the per-stage path, inside the
-// fused kernels for theirs, which take bf16 only). Under mixed<f16, float> backward runs on a scaled loss, as on
-// the CPU (nn/loss_scaling.cuh), and the products take each f16 value as two exact bf16 terms (nn/gemm.cuh).
+// fused kernels for theirs). Under mixed<f16, float> backward runs on a scaled loss, as on the CPU
+// (nn/loss_scaling.cuh), and the products take each f16 value as two exact bf16 terms (nn/gemm.cuh,
+// nn/block_mma.cuh).
 //
 // Device losses are those of loss_kernels.cuh; optimizers are any from optim/, through their update_one.
 // A step's loss is not copied back (that would wait for the GPU): `last_loss()` reduces and returns it.
@@ -133,9 +134,7 @@ class device_model {
 
  private:
   using layout = detail::root_layout<root_type>;
-  // The fused kernels round to bf16 (their weight copies are bf16 words) and take no loss scale.
-  static constexpr bool fused_bf16 = operand_rounding == ::tenfold::rounding::bf16;
-  using plan = detail::fused_plan<root_type, T, fused_bf16>;
+  using plan = detail::fused_plan<root_type, T, operand_rounding>;
   using weight_word = typename plan::weight_word;  // how the fused kernels' weight copies store a weight
 
   // Each top-level stage is checked on its own, so that a refusal names the stage.
@@ -146,16 +145,12 @@ class device_model {
   static_assert(all_stages_have_kernels(std::make_index_sequence<stage_count>{}),
                 "tenfold::cuda::device_model: a stage of this network has no device kernels; the instantiation of "
                 "device_stage_check<Stage, Position> above names it");
-  static_assert(!std::is_same_v<Execution, execution::fused> || !scales_loss,
-                "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take float or mixed<bf16, "
-                "float>; mixed<f16, float> runs per stage (execution::automatic or per_stage)");
   static_assert(!std::is_same_v<Execution, execution::fused> || plan::eligible,
                 "tenfold::cuda::device_model<..., execution::fused>: the fused kernels take a chain of dense layers "
                 "(any fused activation, with or without bias), each at most 128 wide, optionally ending in a "
                 "softmax after a dense layer without activation; use execution::automatic or per_stage");
 
-  static constexpr bool fused_allowed =
-      !std::is_same_v<Execution, execution::per_stage> && plan::eligible && !scales_loss;
+  static constexpr bool fused_allowed = !std::is_same_v<Execution, execution::per_stage> && plan::eligible;
   // Mixed precision rounds a copy of the input, which a network of token ids does not need (as on the CPU).
   static constexpr bool rounds_input = mixed_precision && Net::input_is_differentiable;
 
@@ -211,7 +206,7 @@ class device_model {
   // Whether forward() and train_step() with loss L run the fused kernels (when the device has the shared memory
   // they need: see forwards_fused() and trains_fused()).
   static constexpr bool fused_forward = fused_allowed;
-  // Bytes a weight takes in the fused kernels' copies of the weights: 2 under mixed precision (bf16 words).
+  // Bytes a weight takes in the fused kernels' copies of the weights: 2 under mixed precision (bf16 or f16 words).
   static constexpr std::size_t fused_weight_bytes = sizeof(weight_word);
   template <class L>
   static constexpr bool fused_training = (fused_allowed && plan::template trains_with<L>);
@@ -344,8 +339,8 @@ class device_model {
     check_rows(rows, "forward");
     if constexpr (fused_forward) {
       if (fused_ready_) {
-        detail::fused_step_args<T, weight_word> args{fused_weights(),  nullptr, x,       nullptr,        rows,
-                                                     mutable_output(), nullptr, nullptr, bad_row_.data()};
+        detail::fused_step_args<T, weight_word> args{fused_weights(),  nullptr, x,       nullptr,         rows,
+                                                     mutable_output(), nullptr, nullptr, bad_row_.data(), T(1)};
         detail::launch_fused_mlp<plan, void, false>(args, fused_blocks(rows), stream_);
         return output();
       }
@@ -448,7 +443,7 @@ class device_model {
                        Opt::name);
       if (fused_ready_ && decays_everywhere) {
         record_loss_scale<L>(rows);
-        fused_train_step<L, Opt>(x, target, rows, state, next_factors(opt, state));
+        fused_train_step<L>(x, target, rows, opt, state);
         return;
       }
     }
@@ -675,7 +670,7 @@ class device_model {
     grid = grid < tiles ? grid : tiles;
     fused_grid_ = static_cast<unsigned>(grid);
     weights_t_ = device_buffer<weight_word>(param_count);
-    if constexpr (fused_bf16) fused_compute_ = device_buffer<weight_word>(param_count);
+    if constexpr (mixed_precision) fused_compute_ = device_buffer<weight_word>(param_count);
     partial_ = device_buffer<T>(grid * param_count);
     fused_ready_ = true;
   }
@@ -687,17 +682,17 @@ class device_model {
     return static_cast<unsigned>(blocks);
   }
 
-  // Makes the fused kernels' copies of the weights (the transposed copy, and under mixed precision the bf16 copy
-  // in bf16 words) when the master weights have changed since they were made.
+  // Makes the fused kernels' copies of the weights (the transposed copy, and under mixed precision the 16-bit
+  // copy) when the master weights have changed since they were made.
   void refresh_fused_copies() {
     if (weights_current_) return;
     detail::launch_transpose_weights<plan>(params_.data(), weights_t_.data(), fused_compute_.data(), stream_);
     weights_current_ = true;
   }
   // The weights the fused kernels' forward products read: the master weights, or under mixed precision their
-  // bf16 copy.
+  // 16-bit copy.
   const weight_word* fused_weights() {
-    if constexpr (fused_bf16) {
+    if constexpr (mixed_precision) {
       refresh_fused_copies();
       return fused_compute_.data();
     } else {
@@ -706,18 +701,31 @@ class device_model {
   }
 
   template <class L, class Opt>
-  void fused_train_step(const T* x, const T* target, std::size_t rows, optimizer_state_for<Opt>& state,
-                        const detail::factors_t<Opt, T>& f) {
+  void fused_train_step(const T* x, const T* target, std::size_t rows, const Opt& opt,
+                        optimizer_state_for<Opt>& state) {
     refresh_fused_copies();
     const unsigned blocks = fused_blocks(rows);
-    detail::fused_step_args<T, weight_word> args{fused_weights(),  weights_t_.data(), x,
-                                                 target,           rows,              mutable_output(),
-                                                 row_loss(),       partial_.data(),   bad_row_.data()};
+    const T gradient_scale = scales_loss ? T(scaler_.scale) : T(1);
+    detail::fused_step_args<T, weight_word> args{fused_weights(), weights_t_.data(), x,
+                                                 target,          rows,              mutable_output(),
+                                                 row_loss(),      partial_.data(),   bad_row_.data(),
+                                                 gradient_scale};
     detail::launch_fused_mlp<plan, L, true>(args, blocks, stream_);
     // Sums the blocks' partial gradients, updates, and refreshes the fused kernels' copies of the weights: they
     // stay current. The per-stage kernels' float copy (mixed precision) is made again when next read.
-    detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), fused_compute_.data(),
-                                           state.slots.data(), partial_.data(), blocks, f, stream_);
+    if constexpr (scales_loss) {
+      // The gradients, unscaled, first: a step whose gradients are not all finite is skipped (apply_update's
+      // rule, whose check waits for the GPU), and then the update reads them as one slice.
+      detail::launch_fused_gradient<plan>(grads_.data(), partial_.data(), blocks, T(1) / gradient_scale, stream_);
+      if (!scaler_.update(detail::all_finite_on_device(grads_.data(), param_count, finite_check_.data(), stream_)))
+        return;
+      detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), fused_compute_.data(),
+                                             state.slots.data(), grads_.data(), 1, next_factors(opt, state), stream_);
+    } else {
+      detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), fused_compute_.data(),
+                                             state.slots.data(), partial_.data(), blocks, next_factors(opt, state),
+                                             stream_);
+    }
     compute_stale_ = true;
   }
 
@@ -733,8 +741,8 @@ class device_model {
   device_buffer<T> buffers_;         // the kept values (batch_norm's running statistics)
   rng generator_;                    // the CPU model's generator: the initial weights, then dropout's keys
   loss_scaler scaler_;               // mixed<f16, float> only
-  // The fused path's own buffers: the weights transposed, under mixed precision the weights' bf16 copy (both in
-  // weight_word, bf16 words under mixed precision), and each block's partial gradient sums.
+  // The fused path's own buffers: the weights transposed, under mixed precision the weights' 16-bit copy (both in
+  // weight_word, bf16 or f16 words under mixed precision), and each block's partial gradient sums.
   device_buffer<weight_word> weights_t_, fused_compute_;
   device_buffer<T> partial_;
   unsigned fused_grid_ = 0, block_limit_ = 0;

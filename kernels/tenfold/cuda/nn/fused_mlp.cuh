@@ -29,17 +29,24 @@
 //
 // The same kernel with Train = false is the fused inference pass (steps 1 and 2's softmax and output only).
 //
-// Mixed precision (Rounds: mixed<bf16, float>, whose values are float) keeps the CPU's rule, as the per-stage
-// kernels do: the kernel reads the weights' bf16 copy, rounds every value handed from one layer to the next
-// (forward, and the input gradient backward) with `round_to_bf16`, and leaves the loss the last output
-// unrounded; the update kernel makes the bf16 copy and the transposed copy from the new master weights as it
-// goes. Both copies are stored as bf16 words (`weight_word`), two bytes a weight: every block reads all the
-// weights for each tile, twice (forward, and transposed backward), so storing them in bf16 halves the step's
-// weight traffic through the caches; the master weights, their gradients and the optimizer's state stay float. Every product runs on tensor cores (block_mma.cuh): the forward ones on bf16 values, the backward ones
-// with the float gradient taken as three exact bf16 terms, so nothing the CPU keeps in float is rounded. The
-// input is read by two products only (layer 0's forward and weight gradient), which stage it as one bf16 term,
-// rounded to nearest as round_to_bf16 rounds: that is the CPU's rounding of the input. The staging area of the
-// products sits at the start of the shared memory, before the slots.
+// Mixed precision (Values: bf16 for mixed<bf16, float>, f16 for mixed<f16, float>; the values are float) keeps
+// the CPU's rule, as the per-stage kernels do: the kernel rounds the input as it copies it in, reads the weights'
+// 16-bit copy, rounds every value handed from one layer to the next (forward, and the input gradient backward)
+// with core/precision.hpp's `round_to`, and leaves the loss the last output unrounded; the update kernel makes the
+// 16-bit copy and the transposed copy from the new master weights as it goes. Both copies are stored as 16-bit
+// words (`weight_word`): every block reads all the weights for each tile, twice (forward, and transposed
+// backward), so storing them in 16 bits halves the step's weight traffic through the caches; the master weights,
+// their gradients and the optimizer's state stay float. Every product runs on tensor cores (block_mma.cuh), each
+// operand as exact bf16 terms: a value one term under bf16, two under f16, and the backward's float gradient
+// three, so nothing the CPU keeps in float is rounded. The staging area of the products sits at the start of the
+// shared memory, before the slots.
+//
+// Under mixed<f16, float> the loss is scaled (optim/loss_scaler.hpp): the step kernel multiplies the loss
+// gradient by `gradient_scale` before anything else touches it, as the CPU's backward does. The update then
+// takes three launches instead of one, because the whole gradient must be known finite before any parameter
+// moves: fused_gradient_kernel sums the blocks' slices and unscales them into the gradients, the device model
+// checks them (nn/loss_scaling.cuh) and applies loss_scaler::update on the host, and only a step whose gradients
+// are all finite runs the update kernel, over the gradients as a single slice.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -52,6 +59,8 @@
 #include <utility>
 
 #include <tenfold/core/bf16.hpp>
+#include <tenfold/core/f16.hpp>
+#include <tenfold/core/precision.hpp>
 #include <tenfold/cuda/check.cuh>
 #include <tenfold/cuda/nn/block_mma.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
@@ -78,14 +87,17 @@ struct shared_rows {
   __device__ T operator()(std::size_t r, std::size_t c) const { return p[r * ld + c]; }
 };
 
-// A weight read from global memory through the read-only cache, as a T: a float or double as it is, a bf16 word
-// widened to the float it holds.
+// A weight read from global memory through the read-only cache, as a T: a float or double as it is, a bf16 or
+// f16 word widened to the float it holds.
 template <class T>
 __device__ __forceinline__ T read_weight(const T* p) {
   return __ldg(p);
 }
 __device__ __forceinline__ float read_weight(const ::tenfold::bf16* p) {
   return ::tenfold::bf16_to_float(::tenfold::bf16{__ldg(&p->bits)});
+}
+__device__ __forceinline__ float read_weight(const ::tenfold::f16* p) {
+  return ::tenfold::f16_to_float(::tenfold::f16{__ldg(&p->bits)});
 }
 
 // Read-only global memory (weights, stored as W), read as T.
@@ -145,17 +157,23 @@ __device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogu
 
 // ---- the plan: what the fused kernel knows about a network, at compile time -------------------------------------
 
-// Root is the network's root stage (a chain_stage); its top-level children are the layers. Rounds: mixed
-// precision (T is float).
-template <class Root, class T, bool Rounds = false, class Stages = typename Root::stages_type>
+// Root is the network's root stage (a chain_stage); its top-level children are the layers. Values: how mixed
+// precision rounds the values it hands on (T is then float), or rounding::none.
+template <class Root, class T, ::tenfold::rounding Values = ::tenfold::rounding::none,
+          class Stages = typename Root::stages_type>
 struct fused_plan;
 
-template <class Root, class T, bool Rounds, class... S>
-struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
-  static_assert(!Rounds || std::is_same_v<T, float>, "mixed precision holds its values in float");
-  static constexpr bool rounds = Rounds;
-  // How the copies the kernels read the weights from store a weight: bf16 words under mixed precision.
-  using weight_word = std::conditional_t<Rounds, ::tenfold::bf16, T>;
+template <class Root, class T, ::tenfold::rounding Values, class... S>
+struct fused_plan<Root, T, Values, std::tuple<S...>> {
+  static constexpr bool rounds = Values != ::tenfold::rounding::none;
+  static_assert(!rounds || std::is_same_v<T, float>, "mixed precision holds its values in float");
+  // How the copies the kernels read the weights from store a weight: 16-bit words under mixed precision.
+  using weight_word = std::conditional_t<Values == ::tenfold::rounding::bf16, ::tenfold::bf16,
+                                         std::conditional_t<Values == ::tenfold::rounding::f16, ::tenfold::f16, T>>;
+  // The bf16 terms a tensor-core product stages for each value (warp_product.cuh's stage_terms): a bf16 value is
+  // one, an f16 value two; the backward's float gradient is always three.
+  static constexpr unsigned value_terms = Values == ::tenfold::rounding::f16 ? 2 : 1;
+  static constexpr unsigned gradient_terms = 3;
   using stages = std::tuple<S...>;
   static constexpr std::size_t stage_count = sizeof...(S);
   using last_stage = std::tuple_element_t<stage_count - 1, stages>;
@@ -222,15 +240,16 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
   static constexpr std::size_t layer_scratch() {
     using D = dense_info<layer<L>>;
     constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
-    constexpr std::size_t forward = block_mma_layout<R, N, 1, 1, fused_warps>::scratch_bytes;
-    constexpr std::size_t weight_gradient = block_mma_layout<M, N, 1, 3, fused_warps>::scratch_bytes;
-    constexpr std::size_t input_gradient = L > 0 ? block_mma_layout<R, K, 3, 1, fused_warps>::scratch_bytes : 0;
+    constexpr unsigned V = value_terms, G = gradient_terms;
+    constexpr std::size_t forward = block_mma_layout<R, N, V, V, fused_warps>::scratch_bytes;
+    constexpr std::size_t weight_gradient = block_mma_layout<M, N, V, G, fused_warps>::scratch_bytes;
+    constexpr std::size_t input_gradient = L > 0 ? block_mma_layout<R, K, G, V, fused_warps>::scratch_bytes : 0;
     constexpr std::size_t larger = forward > weight_gradient ? forward : weight_gradient;
     return larger > input_gradient ? larger : input_gradient;
   }
   template <std::size_t R>
   static constexpr std::size_t scratch_for() {
-    if constexpr (!Rounds || !chain_of_dense) {
+    if constexpr (!rounds || !chain_of_dense) {
       return 0;
     } else {
       const auto largest = []<std::size_t... L>(std::index_sequence<L...>) {
@@ -276,16 +295,17 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
   template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms, class A, class B,
             class Epilogue>
   __device__ static void product(const A& a, const B& b, const Epilogue& epi, unsigned char* scratch) {
-    if constexpr (Rounds)
+    if constexpr (rounds)
       block_mma<M, N, Inner, ATerms, BTerms, fused_warps>(a, b, epi, scratch);
     else
       block_gemm<T, M, N, Inner>(a, b, epi);
   }
 
-  // Under mixed precision, a value handed from one layer to the next is stored as bf16 would hold it.
+  // Under mixed precision, a value handed from one layer to the next (and the input) is stored as the 16-bit
+  // format would hold it.
   __device__ static T handed(T v) {
-    if constexpr (Rounds)
-      return ::tenfold::round_to_bf16(v);
+    if constexpr (rounds)
+      return ::tenfold::round_to(Values, v);
     else
       return v;
   }
@@ -300,13 +320,14 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
     const weight_word* bias = w + K * N;
     T* out = acts + slot<L + 1>;
     const typename D::activation act{};
-    product<tile_rows, N, K, 1, 1>(shared_rows<T>{acts + slot<L>, K}, global_rows<T, weight_word>{w, N},
-                                   [&](std::size_t r, std::size_t j, T acc) {
-                                     if constexpr (D::has_bias) acc += read_weight(bias + j);
-                                     const T y = act.f(acc);
-                                     out[r * N + j] = handed_on ? handed(y) : y;
-                                   },
-                                   scratch);
+    product<tile_rows, N, K, value_terms, value_terms>(
+        shared_rows<T>{acts + slot<L>, K}, global_rows<T, weight_word>{w, N},
+        [&](std::size_t r, std::size_t j, T acc) {
+          if constexpr (D::has_bias) acc += read_weight(bias + j);
+          const T y = act.f(acc);
+          out[r * N + j] = handed_on ? handed(y) : y;
+        },
+        scratch);
     __syncthreads();
   }
 
@@ -317,6 +338,7 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
   }
 
   // dz is a float that the CPU's rule does not round: three bf16 terms under mixed precision (exact products).
+  // Under loss scaling it is the scaled gradient, which the partial sums keep (fused_gradient_kernel unscales).
   template <std::size_t L>
   __device__ static void backward_layer(const weight_word* weights_t, T* acts, T* partial, bool first,
                                        unsigned char* scratch) {
@@ -325,26 +347,28 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
     T* in = acts + slot<L>;
     const T* dz = acts + slot<L + 1>;
     T* g = partial + param_offset<L>;
-    product<M, N, tile_rows, 1, 3>(shared_input_and_ones<T>{in, K}, shared_rows<T>{dz, N},
-                                   [&](std::size_t m, std::size_t j, T acc) {
-                                     T* p = g + m * N + j;
-                                     *p = first ? acc : *p + acc;
-                                   },
-                                   scratch);
+    product<M, N, tile_rows, value_terms, gradient_terms>(
+        shared_input_and_ones<T>{in, K}, shared_rows<T>{dz, N},
+        [&](std::size_t m, std::size_t j, T acc) {
+          T* p = g + m * N + j;
+          *p = first ? acc : *p + acc;
+        },
+        scratch);
     if constexpr (L > 0) {
       __syncthreads();  // dW has read h_l; the input gradient now overwrites it
       using Act = typename dense_info<layer<L - 1>>::activation;
       const Act act{};
       // The input gradient is handed back to layer L - 1, which multiplies it by its activation's derivative.
-      product<tile_rows, K, N, 3, 1>(shared_rows<T>{dz, N}, global_rows<T, weight_word>{weights_t + param_offset<L>, K},
-                                     [&](std::size_t r, std::size_t k, T acc) {
-                                       T& h = in[r * K + k];
-                                       if constexpr (std::is_same_v<Act, identity>)
-                                         h = handed(acc);
-                                       else
-                                         h = handed(acc) * act.df_from_output(h);
-                                     },
-                                     scratch);
+      product<tile_rows, K, N, gradient_terms, value_terms>(
+          shared_rows<T>{dz, N}, global_rows<T, weight_word>{weights_t + param_offset<L>, K},
+          [&](std::size_t r, std::size_t k, T acc) {
+            T& h = in[r * K + k];
+            if constexpr (std::is_same_v<Act, identity>)
+              h = handed(acc);
+            else
+              h = handed(acc) * act.df_from_output(h);
+          },
+          scratch);
     }
     __syncthreads();
   }
@@ -355,14 +379,19 @@ struct fused_plan<Root, T, Rounds, std::tuple<S...>> {
     (backward_layer<layer_count - 1 - L>(weights_t, acts, partial, first, scratch), ...);
   }
 
-  // The copies the passes read, made from master parameter i: under mixed precision its bf16 word into
+  // The copies the passes read, made from master parameter i: under mixed precision its 16-bit word into
   // `compute` (the weights the kernels read), and, if it is a weight, that word (the weight itself otherwise) into
-  // the transposed copy. (float_to_bf16 rounds as round_to_bf16 does: the CPU's rounding of the weights.)
+  // the transposed copy. (float_to_bf16 and float_to_f16 round as round_to does: the CPU's rounding of the
+  // weights.)
   template <std::size_t... L>
   __device__ static void refresh_copies(std::size_t i, T master, weight_word* weights_t, weight_word* compute,
                                         std::index_sequence<L...> layers) {
-    if constexpr (Rounds) {
-      const weight_word word = ::tenfold::float_to_bf16(master);
+    if constexpr (rounds) {
+      weight_word word;
+      if constexpr (Values == ::tenfold::rounding::bf16)
+        word = ::tenfold::float_to_bf16(master);
+      else
+        word = ::tenfold::float_to_f16(master);
       compute[i] = word;
       mirror(i, word, weights_t, layers);
     } else {
@@ -399,20 +428,27 @@ struct fused_step_args {
   T* row_loss;  // rows: each sample's loss (training)
   T* partial;   // gridDim.x × param_count: each block's weight-gradient sums (training)
   unsigned long long* bad_row;
+  T gradient_scale;  // what the loss gradient is multiplied by: the loss scale, or 1 (exact) without one
 };
 
-// The loss's gradient with respect to the last dense stage's output, times its activation's derivative: dz.
-template <class Act>
-struct times_derivative {
+// What backward starts from: the loss's gradient with respect to the last dense stage's output, times the loss
+// scale (as the CPU's backward scales it), and then, where the last dense stage has an activation, times its
+// derivative: dz.
+template <class T>
+struct scaled_gradient {
+  T scale;
+  __device__ T operator()(T g, T /*output*/) const { return g * scale; }
+};
+template <class Act, class T>
+struct scaled_times_derivative {
   Act act;
-  template <class T>
-  __device__ T operator()(T g, T y) const {
-    return g * act.df_from_output(y);
-  }
+  T scale;
+  __device__ T operator()(T g, T y) const { return (g * scale) * act.df_from_output(y); }
 };
 
 template <class Plan, class L, bool Train, class T>
-__device__ void fused_output_rows(const fused_step_args<T, typename Plan::weight_word>& args, T* acts, std::size_t row0, std::size_t valid) {
+__device__ void fused_output_rows(const fused_step_args<T, typename Plan::weight_word>& args, T* acts, std::size_t row0,
+                                  std::size_t valid) {
   constexpr std::size_t N = Plan::widths[Plan::layer_count];
   constexpr std::size_t R = Plan::tile_rows;
   T* tile = acts + Plan::template slot<Plan::layer_count>;
@@ -431,10 +467,10 @@ __device__ void fused_output_rows(const fused_step_args<T, typename Plan::weight
         T loss;
         if constexpr (start == loss_start::output && !std::is_same_v<Act, identity>)
           loss = device_loss<L>::template row<false, N>(y, target, y, args.rows, sample, lane, args.bad_row,
-                                                        times_derivative<Act>{Act{}});
+                                                        scaled_times_derivative<Act, T>{Act{}, args.gradient_scale});
         else
-          loss = device_loss<L>::template row<start != loss_start::output, N>(y, target, y, args.rows, sample, lane,
-                                                                              args.bad_row, keep_gradient{});
+          loss = device_loss<L>::template row<start != loss_start::output, N>(
+              y, target, y, args.rows, sample, lane, args.bad_row, scaled_gradient<T>{args.gradient_scale});
         if (lane == 0) args.row_loss[sample] = loss;
       }
     } else if constexpr (Train) {
@@ -454,8 +490,9 @@ __global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_arg
   for (std::size_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
     const std::size_t row0 = tile * R;
     const std::size_t valid = args.rows - row0 < R ? args.rows - row0 : R;
+    // The input as mixed precision rounds it (the CPU's rounded copy of the input).
     for (std::size_t e = threadIdx.x; e < R * in_width; e += fused_threads)
-      acts[e] = e / in_width < valid ? args.x[row0 * in_width + e] : T(0);
+      acts[e] = e / in_width < valid ? Plan::handed(args.x[row0 * in_width + e]) : T(0);
     __syncthreads();
     Plan::forward(args.params, acts, scratch, std::make_index_sequence<Plan::layer_count>{});
     fused_output_rows<Plan, L, Train>(args, acts, row0, valid);
@@ -470,6 +507,26 @@ __global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_arg
 
 inline constexpr unsigned fused_update_block = 256;
 
+// Parameter i's gradient: the sum of the blocks' slices of `partial`, in block order.
+template <std::size_t P, class T>
+__device__ __forceinline__ T summed_gradient(const T* partial, unsigned blocks, std::size_t i) {
+  T g = T(0);
+  for (unsigned b = 0; b < blocks; ++b) g += partial[static_cast<std::size_t>(b) * P + i];
+  return g;
+}
+
+// The gradients alone, for a step that may yet be skipped (loss scaling): grads = Σ slices × factor (1 / scale).
+template <class Plan, class T>
+__global__ void __launch_bounds__(fused_update_block)
+    fused_gradient_kernel(T* grads, const T* partial, unsigned blocks, T factor) {
+  constexpr std::size_t P = Plan::param_count;
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < P; i += stride)
+    grads[i] = summed_gradient<P>(partial, blocks, i) * factor;
+}
+
+// Sums the blocks' slices into the gradients, updates, and refreshes the copies. (After fused_gradient_kernel,
+// `partial` is the gradients themselves, one slice: each thread reads its own value back.)
 template <class Plan, class Opt, class T>
 __global__ void __launch_bounds__(fused_update_block)
     fused_update_kernel(T* params, T* grads, typename Plan::weight_word* weights_t,
@@ -478,8 +535,7 @@ __global__ void __launch_bounds__(fused_update_block)
   constexpr std::size_t P = Plan::param_count;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < P; i += stride) {
-    T g = T(0);
-    for (unsigned b = 0; b < blocks; ++b) g += partial[static_cast<std::size_t>(b) * P + i];
+    const T g = summed_gradient<P>(partial, blocks, i);
     grads[i] = g;
     if constexpr (Opt::state_slots > 0)
       Opt::update_one(params[i], g, state + i, P, f);
@@ -489,7 +545,7 @@ __global__ void __launch_bounds__(fused_update_block)
   }
 }
 
-// Makes the copies the fused kernels read (the transposed weights; under mixed precision the bf16 copy too).
+// Makes the copies the fused kernels read (the transposed weights; under mixed precision the 16-bit copy too).
 template <class Plan, class T>
 __global__ void __launch_bounds__(fused_update_block)
     transpose_weights_kernel(const T* params, typename Plan::weight_word* weights_t,
@@ -525,7 +581,14 @@ void launch_fused_mlp(const fused_step_args<T, typename Plan::weight_word>& args
          fused_mlp_kernel<Plan, L, Train, T>, dim3(blocks), dim3(fused_threads), Plan::shared_bytes, stream, args);
 }
 
-// `compute`: mixed precision's bf16 copy of the weights (unused otherwise).
+template <class Plan, class T>
+void launch_fused_gradient(T* grads, const T* partial, unsigned blocks, T factor, cudaStream_t stream) {
+  launch("tenfold::cuda::fused_gradient_kernel", fused_gradient_kernel<Plan, T>,
+         dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, grads, partial, blocks,
+         factor);
+}
+
+// `compute`: mixed precision's 16-bit copy of the weights (unused otherwise).
 template <class Plan, class Opt, class T>
 void launch_fused_update(T* params, T* grads, typename Plan::weight_word* weights_t,
                          typename Plan::weight_word* compute, T* state, const T* partial, unsigned blocks,
