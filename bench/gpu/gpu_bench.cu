@@ -13,9 +13,10 @@
 //   w2_w{64,128}[_bias]_train   32 -> 5 hidden layers of width W (ReLU) -> 16, mse, Adam, with or without bias;
 //   w2_w{64,128}[_bias]_infer   the same network's forward pass; batch 2^14, 2^16, 2^18, 2^20; fp32 on both paths,
 //                          and mixed<bf16, float> on both (the CPU's bf16 rounding, every product on tensor
-//                          cores): tenfold_bf16_fused and tenfold_bf16_per_stage; mixed<f16, float> on both (f16
-//                          values as two bf16 terms, the loss scaled, and a step waits once for its finite
-//                          check): tenfold_f16_fused and tenfold_f16_per_stage
+//                          cores): tenfold_bf16_fused and tenfold_bf16_per_stage; mixed<f16, float> on both
+//                          (forward products on the f16 path, backward ones with f16 values as two bf16 terms, the
+//                          loss scaled, and a step waits once for its finite check): tenfold_f16_fused and
+//                          tenfold_f16_per_stage
 //   gpt_train              examples/char_gpt's network (nanoGPT's shakespeare_char model at its CPU size: 4 blocks,
 //                          4 heads, 128 wide, 64 positions, tied embeddings), per-position cross-entropy, AdamW with
 //                          decay on matrices, gradients clipped to norm 1 as the recipe has them (compute_gradients,
@@ -373,7 +374,7 @@ void w2(const std::vector<std::size_t>& batches) {
                                                                      batches, 0);
   infer_workload<net, cu::execution::fused, bf16_mixed>(name + "_infer", "tenfold_bf16_fused", batches);
   infer_workload<net, cu::execution::per_stage, bf16_mixed>(name + "_infer", "tenfold_bf16_per_stage", batches);
-  // mixed<f16, float> (f16 values as two bf16 terms on tensor cores, the loss scaled), on both paths.
+  // mixed<f16, float> (f16 products on tensor cores, the loss scaled), on both paths.
   train_workload<net, cu::execution::fused, tf::mse, f16_mixed>(name + "_train", "tenfold_f16_fused", batches, 0);
   train_workload<net, cu::execution::per_stage, tf::mse, f16_mixed>(name + "_train", "tenfold_f16_per_stage",
                                                                     batches, 0);

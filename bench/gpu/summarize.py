@@ -11,6 +11,8 @@ tenfold), met where the ratio reaches the bound:
   W1 five epochs          the same, end to end (upload, epochs, test accuracy); either path  >= 10
   W2 fp32, train and infer  PyTorch fp32 (its faster way) / tenfold's faster fp32 path    >= 5
   W2 bf16, train and infer  the faster tiny-cuda-nn path / tenfold's faster bf16 path       >= 1.5
+  W2 f16, train and infer   the same against tenfold's faster f16 path (tiny-cuda-nn's own
+                            16-bit format; a step of tenfold's waits once for its finite check)  >= 1.5
   CNN and GPT training    PyTorch eager / tenfold per stage                                  >= 3
 tiny-cuda-nn's figures come from --tcnn (measured on an H100); on another card the row says so.
 """
@@ -25,11 +27,13 @@ GOALS = [
     ("W2 fp32 vs PyTorch fp32", "w2_", ["torch_graph", "torch_eager"], ["tenfold_fused", "tenfold_per_stage"], 5.0),
     ("W2 bf16 vs tiny-cuda-nn", "w2_", ["tcnn_fused", "tcnn_jit"], ["tenfold_bf16_fused", "tenfold_bf16_per_stage"],
      1.5),
+    ("W2 f16 vs tiny-cuda-nn", "w2_", ["tcnn_fused", "tcnn_jit"], ["tenfold_f16_fused", "tenfold_f16_per_stage"], 1.5),
     ("CNN train vs PyTorch eager", "cnn_train", ["torch_eager"], ["tenfold_per_stage"], 3.0),
     ("GPT train vs PyTorch eager", "gpt_train", ["torch_eager"], ["tenfold_per_stage"], 3.0),
 ]
-COLUMNS = ["tenfold_fused", "tenfold_per_stage", "tenfold_bf16_fused", "tenfold_bf16_per_stage", "torch_eager",
-           "torch_graph", "torch_bf16_graph", "torch_bf16_eager", "tcnn_fused", "tcnn_jit"]
+COLUMNS = ["tenfold_fused", "tenfold_per_stage", "tenfold_bf16_fused", "tenfold_bf16_per_stage", "tenfold_f16_fused",
+           "tenfold_f16_per_stage", "torch_eager", "torch_graph", "torch_bf16_graph", "torch_bf16_eager", "tcnn_fused",
+           "tcnn_jit"]
 
 
 def read_rows(paths):

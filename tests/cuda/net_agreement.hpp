@@ -1199,6 +1199,8 @@ TEST_CASE("mixed precision (mixed<f16, float>): the device rounds to f16 and sca
     // Odd widths (partial 16×16 fragments everywhere), two activations and no softmax.
     check_training_agrees<odd_mse_net, 23, fused, f16_mixed>(seed, tf::mse{}, tf::sgd{.lr = 0.1},
                                                              varying_rows(g, 23, 4));
+    // A last dense stage with an activation: the scaled loss gradient times its derivative.
+    check_training_agrees<odd_bce_net, 23, fused, f16_mixed>(seed, tf::mse{}, tf::adam{}, varying_rows(g, 23, 4));
   }
   SUBCASE("the fused step: exactly the CPU's rounding and scaling, where no sum can round differently") {
     using linear_chain = tf::sequential<tf::input<3>, tf::dense<2>, tf::dense<2>, tf::dense<1>>;

@@ -6,8 +6,9 @@
 // it holds bf16 values (the input or a value handed on, the weights' bf16 copy), two where it holds f16 values,
 // three where it holds any float (backward's dz = dy ⊙ act'(y), which the CPU's rule keeps in float); the terms
 // sum exactly to the value. Every product of terms is exact in float, as the CPU's products are; only the order
-// of the sums differs. (f16 × f16 thus costs four bf16 products and f16 × float six: exact, where the hardware's
-// own f16 products would need the float operand rounded.)
+// of the sums differs. Where both operands hold f16 values (Format rounding::f16) they are staged as one f16 word
+// each and multiplied on the tensor cores' f16 path, once; f16 × float stays six bf16 products (2 × 3 terms),
+// exact where the hardware's own f16 products would need the float operand rounded.
 //
 // Each block owns a 64×64 output tile (and one slice of k: grid z) and stages 16-deep slices of both operands in
 // shared memory as bf16; each of its four warps multiplies a 32×32 quarter as four 16×16×16 warp-level products
@@ -38,21 +39,22 @@ inline constexpr unsigned bf16_gemm_threads = 128;      // four warps, each a 32
 inline constexpr unsigned bf16_gemm_operand_pad = 8;    // keeps each staged row 16-byte aligned, as WMMA needs
 inline constexpr unsigned bf16_gemm_result_pad = 4;
 
-template <unsigned ATerms, unsigned BTerms, class A, class B, class Epilogue>
+template <unsigned ATerms, unsigned BTerms, ::tenfold::rounding Format, class A, class B, class Epilogue>
 __global__ void __launch_bounds__(bf16_gemm_threads)
     bf16_gemm_kernel(std::size_t m, std::size_t n, std::size_t k, std::size_t k_per_split, A a, B b, Epilogue epi) {
   static_assert(ATerms >= 1 && ATerms <= 3 && BTerms >= 1 && BTerms <= 3 && (ATerms < 3 || BTerms < 3),
                 "an operand is one bf16 term (bf16 values), two (f16 values) or three (any float), and only one "
                 "operand has three");
   namespace wp = warp_product;
+  using word = wp::word<Format>;
   constexpr unsigned BM = bf16_gemm_tile, BN = bf16_gemm_tile, BK = bf16_gemm_depth, S = wp::side;
   constexpr unsigned lda = BK + bf16_gemm_operand_pad, ldb = BN + bf16_gemm_operand_pad;
   constexpr unsigned ldc = BN + bf16_gemm_result_pad;
   // WMMA reads and writes tiles at 32-byte aligned addresses: every fragment below starts at a multiple of
   // 16 rows (or 16 columns) of these arrays, which keeps it so.
   constexpr unsigned a_term = BM * lda, b_term = BK * ldb;  // elements per staged term (multiples of 16)
-  __align__(32) __shared__ wp::storage a_tile[ATerms * a_term];
-  __align__(32) __shared__ wp::storage b_tile[BTerms * b_term];
+  __align__(32) __shared__ word a_tile[ATerms * a_term];
+  __align__(32) __shared__ word b_tile[BTerms * b_term];
   __align__(32) __shared__ float c_tile[BM * ldc];
 
   const unsigned t = threadIdx.x, warp = t / 32;
@@ -70,17 +72,17 @@ __global__ void __launch_bounds__(bf16_gemm_threads)
     // Out-of-range positions stage zeros; the staging walks each operand's contiguous index fastest.
     for_tile_positions<BM, BK, bf16_gemm_threads, A::first_index_contiguous>([&](unsigned ii, unsigned kk) {
       const std::size_t i = row0 + ii, kg = k0 + kk;
-      stage_terms<ATerms>(i < m && kg < k_end ? float(a(i, kg)) : 0.0f, a_tile + ii * lda + kk, a_term);
+      stage_terms<ATerms, Format>(i < m && kg < k_end ? float(a(i, kg)) : 0.0f, a_tile + ii * lda + kk, a_term);
     });
     for_tile_positions<BK, BN, bf16_gemm_threads, B::first_index_contiguous>([&](unsigned kk, unsigned jj) {
       const std::size_t kg = k0 + kk, j = col0 + jj;
-      stage_terms<BTerms>(kg < k_end && j < n ? float(b(kg, j)) : 0.0f, b_tile + kk * ldb + jj, b_term);
+      stage_terms<BTerms, Format>(kg < k_end && j < n ? float(b(kg, j)) : 0.0f, b_tile + kk * ldb + jj, b_term);
     });
     __syncthreads();
     for (unsigned ta = 0; ta < ATerms; ++ta)
       for (unsigned tb = 0; tb < BTerms; ++tb) {
-        wp::left a_frag[2];
-        wp::right b_frag[2];
+        wp::left_of<word> a_frag[2];
+        wp::right_of<word> b_frag[2];
         for (unsigned p = 0; p < 2; ++p) wp::load(a_frag[p], a_tile + ta * a_term + (warp_row + p * S) * lda, lda);
         for (unsigned q = 0; q < 2; ++q) wp::load(b_frag[q], b_tile + tb * b_term + warp_col + q * S, ldb);
         for (unsigned p = 0; p < 2; ++p)
@@ -100,13 +102,14 @@ __global__ void __launch_bounds__(bf16_gemm_threads)
 }
 
 // Queues out = epilogue(a · b) for an [m, k] × [k, n] product on tensor cores, each operand staged as ATerms
-// (BTerms) bf16 terms, k cut into at most `splits` slices (the epilogue must then accumulate atomically). m, n and
-// k must be at least 1.
-template <unsigned ATerms, unsigned BTerms, class A, class B, class Epilogue>
+// (BTerms) bf16 terms, or both as f16 words (Format rounding::f16, one term each), k cut into at most `splits`
+// slices (the epilogue must then accumulate atomically). m, n and k must be at least 1.
+template <unsigned ATerms, unsigned BTerms, ::tenfold::rounding Format = ::tenfold::rounding::bf16, class A, class B,
+          class Epilogue>
 void launch_bf16_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, const A& a, const B& b,
                       const Epilogue& epi, cudaStream_t stream) {
   const gemm_grid g = grid_for_product(m, n, k, splits, bf16_gemm_tile, bf16_gemm_tile, bf16_gemm_depth);
-  launch("tenfold::cuda::bf16_gemm_kernel", bf16_gemm_kernel<ATerms, BTerms, A, B, Epilogue>, g.blocks,
+  launch("tenfold::cuda::bf16_gemm_kernel", bf16_gemm_kernel<ATerms, BTerms, Format, A, B, Epilogue>, g.blocks,
          dim3(bf16_gemm_threads), 0, stream, m, n, k, g.k_per_split, a, b, epi);
 }
 

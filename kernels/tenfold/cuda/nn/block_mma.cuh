@@ -7,7 +7,9 @@
 // (under mixed<f16, float>), three where it holds any float (a gradient times an activation's derivative, which
 // the CPU's rule does not round). The terms sum exactly to the value, so every product is exact and the result
 // is the float product's up to the order of the sums: the backward products run on tensor cores without rounding
-// what the CPU keeps in float. At most one operand has three terms.
+// what the CPU keeps in float. At most one operand has three terms. Where both operands hold f16 values (Format
+// rounding::f16, one term each), they are staged as f16 words instead and multiplied once, on the f16 path of the
+// tensor cores: as exact, at a quarter of the two-term products' work.
 //
 // The output is cut into 16×16 fragments, taken in bands of whole 16-row strips: as many strips as keep at most
 // eight fragments' float accumulators per warp in registers (64 floats a lane; one band for a 128×128 output,
@@ -55,18 +57,20 @@ struct block_mma_layout {
 };
 
 // `scratch`: at least block_mma_layout<...>::scratch_bytes of shared memory, 32-byte aligned.
-template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms, unsigned Warps, class A,
-          class B, class Epilogue>
+template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms, unsigned Warps,
+          ::tenfold::rounding Format = ::tenfold::rounding::bf16, class A, class B, class Epilogue>
 __device__ __forceinline__ void block_mma(const A& a, const B& b, const Epilogue& epi, unsigned char* scratch) {
   static_assert(ATerms >= 1 && ATerms <= 3 && BTerms >= 1 && BTerms <= 3 && (ATerms < 3 || BTerms < 3),
                 "an operand is one bf16 term (bf16 values), two (f16 values) or three (any float), and only one "
                 "operand has three");
   namespace wp = warp_product;
+  using word = wp::word<Format>;
+  static_assert(sizeof(word) == sizeof(wp::storage), "the layout counts 16-bit words");
   using layout = block_mma_layout<M, N, ATerms, BTerms, Warps>;
   constexpr unsigned S = wp::side;
   constexpr std::size_t lda = layout::lda, ldb = layout::ldb, ldc = layout::ldc;
-  wp::storage* a_tile = reinterpret_cast<wp::storage*>(scratch);
-  wp::storage* b_tile = reinterpret_cast<wp::storage*>(scratch + layout::a_bytes);
+  word* a_tile = reinterpret_cast<word*>(scratch);
+  word* b_tile = reinterpret_cast<word*>(scratch + layout::a_bytes);
   const unsigned lane = threadIdx.x % warp_width, warp = threadIdx.x / warp_width;
   float* c_tile = reinterpret_cast<float*>(scratch + layout::a_bytes + layout::b_bytes) + warp * S * ldc;
 
@@ -81,12 +85,12 @@ __device__ __forceinline__ void block_mma(const A& a, const B& b, const Epilogue
       for (std::size_t e = threadIdx.x; e < layout::a_rows * S; e += Warps * warp_width) {
         const std::size_t r = e / S, kk = e % S;
         const float v = first_row + r < M && k0 + kk < Inner ? float(a(first_row + r, k0 + kk)) : 0.0f;
-        stage_terms<ATerms>(v, a_tile + r * lda + kk, layout::a_term);
+        stage_terms<ATerms, Format>(v, a_tile + r * lda + kk, layout::a_term);
       }
       for (std::size_t e = threadIdx.x; e < S * layout::b_columns; e += Warps * warp_width) {
         const std::size_t kk = e / layout::b_columns, c = e % layout::b_columns;
-        stage_terms<BTerms>(k0 + kk < Inner && c < N ? float(b(k0 + kk, c)) : 0.0f, b_tile + kk * ldb + c,
-                            layout::b_term);
+        stage_terms<BTerms, Format>(k0 + kk < Inner && c < N ? float(b(k0 + kk, c)) : 0.0f, b_tile + kk * ldb + c,
+                                    layout::b_term);
       }
       __syncthreads();
 #pragma unroll
@@ -98,8 +102,8 @@ __device__ __forceinline__ void block_mma(const A& a, const B& b, const Epilogue
           for (unsigned ta = 0; ta < ATerms; ++ta)
 #pragma unroll
             for (unsigned tb = 0; tb < BTerms; ++tb) {
-              wp::left a_fragment;
-              wp::right b_fragment;
+              wp::left_of<word> a_fragment;
+              wp::right_of<word> b_fragment;
               wp::load(a_fragment, a_tile + ta * layout::a_term + strip * S * lda, lda);
               wp::load(b_fragment, b_tile + tb * layout::b_term + column_block * S, ldb);
               wp::multiply_add(acc[j], a_fragment, b_fragment);

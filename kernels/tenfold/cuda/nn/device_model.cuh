@@ -30,8 +30,8 @@
 // The precision is the CPU model's policy: float, double, mixed<bf16, float> or mixed<f16, float> (the CPU's
 // mixed precision, with its rounding done by kernels: nn/mixed_precision.cuh for the per-stage path, inside the
 // fused kernels for theirs). Under mixed<f16, float> backward runs on a scaled loss, as on the CPU
-// (nn/loss_scaling.cuh), and the products take each f16 value as two exact bf16 terms (nn/gemm.cuh,
-// nn/block_mma.cuh).
+// (nn/loss_scaling.cuh); forward products run on the tensor cores' f16 path, and backward ones take each f16
+// value as two exact bf16 terms beside the float gradient's three (nn/gemm.cuh, nn/block_mma.cuh).
 //
 // Device losses are those of loss_kernels.cuh; optimizers are any from optim/, through their update_one.
 // A step's loss is not copied back (that would wait for the GPU): `last_loss()` reduces and returns it.

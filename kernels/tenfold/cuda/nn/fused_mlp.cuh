@@ -36,10 +36,10 @@
 // 16-bit copy and the transposed copy from the new master weights as it goes. Both copies are stored as 16-bit
 // words (`weight_word`): every block reads all the weights for each tile, twice (forward, and transposed
 // backward), so storing them in 16 bits halves the step's weight traffic through the caches; the master weights,
-// their gradients and the optimizer's state stay float. Every product runs on tensor cores (block_mma.cuh), each
-// operand as exact bf16 terms: a value one term under bf16, two under f16, and the backward's float gradient
-// three, so nothing the CPU keeps in float is rounded. The staging area of the products sits at the start of the
-// shared memory, before the slots.
+// their gradients and the optimizer's state stay float. Every product runs on tensor cores (block_mma.cuh) and is
+// exact: forward, both operands are values, staged as bf16 or f16 words; backward, the float gradient is three
+// exact bf16 terms and the value it meets one bf16 term under bf16, two under f16, so nothing the CPU keeps in
+// float is rounded. The staging area of the products sits at the start of the shared memory, before the slots.
 //
 // Under mixed<f16, float> the loss is scaled (optim/loss_scaler.hpp): the step kernel multiplies the loss
 // gradient by `gradient_scale` before anything else touches it, as the CPU's backward does. The update then
@@ -170,8 +170,11 @@ struct fused_plan<Root, T, Values, std::tuple<S...>> {
   // How the copies the kernels read the weights from store a weight: 16-bit words under mixed precision.
   using weight_word = std::conditional_t<Values == ::tenfold::rounding::bf16, ::tenfold::bf16,
                                          std::conditional_t<Values == ::tenfold::rounding::f16, ::tenfold::f16, T>>;
-  // The bf16 terms a tensor-core product stages for each value (warp_product.cuh's stage_terms): a bf16 value is
-  // one, an f16 value two; the backward's float gradient is always three.
+  // How the tensor-core products stage their operands (warp_product.cuh's stage_terms). Forward, both are values:
+  // one word each, in the values' own format. Backward, the float gradient is three bf16 terms and the value it
+  // meets one bf16 term under bf16, two under f16.
+  static constexpr ::tenfold::rounding forward_format =
+      Values == ::tenfold::rounding::f16 ? ::tenfold::rounding::f16 : ::tenfold::rounding::bf16;
   static constexpr unsigned value_terms = Values == ::tenfold::rounding::f16 ? 2 : 1;
   static constexpr unsigned gradient_terms = 3;
   using stages = std::tuple<S...>;
@@ -241,7 +244,7 @@ struct fused_plan<Root, T, Values, std::tuple<S...>> {
     using D = dense_info<layer<L>>;
     constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
     constexpr unsigned V = value_terms, G = gradient_terms;
-    constexpr std::size_t forward = block_mma_layout<R, N, V, V, fused_warps>::scratch_bytes;
+    constexpr std::size_t forward = block_mma_layout<R, N, 1, 1, fused_warps>::scratch_bytes;
     constexpr std::size_t weight_gradient = block_mma_layout<M, N, V, G, fused_warps>::scratch_bytes;
     constexpr std::size_t input_gradient = L > 0 ? block_mma_layout<R, K, G, V, fused_warps>::scratch_bytes : 0;
     constexpr std::size_t larger = forward > weight_gradient ? forward : weight_gradient;
@@ -290,13 +293,13 @@ struct fused_plan<Root, T, Values, std::tuple<S...>> {
 
   // ---- device parts ----
 
-  // C = A·B over the block, on float units, or under mixed precision on tensor cores with ATerms and BTerms bf16
-  // terms per operand element (block_mma.cuh).
-  template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms, class A, class B,
-            class Epilogue>
+  // C = A·B over the block, on float units, or under mixed precision on tensor cores with ATerms and BTerms terms
+  // per operand element, staged in Format's words (block_mma.cuh).
+  template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms,
+            ::tenfold::rounding Format = ::tenfold::rounding::bf16, class A, class B, class Epilogue>
   __device__ static void product(const A& a, const B& b, const Epilogue& epi, unsigned char* scratch) {
     if constexpr (rounds)
-      block_mma<M, N, Inner, ATerms, BTerms, fused_warps>(a, b, epi, scratch);
+      block_mma<M, N, Inner, ATerms, BTerms, fused_warps, Format>(a, b, epi, scratch);
     else
       block_gemm<T, M, N, Inner>(a, b, epi);
   }
@@ -320,7 +323,7 @@ struct fused_plan<Root, T, Values, std::tuple<S...>> {
     const weight_word* bias = w + K * N;
     T* out = acts + slot<L + 1>;
     const typename D::activation act{};
-    product<tile_rows, N, K, value_terms, value_terms>(
+    product<tile_rows, N, K, 1, 1, forward_format>(
         shared_rows<T>{acts + slot<L>, K}, global_rows<T, weight_word>{w, N},
         [&](std::size_t r, std::size_t j, T acc) {
           if constexpr (D::has_bias) acc += read_weight(bias + j);

@@ -26,12 +26,17 @@ enum class float_operand { none, a, b };
 // bf16 values is staged as one bf16 term, under mixed<f16, float> one holding f16 values as two (an f16 value has
 // 11 significant bits: the bf16 rounding and the rest, both exact), and the float operand as three: every product
 // of terms is exact in float, so the result is the float product of the same values up to the order of the sums.
+// A product of two f16 operands (no float operand) is staged in f16 words and multiplied once, as exactly.
 template <unsigned ValueTerms, float_operand FloatOperand, class A, class B, class Epilogue>
 void launch_terms_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, const A& a, const B& b,
                        const Epilogue& epi, cudaStream_t stream) {
-  constexpr unsigned a_terms = FloatOperand == float_operand::a ? 3 : ValueTerms;
-  constexpr unsigned b_terms = FloatOperand == float_operand::b ? 3 : ValueTerms;
-  launch_bf16_gemm<a_terms, b_terms>(m, n, k, splits, a, b, epi, stream);
+  if constexpr (ValueTerms == 2 && FloatOperand == float_operand::none) {
+    launch_bf16_gemm<1, 1, ::tenfold::rounding::f16>(m, n, k, splits, a, b, epi, stream);
+  } else {
+    constexpr unsigned a_terms = FloatOperand == float_operand::a ? 3 : ValueTerms;
+    constexpr unsigned b_terms = FloatOperand == float_operand::b ? 3 : ValueTerms;
+    launch_bf16_gemm<a_terms, b_terms>(m, n, k, splits, a, b, epi, stream);
+  }
 }
 
 template <class T, float_operand FloatOperand = float_operand::none, class A, class B, class Epilogue>
