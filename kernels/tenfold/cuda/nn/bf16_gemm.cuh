@@ -11,8 +11,8 @@
 // exact where the hardware's own f16 products would need the float operand rounded.
 //
 // Each block owns a 64×64 output tile (and one slice of k: grid z) and stages 16-deep slices of both operands in
-// shared memory as bf16; each of its four warps multiplies a 32×32 quarter as four 16×16×16 warp-level products
-// per pair of terms (WMMA: mma.sync on the tensor cores) into float accumulators. The accumulators go through
+// shared memory as bf16 (or f16) words; each of its four warps multiplies a 32×32 quarter as four 16×16×16
+// warp-level products per pair of terms (WMMA: mma.sync on the tensor cores) into float accumulators. The accumulators go through
 // shared memory to the epilogue, which every thread applies to its share of the tile, so bias, activation and
 // bounds are handled as in tiled_gemm.cuh.
 //

@@ -15,7 +15,7 @@
 // eight fragments' float accumulators per warp in registers (64 floats a lane; one band for a 128×128 output,
 // seven for the weight gradient of a 784-wide input). Within a band the fragments are dealt to the warps in turn
 // (fragment f to warp f mod Warps). Per 16-deep slice of the inner dimension, the block stages the band's rows of
-// A and the slice of B, every term, as bf16 in `scratch`; each warp then multiplies its fragments. The
+// A and the slice of B, every term, as 16-bit words in `scratch`; each warp then multiplies its fragments. The
 // accumulators go out through a per-warp 16×16 float tile, from which the warp's lanes apply the epilogue.
 // Every thread of the block calls it; it ends with the epilogue applied (no barrier after it).
 #pragma once

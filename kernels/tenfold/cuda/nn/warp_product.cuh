@@ -149,8 +149,6 @@ __device__ inline void store(float* p, unsigned ld, const accumulator& c) {
   for (unsigned e = 0; e < per_lane; ++e) p[((lane * per_lane + e) / side) * ld + (lane * per_lane + e) % side] = c.x[e];
 }
 #endif
-using left = left_of<storage>;
-using right = right_of<storage>;
 
 }  // namespace warp_product
 
