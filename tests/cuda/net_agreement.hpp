@@ -918,8 +918,8 @@ void check_handed_values_rounded(std::uint64_t seed, tf::rng& g) {
 // For the exact tests of loss scaling: shrinks the last dense stage's weights (the first of its parameters, before
 // its bias) to about 1e-5 of their size, on the CPU model (copy them to the device after). The gradients that
 // stage hands back, a few 1e-5, then lie in f16's subnormal range (below 2^-14, in steps of 2^-24) unless the
-// loss is scaled: a device that left the scale out would round them to about 1e-2 relative, ten thousand times
-// the tests' bound; one that left the unscaling out would be off by the scale. (The weights themselves are
+// loss is scaled: a device that left the scale out would round them by up to a few 1e-3 relative, thousands of
+// times the tests' bound; one that left the unscaling out would be off by the scale. (The weights themselves are
 // rounded to f16 on both sides alike.) The outputs stay far from the targets, so a float sum taken in another
 // order moves a gradient by a float rounding only. The checks compare those small gradients with an absolute
 // floor of 1e-4 (Approx's scale) rather than Approx's default of 1, under which they would pass anyway.
