@@ -233,6 +233,9 @@ void train_workload(const std::string& workload, const char* implementation, con
   device_data data(largest, gpu_model::input_size, Loss::target_width(gpu_model::output_size), classes, 3);
   for (std::size_t batch : batches) {
     if (batch > max_batch) continue;
+    if (m->template trains_fused<Loss>())
+      std::printf("# %s %s batch %zu: fused, in %zu-row tiles\n", workload.c_str(), implementation, batch,
+                  m->fused_tile_rows(batch));
     const timing t = measure([&] { m->train_step(data.x.data(), data.y.data(), batch, Loss{}, tf::adam{}, state); });
     report(workload, implementation, batch, t, 6.0 * static_cast<double>(batch) * multiply_adds_per_sample<gpu_model>(),
            precision_name<Precision>());
@@ -404,7 +407,9 @@ int main(int argc, char** argv) {
   std::printf("# device: %s, %d multiprocessors, compute capability %d.%d\n", prop.name, prop.multiProcessorCount,
               prop.major, prop.minor);
 
-  check_against_cpu<mnist_net, 256, tf::sparse_categorical_cross_entropy>("w1 batch 256", 256, 10);
+  // On 132 multiprocessors, batch 256 runs in 8-row tiles, batch 2048 in 32-row tiles (fused_tile_rows).
+  check_against_cpu<mnist_net, 2048, tf::sparse_categorical_cross_entropy>("w1 batch 256", 256, 10);
+  check_against_cpu<mnist_net, 2048, tf::sparse_categorical_cross_entropy>("w1 batch 2048", 2048, 10);
   check_against_cpu<w2_net<64, false>, 4096, tf::mse>("w2_w64 batch 4096", 4096, 0);
   check_against_cpu<w2_net<128, true>, 4096, tf::mse>("w2_w128_bias batch 4096", 4096, 0);
   check_against_cpu<w2_net<128, true>, 4096, tf::mse, bf16_mixed>("w2_w128_bias bf16 batch 4096", 4096, 0);

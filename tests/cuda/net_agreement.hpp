@@ -1305,16 +1305,39 @@ TEST_CASE("clip_gradient_norm on the device: the CPU's rule, between the gradien
 TEST_CASE("training steps agree with the CPU model: MNIST shape, softmax + sparse cross-entropy, Adam") {
   TENFOLD_SEEDED(seed);
   tf::rng g(seed);
+  // Capacity 2048: room for the batches on either side of the narrow tiles' limit on a real GPU (1,056 rows on 132
+  // multiprocessors); the random batches stay small.
+  constexpr std::size_t capacity = 2048;
   const auto rows = varying_rows(g, 64, 10);
   const tf::adam opt{};
   SUBCASE("per stage") {
-    check_training_agrees<mnist_net, 64, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows);
+    check_training_agrees<mnist_net, capacity, per_stage, float>(seed, tf::sparse_categorical_cross_entropy{}, opt,
+                                                                 rows);
   }
   SUBCASE("fused") {
-    check_training_agrees<mnist_net, 64, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows);
+    check_training_agrees<mnist_net, capacity, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows);
   }
   SUBCASE("fused, one block for every tile") {
-    check_training_agrees<mnist_net, 64, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows, 1);
+    check_training_agrees<mnist_net, capacity, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows,
+                                                             1);
+  }
+  SUBCASE("fused, small batches in 8-row tiles over several blocks, larger ones in 32-row tiles") {
+    // Batches of at most 8 rows per multiprocessor are cut into 8-row tiles, a block each: up to 32 rows on the
+    // emulated device's 4.
+    int multiprocessors = 0;
+    REQUIRE(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess);
+    const std::size_t most_narrow = 8 * static_cast<std::size_t>(multiprocessors);
+    REQUIRE(2 * most_narrow <= capacity);
+    const cu::device_model<mnist_net, capacity, float, fused> probe(seed);
+    REQUIRE(probe.fused_tile_rows(most_narrow) == 8);
+    REQUIRE(probe.fused_tile_rows(most_narrow + 1) == 32);
+    check_forward_agrees<mnist_net, capacity, fused, float>(seed, most_narrow);
+    check_forward_agrees<mnist_net, capacity, fused, float>(seed, most_narrow + 1);
+    check_training_agrees<mnist_net, capacity, fused, float>(
+        seed, tf::sparse_categorical_cross_entropy{}, opt,
+        {most_narrow, 1 + g.below(most_narrow), most_narrow + 1, 2 * most_narrow, 9});
+    check_training_agrees<mnist_net, capacity, fused, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{}, opt,
+                                                                  {most_narrow, most_narrow + 1, 9});
   }
 }
 

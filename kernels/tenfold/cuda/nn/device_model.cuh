@@ -135,6 +135,9 @@ class device_model {
  private:
   using layout = detail::root_layout<root_type>;
   using plan = detail::fused_plan<root_type, T, operand_rounding>;
+  // The same kernels in 8-row tiles, for small batches (fused_tile_rows), where the plan's tiles are taller.
+  using narrow_plan = detail::fused_plan<root_type, T, operand_rounding, detail::fused_narrow_tile>;
+  static constexpr bool has_narrow_tiles = plan::tile_rows > narrow_plan::tile_rows;
   using weight_word = typename plan::weight_word;  // how the fused kernels' weight copies store a weight
 
   // Each top-level stage is checked on its own, so that a refusal names the stage.
@@ -332,6 +335,12 @@ class device_model {
   // At most `blocks` blocks for the fused kernels (0: as many as fill the GPU). With fewer blocks each takes
   // more tiles; the results are the same up to rounding.
   void limit_fused_blocks(unsigned blocks) { block_limit_ = blocks; }
+  // The rows of the tiles the fused kernels cut a batch of `rows` into: 8-row tiles while each of them still has a
+  // multiprocessor of its own (rows ≤ 8 × multiprocessors: 1,056 rows on an H100), the tallest tiles that fit
+  // otherwise. A batch of 32 in 784-128-64-10's 32-row tiles would be one block on one multiprocessor.
+  std::size_t fused_tile_rows(std::size_t rows) const {
+    return narrow_tiles(rows) ? narrow_plan::tile_rows : plan::tile_rows;
+  }
 
   // Runs `rows` samples (row-major, input_size values each, in device memory) through the network; returns the
   // device address of the output. Queued on the stream; does not wait.
@@ -341,7 +350,7 @@ class device_model {
       if (fused_ready_) {
         detail::fused_step_args<T, weight_word> args{fused_weights(),  nullptr, x,       nullptr,         rows,
                                                      mutable_output(), nullptr, nullptr, bad_row_.data(), T(1)};
-        detail::launch_fused_mlp<plan, void, false>(args, fused_blocks(rows), stream_);
+        launch_fused<void, false>(args);
         return output();
       }
     }
@@ -665,21 +674,42 @@ class device_model {
     const std::size_t by_threads = static_cast<std::size_t>(threads_per_sm) / detail::fused_threads;
     std::size_t per_sm = by_memory < by_threads ? by_memory : by_threads;
     if (per_sm < 1) per_sm = 1;
-    const std::size_t tiles = (Capacity + plan::tile_rows - 1) / plan::tile_rows;
-    std::size_t grid = per_sm * static_cast<std::size_t>(multiprocessors_);
-    grid = grid < tiles ? grid : tiles;
-    fused_grid_ = static_cast<unsigned>(grid);
+    const auto smaller = [](std::size_t a, std::size_t b) { return static_cast<unsigned>(a < b ? a : b); };
+    const auto tiles = [](std::size_t tile_rows) { return (Capacity + tile_rows - 1) / tile_rows; };
+    const std::size_t sms = static_cast<std::size_t>(multiprocessors_);
+    fused_grid_ = smaller(per_sm * sms, tiles(plan::tile_rows));
+    // Narrow tiles run only while each has a multiprocessor to itself: at most one block per multiprocessor.
+    if constexpr (has_narrow_tiles) narrow_grid_ = smaller(sms, tiles(narrow_plan::tile_rows));
     weights_t_ = device_buffer<weight_word>(param_count);
     if constexpr (mixed_precision) fused_compute_ = device_buffer<weight_word>(param_count);
-    partial_ = device_buffer<T>(grid * param_count);
+    partial_ = device_buffer<T>((fused_grid_ > narrow_grid_ ? fused_grid_ : narrow_grid_) * param_count);
     fused_ready_ = true;
   }
 
-  unsigned fused_blocks(std::size_t rows) const {
-    const std::size_t tiles = (rows + plan::tile_rows - 1) / plan::tile_rows;
-    std::size_t blocks = tiles < fused_grid_ ? tiles : fused_grid_;
+  bool narrow_tiles(std::size_t rows) const {
+    return has_narrow_tiles && rows <= narrow_plan::tile_rows * static_cast<std::size_t>(multiprocessors_);
+  }
+  unsigned fused_blocks(std::size_t rows, std::size_t tile_rows, unsigned grid) const {
+    const std::size_t tiles = (rows + tile_rows - 1) / tile_rows;
+    std::size_t blocks = tiles < grid ? tiles : grid;
     if (block_limit_ > 0 && blocks > block_limit_) blocks = block_limit_;
     return static_cast<unsigned>(blocks);
+  }
+  // Launches the fused step kernel (Train, loss L) or forward pass in the tiles fused_tile_rows picks; returns how
+  // many blocks ran, each with its own slice of partial sums. (Both plans lay out the parameters, the partial sums
+  // and the weights' copies alike: the kernels after the step take either's slices.)
+  template <class L, bool Train>
+  unsigned launch_fused(const detail::fused_step_args<T, weight_word>& args) {
+    if constexpr (has_narrow_tiles) {
+      if (narrow_tiles(args.rows)) {
+        const unsigned blocks = fused_blocks(args.rows, narrow_plan::tile_rows, narrow_grid_);
+        detail::launch_fused_mlp<narrow_plan, L, Train>(args, blocks, stream_);
+        return blocks;
+      }
+    }
+    const unsigned blocks = fused_blocks(args.rows, plan::tile_rows, fused_grid_);
+    detail::launch_fused_mlp<plan, L, Train>(args, blocks, stream_);
+    return blocks;
   }
 
   // Makes the fused kernels' copies of the weights (the transposed copy, and under mixed precision the 16-bit
@@ -704,21 +734,21 @@ class device_model {
   void fused_train_step(const T* x, const T* target, std::size_t rows, const Opt& opt,
                         optimizer_state_for<Opt>& state) {
     refresh_fused_copies();
-    const unsigned blocks = fused_blocks(rows);
     const T gradient_scale = scales_loss ? T(scaler_.scale) : T(1);
     detail::fused_step_args<T, weight_word> args{fused_weights(), weights_t_.data(), x,
                                                  target,          rows,              mutable_output(),
                                                  row_loss(),      partial_.data(),   bad_row_.data(),
                                                  gradient_scale};
-    detail::launch_fused_mlp<plan, L, true>(args, blocks, stream_);
+    const unsigned blocks = launch_fused<L, true>(args);
     // Sums the blocks' partial gradients, updates, and refreshes the fused kernels' copies of the weights: they
     // stay current. The per-stage kernels' float copy (mixed precision) is made again when next read.
     if constexpr (scales_loss) {
-      // The gradients, unscaled, first: a step whose gradients are not all finite is skipped (apply_update's
-      // rule, whose check waits for the GPU), and then the update reads them as one slice.
-      detail::launch_fused_gradient<plan>(grads_.data(), partial_.data(), blocks, T(1) / gradient_scale, stream_);
-      if (!scaler_.update(detail::all_finite_on_device(grads_.data(), param_count, finite_check_.data(), stream_)))
-        return;
+      // The gradients, unscaled and checked, first: a step whose gradients are not all finite is skipped
+      // (apply_update's rule, whose check waits for the GPU), and then the update reads them as one slice.
+      detail::reset_finite_flag(finite_check_.data(), stream_);
+      detail::launch_fused_gradient<plan>(grads_.data(), partial_.data(), blocks, T(1) / gradient_scale,
+                                          finite_check_.data(), stream_);
+      if (!scaler_.update(detail::read_finite_flag(finite_check_.data(), stream_))) return;
       detail::launch_fused_update<plan, Opt>(params_.data(), grads_.data(), weights_t_.data(), fused_compute_.data(),
                                              state.slots.data(), grads_.data(), 1, next_factors(opt, state), stream_);
     } else {
@@ -745,7 +775,7 @@ class device_model {
   // weight_word, bf16 or f16 words under mixed precision), and each block's partial gradient sums.
   device_buffer<weight_word> weights_t_, fused_compute_;
   device_buffer<T> partial_;
-  unsigned fused_grid_ = 0, block_limit_ = 0;
+  unsigned fused_grid_ = 0, narrow_grid_ = 0, block_limit_ = 0;
   bool fused_ready_ = false;
   bool weights_current_ = false;  // whether weights_t_ (and fused_compute_) hold the current weights
   bool clipped_ = false;          // whether norm_ holds a norm

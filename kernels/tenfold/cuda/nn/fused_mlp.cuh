@@ -6,7 +6,8 @@
 // (128) wide, such that one tile of rows, with every layer's activations, fits the shared-memory budget.
 // `fused_plan` reads all of it from the network's root stage: the widths, the parameter offsets (the layout
 // engine's, as the CPU model uses them) and the tile height are compile-time constants, so every loop below has
-// constant bounds.
+// constant bounds. The device model instantiates the kernels twice: with the tallest tiles that fit, and with
+// 8-row tiles (`fused_narrow_tile`) for batches so small that the tall tiles would leave most multiprocessors idle.
 //
 // Step kernel (`fused_mlp_kernel`). Each block takes tiles of `tile_rows` samples (tile t, t + grid, ...):
 // 1. it copies the tile's inputs into shared memory, and runs every layer there: layer l reads slot l and
@@ -43,10 +44,11 @@
 //
 // Under mixed<f16, float> the loss is scaled (optim/loss_scaler.hpp): the step kernel multiplies the loss
 // gradient by `gradient_scale` before anything else touches it, as the CPU's backward does. The update then
-// takes three launches instead of one, because the whole gradient must be known finite before any parameter
-// moves: fused_gradient_kernel sums the blocks' slices and unscales them into the gradients, the device model
-// checks them (nn/loss_scaling.cuh) and applies loss_scaler::update on the host, and only a step whose gradients
-// are all finite runs the update kernel, over the gradients as a single slice.
+// takes two launches instead of one, because the whole gradient must be known finite before any parameter
+// moves: fused_gradient_kernel sums the blocks' slices, unscales them into the gradients and marks the first that
+// is not finite (nn/loss_scaling.cuh's finite check), the device model reads that back and applies
+// loss_scaler::update on the host, and only a step whose gradients are all finite runs the update kernel, over the
+// gradients as a single slice.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -65,6 +67,7 @@
 #include <tenfold/cuda/nn/block_mma.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/loss_kernels.cuh>
+#include <tenfold/cuda/nn/loss_scaling.cuh>
 #include <tenfold/cuda/nn/optimizer_kernels.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/cuda/nn/stage_traits.cuh>
@@ -73,6 +76,15 @@
 namespace tenfold::cuda::detail {
 
 inline constexpr std::size_t fused_max_width = 128;
+// The tallest tile a block takes (the plan takes the tallest that fits the budget, up to this).
+inline constexpr std::size_t fused_tallest_tile = 128;
+// The tile height for small batches (device_model's narrow_plan): a batch of 32 is one tile of the usual 32-row
+// tiles of 784-128-64-10, one block on one multiprocessor, which alone reads every weight and writes every weight
+// gradient; in 8-row tiles four blocks share that work, each reading the same weights (from L2) and writing its
+// own slice of partial sums, so a block's time is mostly those two passes over the parameters and no longer the
+// products. (Under mixed precision the tensor-core products pad the 8 rows to a 16-row fragment: wasted work on
+// units that are not what limits these blocks.)
+inline constexpr std::size_t fused_narrow_tile = 8;
 // Shared memory for one tile's activations; H100 gives a block up to 227 KB.
 inline constexpr std::size_t fused_shared_budget = 200 * 1024;
 inline constexpr unsigned fused_threads = 256;
@@ -158,13 +170,14 @@ __device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogu
 // ---- the plan: what the fused kernel knows about a network, at compile time -------------------------------------
 
 // Root is the network's root stage (a chain_stage); its top-level children are the layers. Values: how mixed
-// precision rounds the values it hands on (T is then float), or rounding::none.
+// precision rounds the values it hands on (T is then float), or rounding::none. TallestTile: the most rows a tile
+// may have (the plan takes the tallest power of two up to it that fits).
 template <class Root, class T, ::tenfold::rounding Values = ::tenfold::rounding::none,
-          class Stages = typename Root::stages_type>
+          std::size_t TallestTile = fused_tallest_tile, class Stages = typename Root::stages_type>
 struct fused_plan;
 
-template <class Root, class T, ::tenfold::rounding Values, class... S>
-struct fused_plan<Root, T, Values, std::tuple<S...>> {
+template <class Root, class T, ::tenfold::rounding Values, std::size_t TallestTile, class... S>
+struct fused_plan<Root, T, Values, TallestTile, std::tuple<S...>> {
   static constexpr bool rounds = Values != ::tenfold::rounding::none;
   static_assert(!rounds || std::is_same_v<T, float>, "mixed precision holds its values in float");
   // How the copies the kernels read the weights from store a weight: 16-bit words under mixed precision.
@@ -264,7 +277,8 @@ struct fused_plan<Root, T, Values, std::tuple<S...>> {
     }
   }
   template <std::size_t R>
-  static constexpr bool tile_fits = R * row_values * sizeof(T) + scratch_for<R>() <= fused_shared_budget;
+  static constexpr bool tile_fits =
+      R <= TallestTile && R * row_values * sizeof(T) + scratch_for<R>() <= fused_shared_budget;
 
  public:
   static constexpr std::size_t tile_rows = tile_fits<128>  ? 128
@@ -273,6 +287,7 @@ struct fused_plan<Root, T, Values, std::tuple<S...>> {
                                            : tile_fits<16> ? 16
                                            : tile_fits<8>  ? 8
                                                            : 0;
+  static_assert(TallestTile >= 8 && TallestTile <= fused_tallest_tile, "a tile has 8 to 128 rows");
   static constexpr std::size_t scratch_bytes = tile_rows > 0 ? scratch_for<tile_rows>() : 0;
   static constexpr std::size_t shared_bytes = scratch_bytes + tile_rows * row_values * sizeof(T);
   static constexpr bool eligible = chain_of_dense && stateless_activations && softmax_ok && widths_ok && tile_rows > 0;
@@ -518,14 +533,20 @@ __device__ __forceinline__ T summed_gradient(const T* partial, unsigned blocks, 
   return g;
 }
 
-// The gradients alone, for a step that may yet be skipped (loss scaling): grads = Σ slices × factor (1 / scale).
+// The gradients alone, for a step that may yet be skipped (loss scaling): grads = Σ slices × factor (1 / scale),
+// each checked as it is written (the finite check's flag, loss_scaling.cuh), so that no second pass reads them.
 template <class Plan, class T>
 __global__ void __launch_bounds__(fused_update_block)
-    fused_gradient_kernel(T* grads, const T* partial, unsigned blocks, T factor) {
+    fused_gradient_kernel(T* grads, const T* partial, unsigned blocks, T factor, unsigned long long* non_finite) {
   constexpr std::size_t P = Plan::param_count;
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < P; i += stride)
-    grads[i] = summed_gradient<P>(partial, blocks, i) * factor;
+  bool finite = true;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < P; i += stride) {
+    const T g = summed_gradient<P>(partial, blocks, i) * factor;
+    grads[i] = g;
+    // This thread's later gradients cannot come first, but they are still written.
+    if (finite) finite = mark_non_finite(g, i, non_finite);
+  }
 }
 
 // Sums the blocks' slices into the gradients, updates, and refreshes the copies. (After fused_gradient_kernel,
@@ -584,11 +605,13 @@ void launch_fused_mlp(const fused_step_args<T, typename Plan::weight_word>& args
          fused_mlp_kernel<Plan, L, Train, T>, dim3(blocks), dim3(fused_threads), Plan::shared_bytes, stream, args);
 }
 
+// `non_finite`: the flag of a finite check that reset_finite_flag started.
 template <class Plan, class T>
-void launch_fused_gradient(T* grads, const T* partial, unsigned blocks, T factor, cudaStream_t stream) {
+void launch_fused_gradient(T* grads, const T* partial, unsigned blocks, T factor, unsigned long long* non_finite,
+                           cudaStream_t stream) {
   launch("tenfold::cuda::fused_gradient_kernel", fused_gradient_kernel<Plan, T>,
          dim3(fused_update_grid(Plan::param_count)), dim3(fused_update_block), 0, stream, grads, partial, blocks,
-         factor);
+         factor, non_finite);
 }
 
 // `compute`: mixed precision's 16-bit copy of the weights (unused otherwise).
