@@ -137,7 +137,7 @@ class device_model {
   using plan = detail::fused_plan<root_type, T, operand_rounding>;
   // The same kernels in 8-row tiles, for small batches (fused_tile_rows), where the plan's tiles are taller.
   using narrow_plan = detail::fused_plan<root_type, T, operand_rounding, detail::fused_narrow_tile>;
-  static constexpr bool has_narrow_tiles = plan::tile_rows > narrow_plan::tile_rows;
+  static constexpr bool has_narrow_tiles = narrow_plan::eligible && plan::tile_rows > narrow_plan::tile_rows;
   using weight_word = typename plan::weight_word;  // how the fused kernels' weight copies store a weight
 
   // Each top-level stage is checked on its own, so that a refusal names the stage.

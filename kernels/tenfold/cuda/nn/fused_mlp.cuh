@@ -40,7 +40,8 @@
 // their gradients and the optimizer's state stay float. Every product runs on tensor cores (block_mma.cuh) and is
 // exact: forward, both operands are values, staged as bf16 or f16 words; backward, the float gradient is three
 // exact bf16 terms and the value it meets one bf16 term under bf16, two under f16, so nothing the CPU keeps in
-// float is rounded. The staging area of the products sits at the start of the shared memory, before the slots.
+// float is rounded. The staging area of the products sits at the start of the shared memory, before the slots;
+// without mixed precision the 8-row tiles keep their products' partial sums there (block_gemm_split_inner).
 //
 // Under mixed<f16, float> the loss is scaled (optim/loss_scaler.hpp): the step kernel multiplies the loss
 // gradient by `gradient_scale` before anything else touches it, as the CPU's backward does. The update then
@@ -167,6 +168,54 @@ __device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogu
   }
 }
 
+// The same product for outputs of at most `fused_warps` rows (the 8-row tiles' forward and input-gradient
+// products), where block_gemm would give each warp one row: every warp would read all of b, four FMAs per five
+// loads. Here the warps split the inner dimension instead: each sums its share for every row and column, a
+// register tile of M rows × N/32 columns per thread (32 FMAs per 12 loads for 8 rows and 128 columns), so the
+// block reads b once; the warps' partial sums meet in `sums` (fused_warps × M × N values of shared memory) and
+// are added in warp order, so the result does not depend on timing.
+template <class T, std::size_t M, std::size_t N, std::size_t Inner, class A, class B, class Epilogue>
+__device__ __forceinline__ void block_gemm_split_inner(const A& a, const B& b, const Epilogue& epi, T* sums) {
+  static_assert(M <= fused_warps, "for outputs of few rows; block_gemm takes the others");
+  constexpr std::size_t cols = (N + warp_width - 1) / warp_width;
+  constexpr std::size_t share = (Inner + fused_warps - 1) / fused_warps;
+  const unsigned lane = threadIdx.x % warp_width, warp = threadIdx.x / warp_width;
+  const std::size_t first = warp * share, end = first + share < Inner ? first + share : Inner;
+  T acc[M][cols];
+#pragma unroll
+  for (std::size_t p = 0; p < M; ++p)
+#pragma unroll
+    for (std::size_t q = 0; q < cols; ++q) acc[p][q] = T(0);
+#pragma unroll 2
+  for (std::size_t i = first; i < end; ++i) {
+    T av[M], bv[cols];
+#pragma unroll
+    for (std::size_t p = 0; p < M; ++p) av[p] = a(p, i);
+#pragma unroll
+    for (std::size_t q = 0; q < cols; ++q) {
+      const std::size_t n = lane + q * warp_width;
+      bv[q] = n < N ? b(i, n) : T(0);
+    }
+#pragma unroll
+    for (std::size_t p = 0; p < M; ++p)
+#pragma unroll
+      for (std::size_t q = 0; q < cols; ++q) acc[p][q] += av[p] * bv[q];
+  }
+#pragma unroll
+  for (std::size_t p = 0; p < M; ++p)
+#pragma unroll
+    for (std::size_t q = 0; q < cols; ++q) {
+      const std::size_t n = lane + q * warp_width;
+      if (n < N) sums[(warp * M + p) * N + n] = acc[p][q];
+    }
+  __syncthreads();
+  for (std::size_t e = threadIdx.x; e < M * N; e += fused_threads) {
+    T sum = sums[e];
+    for (unsigned w = 1; w < fused_warps; ++w) sum += sums[w * M * N + e];
+    epi(e / N, e % N, sum);
+  }
+}
+
 // ---- the plan: what the fused kernel knows about a network, at compile time -------------------------------------
 
 // Root is the network's root stage (a chain_stage); its top-level children are the layers. Values: how mixed
@@ -250,22 +299,35 @@ struct fused_plan<Root, T, Values, TallestTile, std::tuple<S...>> {
   static constexpr std::size_t row_values = act_offset[layer_count + 1];
 
  private:
-  // The tensor-core products' staging area for tiles of R rows (mixed precision only): the largest of layer L's
-  // forward product, weight gradient and input gradient.
+  // Without mixed precision, the warps' partial sums of a product whose output has at most fused_warps rows
+  // (block_gemm_split_inner).
+  template <std::size_t M, std::size_t N>
+  static constexpr std::size_t split_inner_bytes = M <= fused_warps ? fused_warps * M * N * sizeof(T) : 0;
+  // The scratch layer L's products need in tiles of R rows, the largest of its forward product's, weight
+  // gradient's and input gradient's: under mixed precision the tensor-core products' staging area; otherwise the
+  // split-inner partial sums (the forward and input-gradient products of short tiles, the weight gradient of a
+  // layer at most 7 inputs wide), or none.
   template <std::size_t R, std::size_t L>
   static constexpr std::size_t layer_scratch() {
     using D = dense_info<layer<L>>;
     constexpr std::size_t K = D::in_width, N = D::out_width, M = K + (D::has_bias ? 1 : 0);
     constexpr unsigned V = value_terms, G = gradient_terms;
-    constexpr std::size_t forward = block_mma_layout<R, N, 1, 1, fused_warps>::scratch_bytes;
-    constexpr std::size_t weight_gradient = block_mma_layout<M, N, V, G, fused_warps>::scratch_bytes;
-    constexpr std::size_t input_gradient = L > 0 ? block_mma_layout<R, K, G, V, fused_warps>::scratch_bytes : 0;
-    constexpr std::size_t larger = forward > weight_gradient ? forward : weight_gradient;
+    std::size_t forward = 0, weight_gradient = 0, input_gradient = 0;
+    if constexpr (rounds) {
+      forward = block_mma_layout<R, N, 1, 1, fused_warps>::scratch_bytes;
+      weight_gradient = block_mma_layout<M, N, V, G, fused_warps>::scratch_bytes;
+      if constexpr (L > 0) input_gradient = block_mma_layout<R, K, G, V, fused_warps>::scratch_bytes;
+    } else {
+      forward = split_inner_bytes<R, N>;
+      weight_gradient = split_inner_bytes<M, N>;
+      if constexpr (L > 0) input_gradient = split_inner_bytes<R, K>;
+    }
+    const std::size_t larger = forward > weight_gradient ? forward : weight_gradient;
     return larger > input_gradient ? larger : input_gradient;
   }
   template <std::size_t R>
   static constexpr std::size_t scratch_for() {
-    if constexpr (!rounds || !chain_of_dense) {
+    if constexpr (!chain_of_dense) {
       return 0;
     } else {
       const auto largest = []<std::size_t... L>(std::index_sequence<L...>) {
@@ -308,13 +370,16 @@ struct fused_plan<Root, T, Values, TallestTile, std::tuple<S...>> {
 
   // ---- device parts ----
 
-  // C = A·B over the block, on float units, or under mixed precision on tensor cores with ATerms and BTerms terms
-  // per operand element, staged in Format's words (block_mma.cuh).
+  // C = A·B over the block, on float units (the warps splitting the inner dimension where the output has at most
+  // fused_warps rows), or under mixed precision on tensor cores with ATerms and BTerms terms per operand element,
+  // staged in Format's words (block_mma.cuh).
   template <std::size_t M, std::size_t N, std::size_t Inner, unsigned ATerms, unsigned BTerms,
             ::tenfold::rounding Format = ::tenfold::rounding::bf16, class A, class B, class Epilogue>
   __device__ static void product(const A& a, const B& b, const Epilogue& epi, unsigned char* scratch) {
     if constexpr (rounds)
       block_mma<M, N, Inner, ATerms, BTerms, fused_warps, Format>(a, b, epi, scratch);
+    else if constexpr (M <= fused_warps)
+      block_gemm_split_inner<T, M, N, Inner>(a, b, epi, reinterpret_cast<T*>(scratch));
     else
       block_gemm<T, M, N, Inner>(a, b, epi);
   }
