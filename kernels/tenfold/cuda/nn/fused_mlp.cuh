@@ -129,6 +129,47 @@ struct shared_input_and_ones {
   __device__ T operator()(std::size_t m, std::size_t r) const { return m < width ? p[r * width + m] : T(1); }
 };
 
+// One thread's share of a block product: sums for Rows rows × Cols columns, the columns n = lane + 32q, so that
+// neighbouring lanes read neighbouring words of b.
+template <class T, std::size_t Rows, std::size_t Cols>
+struct register_tile {
+  T acc[Rows][Cols];
+
+  __device__ __forceinline__ void zero() {
+#pragma unroll
+    for (std::size_t p = 0; p < Rows; ++p)
+#pragma unroll
+      for (std::size_t q = 0; q < Cols; ++q) acc[p][q] = T(0);
+  }
+  // acc[p][q] += a(row0 + p, i)·b(i, n), where rows at or past M and columns at or past N count as zeros.
+  template <std::size_t M, std::size_t N, class A, class B>
+  __device__ __forceinline__ void add(const A& a, const B& b, std::size_t row0, std::size_t i, unsigned lane) {
+    T av[Rows], bv[Cols];
+#pragma unroll
+    for (std::size_t p = 0; p < Rows; ++p) av[p] = row0 + p < M ? a(row0 + p, i) : T(0);
+#pragma unroll
+    for (std::size_t q = 0; q < Cols; ++q) {
+      const std::size_t n = lane + q * warp_width;
+      bv[q] = n < N ? b(i, n) : T(0);
+    }
+#pragma unroll
+    for (std::size_t p = 0; p < Rows; ++p)
+#pragma unroll
+      for (std::size_t q = 0; q < Cols; ++q) acc[p][q] += av[p] * bv[q];
+  }
+  // f(row0 + p, n, acc[p][q]) for the rows below M and the columns below N.
+  template <std::size_t M, std::size_t N, class F>
+  __device__ __forceinline__ void for_each(std::size_t row0, unsigned lane, const F& f) const {
+#pragma unroll
+    for (std::size_t p = 0; p < Rows; ++p)
+#pragma unroll
+      for (std::size_t q = 0; q < Cols; ++q) {
+        const std::size_t n = lane + q * warp_width;
+        if (row0 + p < M && n < N) f(row0 + p, n, acc[p][q]);
+      }
+  }
+};
+
 // Every thread of the block calls it: epilogue(m, n, Σ_i a(m, i)·b(i, n)) for m < M, n < N. Lanes own columns
 // n = lane + 32q, warps own groups of up to 8 rows, each thread a register tile of rows × columns; a(m, i) is
 // the same word for the whole warp (a broadcast), b(i, n) neighbouring words across lanes.
@@ -138,33 +179,11 @@ __device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogu
   constexpr std::size_t rows = M >= 8 * fused_warps ? 8 : (M + fused_warps - 1) / fused_warps;
   const unsigned lane = threadIdx.x % warp_width, warp = threadIdx.x / warp_width;
   for (std::size_t m0 = warp * rows; m0 < M; m0 += fused_warps * rows) {
-    T acc[rows][cols];
-#pragma unroll
-    for (std::size_t p = 0; p < rows; ++p)
-#pragma unroll
-      for (std::size_t q = 0; q < cols; ++q) acc[p][q] = T(0);
+    register_tile<T, rows, cols> tile;
+    tile.zero();
 #pragma unroll 4
-    for (std::size_t i = 0; i < Inner; ++i) {
-      T av[rows], bv[cols];
-#pragma unroll
-      for (std::size_t p = 0; p < rows; ++p) av[p] = m0 + p < M ? a(m0 + p, i) : T(0);
-#pragma unroll
-      for (std::size_t q = 0; q < cols; ++q) {
-        const std::size_t n = lane + q * warp_width;
-        bv[q] = n < N ? b(i, n) : T(0);
-      }
-#pragma unroll
-      for (std::size_t p = 0; p < rows; ++p)
-#pragma unroll
-        for (std::size_t q = 0; q < cols; ++q) acc[p][q] += av[p] * bv[q];
-    }
-#pragma unroll
-    for (std::size_t p = 0; p < rows; ++p)
-#pragma unroll
-      for (std::size_t q = 0; q < cols; ++q) {
-        const std::size_t n = lane + q * warp_width;
-        if (m0 + p < M && n < N) epi(m0 + p, n, acc[p][q]);
-      }
+    for (std::size_t i = 0; i < Inner; ++i) tile.template add<M, N>(a, b, m0, i, lane);
+    tile.template for_each<M, N>(m0, lane, epi);
   }
 }
 
@@ -177,37 +196,15 @@ __device__ __forceinline__ void block_gemm(const A& a, const B& b, const Epilogu
 template <class T, std::size_t M, std::size_t N, std::size_t Inner, class A, class B, class Epilogue>
 __device__ __forceinline__ void block_gemm_split_inner(const A& a, const B& b, const Epilogue& epi, T* sums) {
   static_assert(M <= fused_warps, "for outputs of few rows; block_gemm takes the others");
-  constexpr std::size_t cols = (N + warp_width - 1) / warp_width;
   constexpr std::size_t share = (Inner + fused_warps - 1) / fused_warps;
   const unsigned lane = threadIdx.x % warp_width, warp = threadIdx.x / warp_width;
   const std::size_t first = warp * share, end = first + share < Inner ? first + share : Inner;
-  T acc[M][cols];
-#pragma unroll
-  for (std::size_t p = 0; p < M; ++p)
-#pragma unroll
-    for (std::size_t q = 0; q < cols; ++q) acc[p][q] = T(0);
+  register_tile<T, M, (N + warp_width - 1) / warp_width> tile;
+  tile.zero();
 #pragma unroll 2
-  for (std::size_t i = first; i < end; ++i) {
-    T av[M], bv[cols];
-#pragma unroll
-    for (std::size_t p = 0; p < M; ++p) av[p] = a(p, i);
-#pragma unroll
-    for (std::size_t q = 0; q < cols; ++q) {
-      const std::size_t n = lane + q * warp_width;
-      bv[q] = n < N ? b(i, n) : T(0);
-    }
-#pragma unroll
-    for (std::size_t p = 0; p < M; ++p)
-#pragma unroll
-      for (std::size_t q = 0; q < cols; ++q) acc[p][q] += av[p] * bv[q];
-  }
-#pragma unroll
-  for (std::size_t p = 0; p < M; ++p)
-#pragma unroll
-    for (std::size_t q = 0; q < cols; ++q) {
-      const std::size_t n = lane + q * warp_width;
-      if (n < N) sums[(warp * M + p) * N + n] = acc[p][q];
-    }
+  for (std::size_t i = first; i < end; ++i) tile.template add<M, N>(a, b, 0, i, lane);
+  T* own = sums + warp * M * N;
+  tile.template for_each<M, N>(0, lane, [own](std::size_t m, std::size_t n, T v) { own[m * N + n] = v; });
   __syncthreads();
   for (std::size_t e = threadIdx.x; e < M * N; e += fused_threads) {
     T sum = sums[e];
