@@ -337,7 +337,8 @@ class device_model {
   void limit_fused_blocks(unsigned blocks) { block_limit_ = blocks; }
   // The rows of the tiles the fused kernels cut a batch of `rows` into: 8-row tiles while each of them still has a
   // multiprocessor of its own (rows ≤ 8 × multiprocessors: 1,056 rows on an H100), the tallest tiles that fit
-  // otherwise. A batch of 32 in 784-128-64-10's 32-row tiles would be one block on one multiprocessor.
+  // otherwise. A batch of 32 in 784-128-64-10's 32-row tiles would be one block on one multiprocessor. (The
+  // choice the fused kernels would make: it means nothing where forwards_fused() is false.)
   std::size_t fused_tile_rows(std::size_t rows) const {
     return narrow_tiles(rows) ? narrow_plan::tile_rows : plan::tile_rows;
   }
