@@ -221,13 +221,15 @@ const char* precision_name() {
   return std::is_same_v<Precision, bf16_mixed> ? "bf16" : std::is_same_v<Precision, f16_mixed> ? "f16" : "fp32";
 }
 
+// narrow_tiles: the device model's allow_narrow_fused_tiles.
 template <class Net, class Execution, class Loss, class Precision = float>
 void train_workload(const std::string& workload, const char* implementation, const std::vector<std::size_t>& batches,
-                    std::size_t classes) {
+                    std::size_t classes, bool narrow_tiles = true) {
   if (!selected(workload)) return;
   constexpr std::size_t capacity = std::is_same_v<Net, mnist_net> ? w1_capacity : w2_capacity;
   using gpu_model = cu::device_model<Net, capacity, Precision, Execution>;
   auto m = std::make_unique<gpu_model>(1);
+  m->allow_narrow_fused_tiles(narrow_tiles);
   typename gpu_model::template optimizer_state_for<tf::adam> state(tf::adam{});
   const std::size_t largest = std::min(*std::max_element(batches.begin(), batches.end()), max_batch);
   device_data data(largest, gpu_model::input_size, Loss::target_width(gpu_model::output_size), classes, 3);
@@ -421,6 +423,10 @@ int main(int argc, char** argv) {
                                                                                         w1_batches, 10);
   train_workload<mnist_net, cu::execution::per_stage, tf::sparse_categorical_cross_entropy>(
       "w1_train", "tenfold_per_stage", w1_batches, 10);
+  // The fused step with its 8-row tiles turned off, at the batches that take them on an H100 (up to 1,056 rows):
+  // whether fused_tile_rows's rule, a count of multiprocessors, is the faster choice.
+  train_workload<mnist_net, cu::execution::fused, tf::sparse_categorical_cross_entropy>(
+      "w1_train", "tenfold_fused_tall_tiles", {32, 256}, 10, false);
   w1_5_epochs();
   const std::vector<std::size_t> w2_batches{std::size_t{1} << 14, std::size_t{1} << 16, std::size_t{1} << 18,
                                             std::size_t{1} << 20};

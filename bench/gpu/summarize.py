@@ -4,8 +4,9 @@
     summarize.py tenfold_gpu.csv torch_gpu.csv [--tcnn bench/gpu/tcnn_h100.csv] [--device NAME]
 
 Reads the benchmark's CSV files (workload,implementation,precision,batch,median_ms,...; a missing file is skipped)
-and prints Markdown: the timings, the goals, then the `check,` lines (agreement with the CPU, accuracy) and the
-`# w1_5_epochs:` accuracy lines as they were printed. The goals, each a ratio of times (larger is better for
+and prints Markdown: the timings, the goals, the fused W1 step's tile heights where it was also timed with its
+8-row tiles turned off (tenfold_fused_tall_tiles), then the `check,` lines (agreement with the CPU, accuracy) and
+the `# w1_5_epochs:` accuracy lines as they were printed. The goals, each a ratio of times (larger is better for
 tenfold), met where the ratio reaches the bound:
   W1 training step        PyTorch with the step in a CUDA graph / tenfold fused, fp32      >= 10
   W1 five epochs          the same, end to end (upload, epochs, test accuracy); either path  >= 10
@@ -31,9 +32,9 @@ GOALS = [
     ("CNN train vs PyTorch eager", "cnn_train", ["torch_eager"], ["tenfold_per_stage"], 3.0),
     ("GPT train vs PyTorch eager", "gpt_train", ["torch_eager"], ["tenfold_per_stage"], 3.0),
 ]
-COLUMNS = ["tenfold_fused", "tenfold_per_stage", "tenfold_bf16_fused", "tenfold_bf16_per_stage", "tenfold_f16_fused",
-           "tenfold_f16_per_stage", "torch_eager", "torch_graph", "torch_bf16_graph", "torch_bf16_eager", "tcnn_fused",
-           "tcnn_jit"]
+COLUMNS = ["tenfold_fused", "tenfold_fused_tall_tiles", "tenfold_per_stage", "tenfold_bf16_fused",
+           "tenfold_bf16_per_stage", "tenfold_f16_fused", "tenfold_f16_per_stage", "torch_eager", "torch_graph",
+           "torch_bf16_graph", "torch_bf16_eager", "tcnn_fused", "tcnn_jit"]
 
 
 def read_rows(paths):
@@ -111,6 +112,16 @@ def main():
             note = card_note if them[1].startswith("tcnn") else ""
             print(f"| {name}{note} | {workload} | {batch} | {them[0]:.4f} ({them[1]}) | {us[0]:.4f} ({us[1]}) | "
                   f"{ratio:.2f} | {bound:g} | {'yes' if ratio >= bound else 'no'} |")
+    # The fused W1 step's tile height (device_model::fused_tile_rows): its 8-row tiles against the tallest ones.
+    tiles = [(b, rows[("w1_train", b, "tenfold_fused")], rows[("w1_train", b, "tenfold_fused_tall_tiles")])
+             for w, b in keys if w == "w1_train" and (w, b, "tenfold_fused_tall_tiles") in rows
+             and (w, b, "tenfold_fused") in rows]
+    if tiles:
+        print()
+        print("| w1_train batch | fused, as chosen (ms) | fused, tallest tiles (ms) | tallest / chosen |")
+        print("|---|---|---|---|")
+        for batch, chosen, tallest in tiles:
+            print(f"| {batch} | {chosen:.4f} | {tallest:.4f} | {tallest / chosen:.2f} |")
     notes = read_notes(args.csv)
     if notes:
         print()

@@ -458,7 +458,8 @@ TEST_CASE("training steps agree with the CPU model: MNIST shape, softmax + spars
     check_training_agrees<mnist_net, capacity, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt, rows,
                                                              1);
   }
-  SUBCASE("fused, small batches in 8-row tiles over several blocks, larger ones in 32-row tiles") {
+  SUBCASE("fused, small batches in 8-row tiles over several blocks, larger ones in 32-row tiles, or all in 32-row "
+          "tiles") {
     // Batches of at most 8 rows per multiprocessor are cut into 8-row tiles, a block each: up to 32 rows on the
     // emulated device's 4.
     int multiprocessors = 0;
@@ -475,6 +476,13 @@ TEST_CASE("training steps agree with the CPU model: MNIST shape, softmax + spars
         {most_narrow, 1 + g.below(most_narrow), most_narrow + 1, 2 * most_narrow, 9});
     check_training_agrees<mnist_net, capacity, fused, bf16_mixed>(seed, tf::sparse_categorical_cross_entropy{}, opt,
                                                                   {most_narrow, most_narrow + 1, 9});
+    // Narrow tiles turned off (as the GPU benchmark times them): the same small batches in 32-row tiles.
+    cu::device_model<mnist_net, capacity, float, fused> tall(seed);
+    tall.allow_narrow_fused_tiles(false);
+    REQUIRE(tall.fused_tile_rows(most_narrow) == 32);
+    REQUIRE(tall.fused_tile_rows(9) == 32);
+    check_training_agrees<mnist_net, capacity, fused, float>(seed, tf::sparse_categorical_cross_entropy{}, opt,
+                                                             {most_narrow, 9, most_narrow + 1}, 0, false);
   }
 }
 

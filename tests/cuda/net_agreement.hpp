@@ -461,10 +461,12 @@ void check_forward_agrees(std::uint64_t seed, std::size_t rows) {
 }
 
 // Trains a CPU model and a device model from the same seed on the same batches (one per entry of
-// rows_per_step) and compares them after the first step and after the last.
+// rows_per_step) and compares them after the first step and after the last. block_limit and narrow_tiles are the
+// device model's settings of the fused kernels (limit_fused_blocks, allow_narrow_fused_tiles).
 template <class Net, std::size_t Capacity, class Execution, class Precision, class Loss, class Opt>
 void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
-                           const std::vector<std::size_t>& rows_per_step, unsigned block_limit = 0) {
+                           const std::vector<std::size_t>& rows_per_step, unsigned block_limit = 0,
+                           bool narrow_tiles = true) {
   using host_model = tf::model<Net, Capacity, Precision>;
   using gpu_model = cu::device_model<Net, Capacity, Precision, Execution>;
   using T = typename host_model::value_type;
@@ -481,6 +483,7 @@ void check_training_agrees(std::uint64_t seed, const Loss& loss, const Opt& opt,
   }
   require_path<Execution, gpu_model, Loss>(gpu);
   gpu.limit_fused_blocks(block_limit);
+  gpu.allow_narrow_fused_tiles(narrow_tiles);
   gpu.workspace_buffer().fill_bytes(0xFF);
   std::vector<T> buffer(P);
   gpu.parameter_buffer().copy_to_host(buffer.data(), P);

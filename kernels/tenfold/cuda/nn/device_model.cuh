@@ -335,10 +335,14 @@ class device_model {
   // At most `blocks` blocks for the fused kernels (0: as many as fill the GPU). With fewer blocks each takes
   // more tiles; the results are the same up to rounding.
   void limit_fused_blocks(unsigned blocks) { block_limit_ = blocks; }
+  // Whether small batches may run in 8-row tiles (fused_tile_rows; the default). Turned off, every batch runs in the
+  // tallest tiles that fit, with the same results up to rounding: the 8-row rule comes from counting multiprocessors,
+  // not from timing, and the GPU benchmark times the fused step both ways.
+  void allow_narrow_fused_tiles(bool allowed) { narrow_allowed_ = allowed; }
   // The rows of the tiles the fused kernels cut a batch of `rows` into: 8-row tiles while each of them still has a
-  // multiprocessor of its own (rows ≤ 8 × multiprocessors: 1,056 rows on an H100), the tallest tiles that fit
-  // otherwise. A batch of 32 in 784-128-64-10's 32-row tiles would be one block on one multiprocessor. (The
-  // choice the fused kernels would make: it means nothing where forwards_fused() is false.)
+  // multiprocessor of its own (rows ≤ 8 × multiprocessors: 1,056 rows on an H100) and they are allowed, the
+  // tallest tiles that fit otherwise. A batch of 32 in 784-128-64-10's 32-row tiles would be one block on one
+  // multiprocessor. (The choice the fused kernels would make: it means nothing where forwards_fused() is false.)
   std::size_t fused_tile_rows(std::size_t rows) const {
     return narrow_tiles(rows) ? narrow_plan::tile_rows : plan::tile_rows;
   }
@@ -688,7 +692,8 @@ class device_model {
   }
 
   bool narrow_tiles(std::size_t rows) const {
-    return has_narrow_tiles && rows <= narrow_plan::tile_rows * static_cast<std::size_t>(multiprocessors_);
+    return has_narrow_tiles && narrow_allowed_ &&
+           rows <= narrow_plan::tile_rows * static_cast<std::size_t>(multiprocessors_);
   }
   unsigned fused_blocks(std::size_t rows, std::size_t tile_rows, unsigned grid) const {
     const std::size_t tiles = (rows + tile_rows - 1) / tile_rows;
@@ -778,6 +783,7 @@ class device_model {
   device_buffer<T> partial_;
   unsigned fused_grid_ = 0, narrow_grid_ = 0, block_limit_ = 0;
   bool fused_ready_ = false;
+  bool narrow_allowed_ = true;    // allow_narrow_fused_tiles
   bool weights_current_ = false;  // whether weights_t_ (and fused_compute_) hold the current weights
   bool clipped_ = false;          // whether norm_ holds a norm
   bool compute_stale_ = true;     // whether compute_params_ must be made again from params_
