@@ -17,8 +17,9 @@
 #   --prebuilt     run the binaries already in DIR (built with --build-only), building nothing
 #
 # Files written: run.log (everything printed), tests.log, tests_nccl.log (where nvcc's toolkit has NCCL),
-# tenfold_gpu.csv, torch_gpu.csv, summary.md (summarize.py: the table, and each goal with its measured ratio), and with
-# --sanitize sanitizer.log. The CSV columns are
+# tenfold_gpu.csv, torch_gpu.csv, summary.md (summarize.py: the table, and each goal with its measured ratio),
+# resources.md (kernel_resources.py: the benchmark's kernels that spill registers or keep a stack frame, from the
+# compiler's report), and with --sanitize sanitizer.log. The CSV columns are
 #   workload,implementation,precision,batch,median_ms,min_ms,max_ms,samples_per_s,tflops
 # (tenfold_gpu.csv also holds `check,...` lines and `#` comments). The exit code is non-zero when a build, a test,
 # a check or the sanitizer failed; every step runs regardless. Without a CUDA device the programs exit with 77
@@ -89,7 +90,8 @@ if [ $build -eq 1 ]; then
   "$nvcc" "${flags[@]}" -I"$root/tests/support" -DTENFOLD_TEST_MNIST_DIR="\"data/mnist\"" \
     "$root/tests/cuda/net_gpu.cu" "$root/tests/cuda/gpu_main.cu" -o "$bin/net_gpu" > "$bin/build_tests.log" 2>&1 &
   tests_build=$!
-  "$nvcc" "${flags[@]}" "$root/bench/gpu/gpu_bench.cu" -o "$bin/gpu_bench" > "$bin/build_bench.log" 2>&1 &
+  # -Xptxas -v: each kernel's registers and spills, for resources.md below.
+  "$nvcc" "${flags[@]}" -Xptxas -v "$root/bench/gpu/gpu_bench.cu" -o "$bin/gpu_bench" > "$bin/build_bench.log" 2>&1 &
   bench_build=$!
   # The NCCL communicator as one rank, where the toolkit has NCCL (CUDA 13 ships it next to cudart).
   nccl_build=""
@@ -100,12 +102,19 @@ if [ $build -eq 1 ]; then
   fi
   wait $tests_build || { cat "$bin/build_tests.log"; fail "building tests/cuda/net_gpu.cu"; }
   if [ -n "$nccl_build" ]; then wait $nccl_build || { cat "$bin/build_nccl.log"; fail "building tests/cuda/nccl_gpu.cu"; }; fi
-  wait $bench_build || { cat "$bin/build_bench.log"; fail "building bench/gpu/gpu_bench.cu"; }
+  if wait $bench_build; then
+    "$python" "$root/bench/gpu/kernel_resources.py" "$bin/build_bench.log" > "$bin/resources.md" &&
+      echo "benchmark's kernels: $(tail -1 "$bin/resources.md") (resources.md)"
+  else
+    grep -v "^ptxas info\|bytes stack frame" "$bin/build_bench.log"
+    fail "building bench/gpu/gpu_bench.cu"
+  fi
   echo "built in $((SECONDS - start)) s"
 else
   echo "== prebuilt binaries in $bin"
   for b in net_gpu gpu_bench; do [ -x "$bin/$b" ] || fail "no prebuilt $bin/$b (build it with --build-only)"; done
 fi
+[ -f "$bin/resources.md" ] && [ $run -eq 1 ] && cp "$bin/resources.md" "$out/resources.md"
 if [ $run -eq 0 ]; then
   ls -la "$bin"
   echo "== built only: $failures failure(s)"

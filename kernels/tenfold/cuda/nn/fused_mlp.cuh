@@ -88,6 +88,8 @@ inline constexpr std::size_t fused_tallest_tile = 128;
 inline constexpr std::size_t fused_narrow_tile = 8;
 // Shared memory for one tile's activations; H100 gives a block up to 227 KB.
 inline constexpr std::size_t fused_shared_budget = 200 * 1024;
+// A Hopper multiprocessor's shared memory, of which the runtime keeps 1 KB per block.
+inline constexpr std::size_t fused_shared_per_multiprocessor = 228 * 1024;
 inline constexpr unsigned fused_threads = 256;
 inline constexpr unsigned fused_warps = fused_threads / warp_width;
 
@@ -349,6 +351,17 @@ struct fused_plan<Root, T, Values, TallestTile, std::tuple<S...>> {
   static_assert(TallestTile >= 8 && TallestTile <= fused_tallest_tile, "a tile has 8 to 128 rows");
   static constexpr std::size_t scratch_bytes = tile_rows > 0 ? scratch_for<tile_rows>() : 0;
   static constexpr std::size_t shared_bytes = scratch_bytes + tile_rows * row_values * sizeof(T);
+  // The blocks a multiprocessor runs at once, which the step kernel's launch bounds tell the compiler: as many as
+  // its shared memory holds on Hopper (at most 8, which fill its 2,048 threads), or one in 8-row tiles, whose grid has at most one
+  // block per multiprocessor. Left to itself, the compiler (ptxas of CUDA 13.0, sm_90) capped the registers for an
+  // occupancy that the shared memory rules out: 80 a thread for the training step of 32→5×128→16 with biases in
+  // 64-row tiles, spilling 68 bytes, where one block a multiprocessor lets it take 161 and spill nothing. (Every
+  // plan the GPU benchmark runs holds one block a multiprocessor; bench/gpu/kernel_resources.py lists spills.)
+  static constexpr unsigned resident_blocks = [] {
+    if (TallestTile == fused_narrow_tile || shared_bytes + 1024 > fused_shared_per_multiprocessor) return 1u;
+    const std::size_t by_memory = fused_shared_per_multiprocessor / (shared_bytes + 1024);
+    return static_cast<unsigned>(by_memory < 8 ? by_memory : 8);
+  }();
   static constexpr bool eligible = chain_of_dense && stateless_activations && softmax_ok && widths_ok && tile_rows > 0;
 
   // The layout engine's offsets: the CPU model's flat buffer.
@@ -560,7 +573,8 @@ __device__ void fused_output_rows(const fused_step_args<T, typename Plan::weight
 }
 
 template <class Plan, class L, bool Train, class T>
-__global__ void __launch_bounds__(fused_threads) fused_mlp_kernel(fused_step_args<T, typename Plan::weight_word> args) {
+__global__ void __launch_bounds__(fused_threads, Plan::resident_blocks)
+    fused_mlp_kernel(fused_step_args<T, typename Plan::weight_word> args) {
   unsigned char* scratch = dynamic_shared_memory();
   T* acts = reinterpret_cast<T*>(scratch + Plan::scratch_bytes);
   constexpr std::size_t R = Plan::tile_rows, in_width = Plan::widths[0];
