@@ -138,19 +138,27 @@ __global__ void __launch_bounds__(attention_tiles<G, T>::query_tile)
     const std::size_t seen_end = active ? (G::visible(b.t) < k0 + count ? G::visible(b.t) : k0 + count) : k0;
     if (seen_end <= k0) continue;
     const std::size_t seen = seen_end - k0;
+    // The loops over the tile's keys run to key_tile, a constant, and skip the keys past `seen`: indexed by a bound
+    // known only at run time, the scores s would live in local memory instead of registers.
     T tile_max = T(0);
-    for (std::size_t j = 0; j < seen; ++j) {
-      s[j] = dot_head<G>(q, keys + j * G::head_width) * scale;
-      tile_max = j == 0 || s[j] > tile_max ? s[j] : tile_max;
+#pragma unroll
+    for (std::size_t j = 0; j < tiles::key_tile; ++j) {
+      if (j < seen) {
+        s[j] = dot_head<G>(q, keys + j * G::head_width) * scale;
+        tile_max = j == 0 || s[j] > tile_max ? s[j] : tile_max;
+      }
     }
     const T next = started && largest > tile_max ? largest : tile_max;
     const T rescale = started ? exp(largest - next) : T(0);
     sum *= rescale;
     for (std::size_t d = 0; d < G::head_width; ++d) acc[d] *= rescale;
-    for (std::size_t j = 0; j < seen; ++j) {
-      const T e = exp(s[j] - next);
-      sum += e;
-      for (std::size_t d = 0; d < G::head_width; ++d) acc[d] += e * values[j * G::head_width + d];
+#pragma unroll
+    for (std::size_t j = 0; j < tiles::key_tile; ++j) {
+      if (j < seen) {
+        const T e = exp(s[j] - next);
+        sum += e;
+        for (std::size_t d = 0; d < G::head_width; ++d) acc[d] += e * values[j * G::head_width + d];
+      }
     }
     largest = next;
     started = true;
