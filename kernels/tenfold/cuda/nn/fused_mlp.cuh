@@ -351,17 +351,16 @@ struct fused_plan<Root, T, Values, TallestTile, std::tuple<S...>> {
   static_assert(TallestTile >= 8 && TallestTile <= fused_tallest_tile, "a tile has 8 to 128 rows");
   static constexpr std::size_t scratch_bytes = tile_rows > 0 ? scratch_for<tile_rows>() : 0;
   static constexpr std::size_t shared_bytes = scratch_bytes + tile_rows * row_values * sizeof(T);
-  // The blocks a multiprocessor runs at once, which the step kernel's launch bounds tell the compiler: as many as
-  // its shared memory holds on Hopper (at most 8, which fill its 2,048 threads), or one in 8-row tiles, whose grid has at most one
-  // block per multiprocessor. Left to itself, the compiler (ptxas of CUDA 13.0, sm_90) capped the registers for an
-  // occupancy that the shared memory rules out: 80 a thread for the training step of 32→5×128→16 with biases in
-  // 64-row tiles, spilling 68 bytes, where one block a multiprocessor lets it take 161 and spill nothing. (Every
-  // plan the GPU benchmark runs holds one block a multiprocessor; bench/gpu/kernel_resources.py lists spills.)
-  static constexpr unsigned resident_blocks = [] {
-    if (TallestTile == fused_narrow_tile || shared_bytes + 1024 > fused_shared_per_multiprocessor) return 1u;
-    const std::size_t by_memory = fused_shared_per_multiprocessor / (shared_bytes + 1024);
-    return static_cast<unsigned>(by_memory < 8 ? by_memory : 8);
-  }();
+  // Whether a multiprocessor runs one block of this plan at a time: in 8-row tiles, whose grid has at most one block
+  // per multiprocessor, and where the tile's shared memory leaves no room for a second block (on Hopper). The step
+  // kernel's launch bounds then say so. Left to itself, the compiler (ptxas of CUDA 13.0, sm_90) capped the
+  // registers for an occupancy that the shared memory rules out: 80 a thread for the training step of 32→5×128→16
+  // with biases in 64-row tiles, spilling 68 bytes, where one block a multiprocessor lets it take 161 and spill
+  // nothing. (Every plan the GPU benchmark runs is such a plan; bench/gpu/kernel_resources.py lists spills.) Plans
+  // with room for more blocks say nothing: promising all that fit would cap the registers harder than the compiler
+  // does itself (at 32 a thread for 8 blocks).
+  static constexpr bool one_block_per_multiprocessor =
+      TallestTile == fused_narrow_tile || 2 * (shared_bytes + 1024) > fused_shared_per_multiprocessor;
   static constexpr bool eligible = chain_of_dense && stateless_activations && softmax_ok && widths_ok && tile_rows > 0;
 
   // The layout engine's offsets: the CPU model's flat buffer.
@@ -573,7 +572,7 @@ __device__ void fused_output_rows(const fused_step_args<T, typename Plan::weight
 }
 
 template <class Plan, class L, bool Train, class T>
-__global__ void __launch_bounds__(fused_threads, Plan::resident_blocks)
+__global__ void __launch_bounds__(fused_threads, Plan::one_block_per_multiprocessor ? 1 : 0)
     fused_mlp_kernel(fused_step_args<T, typename Plan::weight_word> args) {
   unsigned char* scratch = dynamic_shared_memory();
   T* acts = reinterpret_cast<T*>(scratch + Plan::scratch_bytes);
