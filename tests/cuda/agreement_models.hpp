@@ -682,11 +682,6 @@ TEST_CASE("cuda::fit runs fit()'s epochs: the same batches in the same order, th
   std::vector<float> other(host_model::param_count);
   reshuffled.parameter_buffer().copy_to_host(other.data(), other.size());
   CHECK(other != trained);
-  o.validation_split = 0.1;
-  CHECK_THROWS_WITH_AS(cu::fit(gpu, data, tf::mse{}, tf::adam{}, o),
-                       doctest::Contains("the fit option validation_split (pass the validation set instead) has no "
-                                         "device version yet"),
-                       tf::exception);
 }
 
 // The models of the two tests below. (A capacity that no other test gives odd_mse_net: nvcc's front end writes
@@ -731,6 +726,124 @@ TEST_CASE("cuda::fit with shuffling::keyed draws each epoch's order on the devic
   std::vector<float> other(regression_model::param_count);
   other_order.parameter_buffer().copy_to_host(other.data(), other.size());
   CHECK(other != trained);
+}
+
+// A learning rate that is fine for `calm` epochs and absurd afterwards.
+struct explodes_after {
+  static constexpr const char* name = "explodes_after";
+  std::size_t calm = 1;
+  double lr_for_epoch(std::size_t epoch, double base) const { return epoch < calm ? base : 1e300; }
+};
+
+TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and metric, early stopping, progress, "
+          "divergence") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  constexpr std::size_t n = 40;  // validation_split 0.25: 30 samples to train on, in batches of 6, and 10 held out
+  auto reference = std::make_unique<regression_model>(seed);
+  std::vector<float> x = inputs_clear_of_relu_kinks<regression_model, float>(*reference, g, n);
+  const std::vector<float> y = test_support::uniform<float>(g, n * 5, -1, 1);
+  const tf::dataset<float> data(x, y, 37, 5);
+  tf::fit_options o;
+  o.epochs = 6;
+  o.batch_size = 6;
+  o.seed = seed + 1;
+  o.progress = tf::progress::silent;
+  o.validation_split = 0.25;
+  o.metric = tf::metric::mae;
+  std::vector<float> trained(regression_model::param_count);
+  SUBCASE("early stopping on the validation loss stops where fit() stops, with fit()'s best weights") {
+    // Nothing improves by 1e9: epoch 1 is the best, and the patience of 2 is spent at epoch 3.
+    o.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_loss, .patience = 2, .min_delta = 1e9};
+    auto cpu = std::make_unique<regression_model>(seed);
+    const tf::history on_cpu = tf::fit(*cpu, data, tf::mse{}, tf::adam{}, o);
+    regression_gpu gpu(seed);
+    std::FILE* lines = std::tmpfile();
+    REQUIRE(lines != nullptr);
+    o.progress = tf::progress::lines;
+    o.output = lines;
+    const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
+    REQUIRE(on_cpu.epochs.size() == 3);
+    REQUIRE(on_gpu.epochs.size() == 3);
+    CHECK(on_gpu.stopped_early);
+    CHECK(on_gpu.best_epoch == on_cpu.best_epoch);
+    CHECK(on_gpu.best_epoch == 1);
+    for (std::size_t e = 0; e < 3; ++e) {
+      CAPTURE(e);
+      CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
+      CHECK(on_gpu.epochs[e].validation_loss ==
+            doctest::Approx(on_cpu.epochs[e].validation_loss).epsilon(tolerance_for<float>()));
+      CHECK(on_gpu.epochs[e].validation_metric ==
+            doctest::Approx(on_cpu.epochs[e].validation_metric).epsilon(tolerance_for<float>()));
+      CHECK(std::isnan(on_gpu.epochs[e].metric));  // no training metric on the device
+    }
+    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+    check_by_stage<regression_model>("epoch 1's weights, restored", trained.data(), cpu->params(),
+                                     tolerance_for<float>(), false);
+    // The progress display: fit()'s line per epoch, with the validation loss and metric.
+    std::rewind(lines);
+    std::string printed;
+    for (int c = std::fgetc(lines); c != EOF; c = std::fgetc(lines)) printed += static_cast<char>(c);
+    std::fclose(lines);
+    CHECK(printed.find("epoch 1/6 loss ") == 0);
+    CHECK(printed.find("epoch 3/6 loss ") != std::string::npos);
+    CHECK(printed.find("epoch 4/6") == std::string::npos);
+    CHECK(std::count(printed.begin(), printed.end(), '\n') == 3);
+    CHECK(printed.find(" val_loss ") != std::string::npos);
+    CHECK(printed.find(" val_mae ") != std::string::npos);
+  }
+  SUBCASE("a learning rate that explodes in epoch 2 stops there, with epoch 1's weights restored") {
+    o.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_loss, .patience = 5};
+    auto cpu = std::make_unique<regression_model>(seed);
+    CHECK_THROWS_WITH_AS(tf::fit(*cpu, data, tf::mse{}, tf::adam{}, o, explodes_after{}),
+                         doctest::Contains("the weights of epoch 1 were restored"), tf::exception);
+    regression_gpu gpu(seed);
+    CHECK_THROWS_WITH_AS(cu::fit(gpu, data, tf::mse{}, tf::adam{}, o, explodes_after{}),
+                         doctest::Contains("cuda::fit: training diverged in epoch 2: "), tf::exception);
+    CHECK_THROWS_WITH_AS(cu::fit(gpu, data, tf::mse{}, tf::adam{}, o, explodes_after{}),
+                         doctest::Contains("(lower the learning rate, or check the data); the weights of epoch 1 were "
+                                           "restored"),
+                         tf::exception);
+    // The second run started from the first one's restored weights; a third from scratch ends as fit() did.
+    regression_gpu fresh(seed);
+    CHECK_THROWS_AS(cu::fit(fresh, data, tf::mse{}, tf::adam{}, o, explodes_after{}), tf::exception);
+    fresh.parameter_buffer().copy_to_host(trained.data(), trained.size());
+    check_by_stage<regression_model>("epoch 1's weights, restored after the divergence", trained.data(),
+                                     cpu->params(), tolerance_for<float>(), false);
+  }
+  SUBCASE("a NaN feature stops the first epoch, naming its mean loss") {
+    x[g.below(30) * 37 + g.below(37)] = std::numeric_limits<float>::quiet_NaN();  // among the samples trained on
+    regression_gpu gpu(seed);
+    const tf::dataset<float> poisoned(x, y, 37, 5, tf::non_finite_values::allowed);
+    CHECK_THROWS_WITH_AS(cu::fit(gpu, poisoned, tf::mse{}, tf::adam{}, o),
+                         "cuda::fit: training diverged in epoch 1: the epoch's mean loss is NaN (lower the learning "
+                         "rate, or check the data)",
+                         tf::exception);
+  }
+  SUBCASE("refusals: what needs the host after every batch, and a validation set given twice") {
+    regression_gpu gpu(seed);
+    const auto refused = [&](const tf::fit_options& with, const tf::dataset<float>* validation) {
+      return cu::fit(gpu, data, tf::mse{}, tf::adam{}, with, tf::schedule::constant{}, validation);
+    };
+    tf::fit_options skip = o;
+    skip.on_non_finite = tf::on_non_finite::skip_batch;
+    CHECK_THROWS_WITH_AS(refused(skip, nullptr),
+                         "cuda::fit: the fit option on_non_finite = skip_batch has no device version yet; train with "
+                         "tenfold::fit",
+                         tf::exception);
+    tf::fit_options on_metric = o;
+    on_metric.validation_split = 0;  // no validation set: watching the validation metric watches the training one
+    on_metric.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_metric};
+    CHECK_THROWS_WITH_AS(refused(on_metric, nullptr), doctest::Contains("early_stopping on the training metric"),
+                         tf::exception);
+    CHECK_THROWS_WITH_AS(refused(o, &data),
+                         "cuda::fit: both a validation set and validation_split 0.25; pass one of them",
+                         tf::exception);
+    tf::fit_options whole = o;
+    whole.validation_split = 1;
+    CHECK_THROWS_WITH_AS(refused(whole, nullptr), "cuda::fit: validation_split must be in [0, 1), got 1",
+                         tf::exception);
+  }
 }
 
 TEST_CASE("cuda::fit sums each epoch's loss on the device and reports a label out of range at the epoch's end") {

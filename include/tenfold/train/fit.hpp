@@ -30,6 +30,7 @@
 #include "../optim/schedules/constant.hpp"
 #include "../optim/schedules/schedule.hpp"
 #include "class_labels.hpp"
+#include "early_stopping_rule.hpp"
 #include "evaluate.hpp"
 #include "history.hpp"
 #include "non_finite.hpp"
@@ -159,20 +160,11 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   std::vector<T> saved_buffers(skip_bad && !Opt::full_batch ? Model::buffer_count : 0);
   char what[160];
 
-  early_stopping stop = options.early_stopping;
-  if (stop.enabled && !has_validation &&
-      (stop.monitor == monitored::validation_loss || stop.monitor == monitored::validation_metric))
-    stop.monitor = stop.monitor == monitored::validation_loss ? monitored::loss : monitored::metric;
-  // mse and mae are errors: smaller is better even when reported as the metric.
-  const bool metric_is_error = options.metric == metric::mse || options.metric == metric::mae;
-  auto better = [&](double candidate, double best) {
-    const bool up = larger_is_better(stop.monitor) && !metric_is_error;
-    return up ? candidate > best + stop.min_delta : candidate < best - stop.min_delta;
-  };
+  const early_stopping_rule stop(options.early_stopping, has_validation, options.metric);
   // The best epoch's buffers are kept with its weights: running statistics belong to the weights they were
   // gathered with.
   std::vector<T>& best_weights = run.best_weights;
-  best_weights.resize(stop.enabled && stop.restore_best_weights ? Model::param_count : 0);
+  best_weights.resize(stop.keeps_best_weights() ? Model::param_count : 0);
   std::vector<T>& best_buffers = run.best_buffers;
   best_buffers.resize(best_weights.empty() ? 0 : Model::buffer_count);
   double& best_value = run.best_value;
@@ -379,26 +371,22 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
 
     bool keep_going = true;
     for (const auto& cb : options.callbacks) keep_going = cb(r) && keep_going;
-    if (stop.enabled) {
-      const double v = r.value_of(stop.monitor);
-      if (std::isnan(best_value) || better(v, best_value)) {
-        best_value = v;
-        h.best_epoch = r.epoch;
-        epochs_without_improvement = 0;
-        if (!best_weights.empty()) {
-          std::copy(m.params(), m.params() + Model::param_count, best_weights.begin());
-          std::copy(m.buffers(), m.buffers() + Model::buffer_count, best_buffers.begin());
-        }
-      } else if (++epochs_without_improvement >= stop.patience) {
-        h.stopped_early = true;
-        keep_going = false;
+    const epoch_verdict verdict = stop.judge(r, best_value, epochs_without_improvement);
+    if (verdict == epoch_verdict::best) {
+      h.best_epoch = r.epoch;
+      if (!best_weights.empty()) {
+        std::copy(m.params(), m.params() + Model::param_count, best_weights.begin());
+        std::copy(m.buffers(), m.buffers() + Model::buffer_count, best_buffers.begin());
       }
+    } else if (verdict == epoch_verdict::patience_spent) {
+      h.stopped_early = true;
+      keep_going = false;
     }
     run.next_epoch = epoch + 1;
     hooks.epoch_done(m, run);
     if (!keep_going) break;
   }
-  if (stop.enabled && !best_weights.empty() && h.best_epoch != 0) {
+  if (!best_weights.empty() && h.best_epoch != 0) {
     std::copy(best_weights.begin(), best_weights.end(), m.params());
     std::copy(best_buffers.begin(), best_buffers.end(), m.buffers());
   }

@@ -10,19 +10,27 @@
 // batches, the same learning-rate schedule per epoch, the same optimizer. Each record has the epoch's mean
 // training loss (the batches' losses weighted by their rows, as fit() sums them, but summed on the device and read
 // once at the end of the epoch, so that no step waits for the one before; a class label out of range is reported
-// there), the learning rate and the time;
-// with a validation set and options.metric == metric::accuracy, validation_metric is
-// cuda::evaluate_accuracy on it. Callbacks run after each epoch; one that returns false stops training.
+// there), the learning rate and the time; with a validation set (given, or options.validation_split of the data,
+// split as fit() splits it), its loss and options.metric by cuda::evaluate. The progress display, early stopping
+// (the rule of train/early_stopping_rule.hpp, the best weights kept in device memory) and callbacks are fit()'s.
 //
-// fit()'s other options (augmentation, validation_split, early stopping, progress display, non-finite handling
-// other than stopping) have no device version yet: setting one is refused with a sentence naming it.
+// A run that diverges stops with fit()'s error (on_non_finite::stop, the default), found at the end of the epoch
+// rather than after each batch, since a batch's loss stays on the device: an epoch whose mean loss is not finite,
+// or whose parameters are not all finite at its end, names the epoch and the value, after the best weights that
+// early stopping kept are restored.
+//
+// What needs the host after every batch has no device version: the training metric (epoch_record::metric stays
+// NaN, so early stopping cannot watch it), augmentation, and on_non_finite::skip_batch; setting one is refused
+// with a sentence naming it.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <numeric>
 #include <vector>
 
@@ -37,8 +45,14 @@
 #include <tenfold/data/shuffle.hpp>
 #include <tenfold/optim/schedules/constant.hpp>
 #include <tenfold/optim/schedules/schedule.hpp>
+#include <tenfold/cuda/nn/loss_scaling.cuh>
+#include <tenfold/train/class_labels.hpp>
+#include <tenfold/train/early_stopping_rule.hpp>
+#include <tenfold/train/evaluate.hpp>
 #include <tenfold/train/history.hpp>
+#include <tenfold/train/non_finite.hpp>
 #include <tenfold/train/options.hpp>
+#include <tenfold/train/progress_printer.hpp>
 
 namespace tenfold::cuda {
 
@@ -73,14 +87,41 @@ inline void draw_keyed_order(const keyed_order& keyed, std::size_t* order, cudaS
          dim3(stage_block), 0, stream, keyed, order);
 }
 
-inline void refuse_host_only_options(const fit_options& o) {
-  const char* option = o.augment ? "augment"
-                       : o.validation_split != 0 ? "validation_split (pass the validation set instead)"
-                       : o.early_stopping.enabled ? "early_stopping"
-                       : o.on_non_finite != on_non_finite::stop ? "on_non_finite"
-                                                                 : nullptr;
+inline void refuse_host_only_options(const fit_options& o, bool has_validation) {
+  const ::tenfold::detail::early_stopping_rule stop(o.early_stopping, has_validation, o.metric);
+  const bool watches_training_metric = stop.enabled() && stop.monitor() == monitored::metric;
+  const char* option = o.augment                                        ? "augment"
+                       : o.on_non_finite == on_non_finite::skip_batch ? "on_non_finite = skip_batch"
+                       : watches_training_metric ? "early_stopping on the training metric (watch the validation "
+                                                   "metric, with a validation set)"
+                                                 : nullptr;
   TENFOLD_EXPECT(option == nullptr, errc::invalid_argument,
                  "cuda::fit: the fit option %s has no device version yet; train with tenfold::fit", option);
+}
+
+// Copies n values from `from` to `to`, both device memory, queued on the stream.
+template <class T>
+void copy_on_device(T* to, const T* from, std::size_t n, cudaStream_t stream) {
+  if (n > 0)
+    check(cudaMemcpyAsync(to, from, n * sizeof(T), cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync (on device)");
+}
+
+// What made an epoch diverge, written to `what`: its mean loss, or the first parameter that is not finite after
+// its last step. Returns false when both are finite. Waits for the GPU.
+template <class Model>
+bool describe_divergence(Model& m, double epoch_loss, unsigned long long* flag, char* what, std::size_t n) {
+  using T = typename Model::value_type;
+  if (!std::isfinite(epoch_loss)) {
+    std::snprintf(what, n, "the epoch's mean loss is %s", ::tenfold::detail::non_finite_name(epoch_loss));
+    return true;
+  }
+  const T* params = m.parameter_buffer().data();
+  const std::size_t i = first_non_finite_on_device(params, Model::param_count, flag, m.stream());
+  if (i == Model::param_count) return false;
+  T value{};
+  check(cudaMemcpy(&value, params + i, sizeof value, cudaMemcpyDeviceToHost), "cudaMemcpy of a parameter");
+  std::snprintf(what, n, "parameter %zu is %s", i, ::tenfold::detail::non_finite_name(value));
+  return true;
 }
 
 }  // namespace detail
@@ -92,18 +133,32 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   using T = typename Model::value_type;
   static_assert(epoch_schedule<Schedule>,
                 "tenfold::cuda::fit: the schedule sets the learning rate per epoch (lr_for_epoch), as fit()'s does");
-  detail::refuse_host_only_options(options);
+  TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
+                 "cuda::fit: validation_split must be in [0, 1), got %g", options.validation_split);
+  if (options.validation_split > 0) {
+    // fit()'s split: the last fraction of the data, held out before shuffling.
+    TENFOLD_EXPECT(validation == nullptr, errc::invalid_argument,
+                   "cuda::fit: both a validation set and validation_split %g; pass one of them",
+                   options.validation_split);
+    const auto [train_part, validation_part] = train.split(options.validation_split);
+    fit_options rest = options;
+    rest.validation_split = 0;
+    return fit(m, train_part, loss, opt, rest, sched, validation_part.empty() ? nullptr : &validation_part);
+  }
+  detail::refuse_host_only_options(options, validation != nullptr);
   const std::size_t n = train.size(), in = Model::input_size, target_width = train.target_size();
+  TENFOLD_EXPECT(options.epochs > 0, errc::invalid_argument, "cuda::fit: epochs is 0; train for at least one epoch");
   TENFOLD_EXPECT(n > 0, errc::invalid_argument, "cuda::fit: no training samples");
   TENFOLD_EXPECT(train.feature_size() == in, errc::invalid_argument,
                  "cuda::fit: the samples have %zu features; the network takes %zu", train.feature_size(), in);
   TENFOLD_EXPECT(target_width == Model::template target_size<L>(), errc::invalid_argument,
                  "cuda::fit: the targets have %zu values per sample; the loss takes %zu", target_width,
                  Model::template target_size<L>());
-  TENFOLD_EXPECT(Model::output_rows == 1 || !validation || options.metric != metric::accuracy, errc::invalid_argument,
-                 "cuda::fit: the network gives %zu rows per sample, and accuracy on the device takes one; pass no "
-                 "validation set, or another metric",
-                 Model::output_rows);
+  if (validation) {
+    ::tenfold::detail::check_dataset_fits<Model>(*validation, target_width, "cuda::fit (validation set)");
+    ::tenfold::detail::check_class_labels<L>(*validation, Model::output_width, Model::output_rows,
+                                             "cuda::fit (validation set)");
+  }
   const std::size_t batch = options.batch_size == 0 ? Model::capacity : options.batch_size;
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
                  "cuda::fit: a batch of %zu does not fit the model's capacity of %zu", batch, Model::capacity);
@@ -114,17 +169,34 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   targets.copy_from_host(train.targets(0), n * target_width);
   device_buffer<std::size_t> device_order(n);
   device_buffer<double> loss_sum(1);
+  device_buffer<unsigned long long> finite_check(1);
   const bool draw_on_device = options.shuffle && options.shuffling == shuffling::keyed;
   std::vector<std::size_t> order(draw_on_device ? 0 : n);  // the host's copy of a Fisher–Yates order
   std::iota(order.begin(), order.end(), std::size_t{0});
   if (!options.shuffle) device_order.copy_from_host(order.data(), n);
   shuffle_engine shuffler(options.seed);
   typename Model::template optimizer_state_for<Opt> state(opt);
+  const ::tenfold::detail::early_stopping_rule stop(options.early_stopping, validation != nullptr, options.metric);
+  // The best epoch's weights and kept values (running statistics belong to the weights they were gathered with).
+  device_buffer<T> best_weights(stop.keeps_best_weights() ? Model::param_count : 0),
+      best_buffers(stop.keeps_best_weights() ? Model::buffer_count : 0);
+  double best_value = NAN;
+  std::size_t epochs_without_improvement = 0;
+  const std::size_t batches = (n + batch - 1) / batch;
+  ::tenfold::detail::progress_printer printer(options.progress, options.output, options.epochs, batches,
+                                              ::tenfold::detail::metric_name(options.metric));
 
   history h;
   h.epochs.reserve(options.epochs);
+  const auto restore_best = [&] {
+    if (best_weights.size() == 0 || h.best_epoch == 0) return false;
+    detail::copy_on_device(m.params(), best_weights.data(), Model::param_count, m.stream());
+    detail::copy_on_device(m.buffers(), best_buffers.data(), Model::buffer_count, m.stream());
+    m.synchronize();
+    return true;
+  };
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
+    printer.start_epoch(epoch + 1);
     state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (draw_on_device) {
       detail::draw_keyed_order(keyed_order(n, options.seed, epoch), device_order.data(), m.stream());
@@ -143,20 +215,43 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     m.synchronize();  // the epoch's steps, and a label out of range among them
     double epoch_loss = 0;
     loss_sum.copy_to_host(&epoch_loss, 1);
+    char what[160];
+    if (detail::describe_divergence(m, epoch_loss, finite_check.data(), what, sizeof what)) {
+      char restored[96] = "";
+      if (restore_best())
+        std::snprintf(restored, sizeof restored, "; the weights of epoch %zu were restored", h.best_epoch);
+      raise(error::make(errc::invalid_argument,
+                        "cuda::fit: training diverged in epoch %zu: %s (lower the learning rate, or check the data)%s",
+                        epoch + 1, what, restored));
+    }
     epoch_record r;
     r.epoch = epoch + 1;
     r.loss = epoch_loss / double(n);
     r.learning_rate = state.lr;
-    if constexpr (Model::output_rows == 1)  // otherwise refused above
-      if (validation && options.metric == metric::accuracy)
-        r.validation_metric = evaluate_accuracy(m, *validation, loss);
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    r.samples_per_second = double(n) / r.seconds;
+    if (validation) {
+      const evaluation v = ::tenfold::cuda::evaluate(m, *validation, loss, options.metric);
+      r.validation_loss = v.loss;
+      r.validation_metric = v.metric;
+    }
+    r.seconds = ::tenfold::detail::progress_printer::seconds_since(
+        printer.epoch_start(), ::tenfold::detail::progress_printer::clock::now());
+    r.samples_per_second = r.seconds > 0 ? double(n) / r.seconds : 0;
     h.epochs.push_back(r);
+    printer.end_epoch(r);
     bool go_on = true;
     for (const auto& callback : options.callbacks) go_on = callback(r) && go_on;
+    const ::tenfold::detail::epoch_verdict verdict = stop.judge(r, best_value, epochs_without_improvement);
+    if (verdict == ::tenfold::detail::epoch_verdict::best) {
+      h.best_epoch = r.epoch;
+      detail::copy_on_device(best_weights.data(), m.parameter_buffer().data(), best_weights.size(), m.stream());
+      detail::copy_on_device(best_buffers.data(), m.kept_buffer().data(), best_buffers.size(), m.stream());
+    } else if (verdict == ::tenfold::detail::epoch_verdict::patience_spent) {
+      h.stopped_early = true;
+      go_on = false;
+    }
     if (!go_on) break;
   }
+  restore_best();
   return h;
 }
 

@@ -3,7 +3,8 @@
 // gradients by its inverse as soon as it is final (scale_values); before an update, the finite check finds
 // whether every gradient is finite (first_non_finite_kernel, or the fused step's gradient kernel as it writes
 // them). The rule itself (skip, back off, grow) runs on the host, in
-// loss_scaler::update, the CPU model's own function: the device model reads the answer back once per step.
+// loss_scaler::update, the CPU model's own function: the device model reads the answer back once per step. The
+// same check names the first parameter a diverging cuda::fit made NaN or infinite (first_non_finite_on_device).
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -45,14 +46,19 @@ __device__ __forceinline__ bool mark_non_finite(T value, std::size_t i, unsigned
   atomicMin(flag, static_cast<unsigned long long>(i));
   return false;
 }
-// Whether every value the check's kernels saw was finite. Waits for the stream: the answer decides on the host
-// whether a step is taken.
-inline bool read_finite_flag(const unsigned long long* flag, cudaStream_t stream) {
+// The first position the check's kernels marked, all ones where every value they saw was finite. Waits for the
+// stream.
+inline unsigned long long read_first_non_finite(const unsigned long long* flag, cudaStream_t stream) {
   unsigned long long first = 0;
   check(cudaMemcpyAsync(&first, flag, sizeof first, cudaMemcpyDeviceToHost, stream),
         "cudaMemcpyAsync of the finite check");
   check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-  return first == ~0ull;
+  return first;
+}
+// Whether every value the check's kernels saw was finite. Waits for the stream: the answer decides on the host
+// whether a step is taken.
+inline bool read_finite_flag(const unsigned long long* flag, cudaStream_t stream) {
+  return read_first_non_finite(flag, stream) == ~0ull;
 }
 
 // Marks the first position i < n where values[i] is a NaN or an infinity.
@@ -64,15 +70,23 @@ __global__ void __launch_bounds__(stage_block)
     if (!mark_non_finite(values[i], i, flag)) return;  // this thread's later values cannot come first
 }
 
-// Whether all n values in device memory are finite. Waits for the stream. `flag` is one word of device memory
-// the check may use.
+// The first position i < n where values[i] (device memory) is a NaN or an infinity, n where every value is finite.
+// Waits for the stream. `flag` is one word of device memory the check may use.
 template <class T>
-bool all_finite_on_device(const T* values, std::size_t n, unsigned long long* flag, cudaStream_t stream) {
+std::size_t first_non_finite_on_device(const T* values, std::size_t n, unsigned long long* flag,
+                                       cudaStream_t stream) {
   reset_finite_flag(flag, stream);
   if (n > 0)
     launch("tenfold::cuda::first_non_finite_kernel", first_non_finite_kernel<T>, dim3(grid_for(n, stage_block)),
            dim3(stage_block), 0, stream, values, n, flag);
-  return read_finite_flag(flag, stream);
+  const unsigned long long first = read_first_non_finite(flag, stream);
+  return first == ~0ull ? n : static_cast<std::size_t>(first);
+}
+
+// Whether all n values in device memory are finite. Waits for the stream.
+template <class T>
+bool all_finite_on_device(const T* values, std::size_t n, unsigned long long* flag, cudaStream_t stream) {
+  return first_non_finite_on_device(values, n, flag, stream) == n;
 }
 
 }  // namespace tenfold::cuda::detail
