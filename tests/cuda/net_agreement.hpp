@@ -37,8 +37,10 @@
 // - the fused step with few blocks, so that each block takes several tiles (its partial gradient sums are then
 //   read back and added to, not only stored), against the per-stage kernels and the CPU;
 // - cuda::fit runs fit()'s epochs: the same shuffled batches, schedule and callbacks give the CPU's learning
-//   rates, losses and weights; another shuffling seed ends elsewhere; options without a device version are refused;
-//   with shuffling::keyed the order is drawn on the device, and the CPU's keyed run gives the same losses and weights;
+//   rates, losses and weights; another shuffling seed ends elsewhere; validation_split with early stopping stops at
+//   fit()'s epoch with fit()'s validation numbers, restored weights and progress lines; a diverging run stops with
+//   fit()'s error, epoch 1's weights restored; options without a device version are refused; with
+//   shuffling::keyed the order is drawn on the device, and the CPU's keyed run gives the same losses and weights;
 //   the epoch's loss is summed on the device, and a class label out of range is reported at the epoch's end;
 // - cuda::predict and cuda::evaluate against predict and evaluate: outputs, loss, mae and accuracy over batches
 //   with a short last one; a bad feature count and a label out of range are refused;
