@@ -124,6 +124,9 @@ template <class Model, class L, class Opt, class Schedule, class Comm, class Hoo
 history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
                     const dataset<typename Model::value_type>& validation_part, const L& loss, const Opt& opt,
                     const fit_options& options, Schedule initial_schedule, Comm& comm, Hooks hooks = {}) {
+  static_assert(epoch_schedule<Schedule> || adaptive_schedule<Schedule>,
+                "tenfold::fit: the schedule must give a rate per epoch (lr_for_epoch) or from each epoch's result "
+                "(observe); a schedule counted in iterations (lr_for_iteration) trains through fit_iterations");
   using T = typename Model::value_type;
   using state_type = typename Model::template optimizer_state_for<Opt>;
   const std::size_t tw = Model::template target_size<L>();
