@@ -735,8 +735,8 @@ struct explodes_after {
   double lr_for_epoch(std::size_t epoch, double base) const { return epoch < calm ? base : 1e300; }
 };
 
-TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and metric, early stopping, progress, "
-          "divergence") {
+TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and metric, early stopping, "
+          "reduce_on_plateau, progress, divergence") {
   TENFOLD_SEEDED(seed);
   tf::rng g(seed);
   constexpr std::size_t n = 40;  // validation_split 0.25: 30 samples to train on, in batches of 6, and 10 held out
@@ -791,6 +791,27 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
     CHECK(std::count(printed.begin(), printed.end(), '\n') == 3);
     CHECK(printed.find(" val_loss ") != std::string::npos);
     CHECK(printed.find(" val_mae ") != std::string::npos);
+  }
+  SUBCASE("reduce_on_plateau on the validation loss sets fit()'s learning rates") {
+    // Only a validation loss 90% below the best counts as better: the rate halves after every epoch but the first.
+    const tf::schedule::reduce_on_plateau plateau{.factor = 0.5, .patience = 0, .threshold = 0.9};
+    o.epochs = 4;
+    auto cpu = std::make_unique<regression_model>(seed);
+    const tf::history on_cpu = tf::fit(*cpu, data, tf::mse{}, tf::adam{}, o, plateau);
+    regression_gpu gpu(seed);
+    const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o, plateau);
+    REQUIRE(on_gpu.epochs.size() == 4);
+    REQUIRE(on_cpu.epochs.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e) {
+      CAPTURE(e);
+      CHECK(on_gpu.epochs[e].learning_rate == on_cpu.epochs[e].learning_rate);
+      CHECK(on_gpu.epochs[e].validation_loss ==
+            doctest::Approx(on_cpu.epochs[e].validation_loss).epsilon(tolerance_for<float>()));
+    }
+    CHECK(on_gpu.epochs[3].learning_rate == on_gpu.epochs[0].learning_rate / 4);
+    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+    check_by_stage<regression_model>("parameters after reduce_on_plateau", trained.data(), cpu->params(),
+                                     tolerance_for<float>(), false);
   }
   SUBCASE("a learning rate that explodes in epoch 2 stops there, with epoch 1's weights restored") {
     o.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_loss, .patience = 5};

@@ -7,7 +7,7 @@
 // - shuffling::fisher_yates (the default): on the host, by the generator fit() uses (shuffle_engine seeded with
 //   options.seed, shuffled in place every epoch, a sequential walk), then uploaded, n indices per epoch.
 // One epoch is therefore, batch for batch, fit()'s on the CPU with the same options: the same rows in the same
-// batches, the same learning-rate schedule per epoch, the same optimizer. Each record has the epoch's mean
+// batches, the same learning-rate schedule per epoch (or adaptive one, reduce_on_plateau), the same optimizer. Each record has the epoch's mean
 // training loss (the batches' losses weighted by their rows, as fit() sums them, but summed on the device and read
 // once at the end of the epoch, so that no step waits for the one before; a class label out of range is reported
 // there), the learning rate and the time; with a validation set (given, or options.validation_split of the data,
@@ -131,8 +131,9 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
             const fit_options& options, Schedule sched = {},
             const dataset<typename Model::value_type>* validation = nullptr) {
   using T = typename Model::value_type;
-  static_assert(epoch_schedule<Schedule>,
-                "tenfold::cuda::fit: the schedule sets the learning rate per epoch (lr_for_epoch), as fit()'s does");
+  static_assert(epoch_schedule<Schedule> || adaptive_schedule<Schedule>,
+                "tenfold::cuda::fit: the schedule sets the learning rate per epoch (lr_for_epoch) or from what an "
+                "epoch gave (observe), as fit()'s do");
   TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
                  "cuda::fit: validation_split must be in [0, 1), got %g", options.validation_split);
   if (options.validation_split > 0) {
@@ -197,7 +198,7 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   };
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     printer.start_epoch(epoch + 1);
-    state.lr = sched.lr_for_epoch(epoch, opt.lr);
+    if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (draw_on_device) {
       detail::draw_keyed_order(keyed_order(n, options.seed, epoch), device_order.data(), m.stream());
     } else if (options.shuffle) {
@@ -238,6 +239,9 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     r.samples_per_second = r.seconds > 0 ? double(n) / r.seconds : 0;
     h.epochs.push_back(r);
     printer.end_epoch(r);
+    // An adaptive schedule (reduce_on_plateau) sets the next epoch's rate from this one's, as in fit().
+    if constexpr (adaptive_schedule<Schedule>)
+      state.lr = sched.observe(validation ? r.validation_loss : r.loss, state.lr);
     bool go_on = true;
     for (const auto& callback : options.callbacks) go_on = callback(r) && go_on;
     const ::tenfold::detail::epoch_verdict verdict = stop.judge(r, best_value, epochs_without_improvement);
