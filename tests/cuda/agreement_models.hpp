@@ -964,6 +964,7 @@ TEST_CASE("MNIST: an epoch on the GPU reaches the CPU's accuracy, and evaluate_a
   o.batch_size = batch;
   o.shuffle = false;
   o.metric = tf::metric::accuracy;
+  o.progress = tf::progress::silent;
   const tf::history fitted = cu::fit(fused_gpu, train, loss, opt, o, tf::schedule::constant{}, &data->test);
   REQUIRE(fitted.epochs.size() == 1);
   const double cpu_accuracy = tf::evaluate(*cpu, data->test, loss, tf::metric::accuracy).metric;
