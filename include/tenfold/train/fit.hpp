@@ -389,7 +389,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
     hooks.epoch_done(m, run);
     if (!keep_going) break;
   }
-  if (!best_weights.empty() && h.best_epoch != 0) {
+  if (stop.enabled() && !best_weights.empty() && h.best_epoch != 0) {
     std::copy(best_weights.begin(), best_weights.end(), m.params());
     std::copy(best_buffers.begin(), best_buffers.end(), m.buffers());
   }
