@@ -203,11 +203,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
       std::copy(best_weights.begin(), best_weights.end(), m.params());
       std::copy(best_buffers.begin(), best_buffers.end(), m.buffers());
     }
-    char restored[96] = "";
-    if (restore) std::snprintf(restored, sizeof restored, "; the weights of epoch %zu were restored", h.best_epoch);
-    raise(error::make(errc::invalid_argument,
-                      "fit: training diverged in epoch %zu, %s: %s (lower the learning rate, or check the data)%s",
-                      epoch, batch_text, what, restored));
+    raise_divergence("fit", epoch, batch_text, what, restore ? h.best_epoch : 0);
   };
   // A resumed run that early stopping had ended stays ended, as it would have without the interruption.
   for (std::size_t epoch = run.next_epoch; epoch < options.epochs && !h.stopped_early; ++epoch) {

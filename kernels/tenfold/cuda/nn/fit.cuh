@@ -7,11 +7,11 @@
 // - shuffling::fisher_yates (the default): on the host, by the generator fit() uses (shuffle_engine seeded with
 //   options.seed, shuffled in place every epoch, a sequential walk), then uploaded, n indices per epoch.
 // One epoch is therefore, batch for batch, fit()'s on the CPU with the same options: the same rows in the same
-// batches, the same learning-rate schedule per epoch (or adaptive one, reduce_on_plateau), the same optimizer. Each record has the epoch's mean
-// training loss (the batches' losses weighted by their rows, as fit() sums them, but summed on the device and read
-// once at the end of the epoch, so that no step waits for the one before; a class label out of range is reported
-// there), the learning rate and the time; with a validation set (given, or options.validation_split of the data,
-// split as fit() splits it), its loss and options.metric by cuda::evaluate. The progress display, early stopping
+// batches, the same learning-rate schedule per epoch (or adaptive one, reduce_on_plateau), the same optimizer.
+// Each record has the epoch's mean training loss (the batches' losses weighted by their rows, as fit() sums them,
+// but summed on the device and read once at the end of the epoch, so that no step waits for the one before; a
+// class label out of range is reported there), the learning rate and the time; with a validation set (given, or
+// options.validation_split of the data, split as fit() splits it), its loss and options.metric by cuda::evaluate. The progress display, early stopping
 // (the rule of train/early_stopping_rule.hpp, the best weights kept in device memory) and callbacks are fit()'s.
 //
 // A run that diverges stops with fit()'s error (on_non_finite::stop, the default), found at the end of the epoch
@@ -27,7 +27,6 @@
 
 #include <cuda_runtime.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -39,13 +38,13 @@
 #include <tenfold/cuda/device_buffer.cuh>
 #include <tenfold/cuda/nn/evaluate.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
+#include <tenfold/cuda/nn/loss_scaling.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/data/dataset.hpp>
 #include <tenfold/data/keyed_order.hpp>
 #include <tenfold/data/shuffle.hpp>
 #include <tenfold/optim/schedules/constant.hpp>
 #include <tenfold/optim/schedules/schedule.hpp>
-#include <tenfold/cuda/nn/loss_scaling.cuh>
 #include <tenfold/train/class_labels.hpp>
 #include <tenfold/train/early_stopping_rule.hpp>
 #include <tenfold/train/evaluate.hpp>
@@ -87,8 +86,7 @@ inline void draw_keyed_order(const keyed_order& keyed, std::size_t* order, cudaS
          dim3(stage_block), 0, stream, keyed, order);
 }
 
-inline void refuse_host_only_options(const fit_options& o, bool has_validation) {
-  const ::tenfold::detail::early_stopping_rule stop(o.early_stopping, has_validation, o.metric);
+inline void refuse_host_only_options(const fit_options& o, const ::tenfold::detail::early_stopping_rule& stop) {
   const bool watches_training_metric = stop.enabled() && stop.monitor() == monitored::metric;
   const char* option = o.augment                                        ? "augment"
                        : o.on_non_finite == on_non_finite::skip_batch ? "on_non_finite = skip_batch"
@@ -146,7 +144,8 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     rest.validation_split = 0;
     return fit(m, train_part, loss, opt, rest, sched, validation_part.empty() ? nullptr : &validation_part);
   }
-  detail::refuse_host_only_options(options, validation != nullptr);
+  const ::tenfold::detail::early_stopping_rule stop(options.early_stopping, validation != nullptr, options.metric);
+  detail::refuse_host_only_options(options, stop);
   const std::size_t n = train.size(), in = Model::input_size, target_width = train.target_size();
   TENFOLD_EXPECT(options.epochs > 0, errc::invalid_argument, "cuda::fit: epochs is 0; train for at least one epoch");
   TENFOLD_EXPECT(n > 0, errc::invalid_argument, "cuda::fit: no training samples");
@@ -177,7 +176,6 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   if (!options.shuffle) device_order.copy_from_host(order.data(), n);
   shuffle_engine shuffler(options.seed);
   typename Model::template optimizer_state_for<Opt> state(opt);
-  const ::tenfold::detail::early_stopping_rule stop(options.early_stopping, validation != nullptr, options.metric);
   // The best epoch's weights and kept values (running statistics belong to the weights they were gathered with).
   device_buffer<T> best_weights(stop.keeps_best_weights() ? Model::param_count : 0),
       best_buffers(stop.keeps_best_weights() ? Model::buffer_count : 0);
@@ -217,14 +215,8 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     double epoch_loss = 0;
     loss_sum.copy_to_host(&epoch_loss, 1);
     char what[160];
-    if (detail::describe_divergence(m, epoch_loss, finite_check.data(), what, sizeof what)) {
-      char restored[96] = "";
-      if (restore_best())
-        std::snprintf(restored, sizeof restored, "; the weights of epoch %zu were restored", h.best_epoch);
-      raise(error::make(errc::invalid_argument,
-                        "cuda::fit: training diverged in epoch %zu: %s (lower the learning rate, or check the data)%s",
-                        epoch + 1, what, restored));
-    }
+    if (detail::describe_divergence(m, epoch_loss, finite_check.data(), what, sizeof what))
+      ::tenfold::detail::raise_divergence("cuda::fit", epoch + 1, nullptr, what, restore_best() ? h.best_epoch : 0);
     epoch_record r;
     r.epoch = epoch + 1;
     r.loss = epoch_loss / double(n);
