@@ -4,6 +4,7 @@
 #include <tenfold/tenfold.hpp>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -54,6 +55,27 @@ TEST_CASE("evaluate: an empty data set is an error, not NaN") {
   const dataset<float> empty(4, 1);
   CHECK(error_of([&] { evaluate(net, empty, sparse_categorical_cross_entropy{}); }) ==
         "evaluate: the data set holds no samples");
+}
+
+TEST_CASE("fit and evaluate: mse or mae beside a loss on class indices is refused, not read past the targets") {
+  model<classifier, 8> net(3);
+  const dataset<float> data = labelled(0, 0);
+  for (const metric kind : {metric::mse, metric::mae}) {
+    const std::string name = kind == metric::mse ? "mse" : "mae";
+    const std::string rest = ": metric::" + name +
+                             " compares each of the 10 outputs with the target in its place, but the loss takes 1 "
+                             "target value per row (a class index); use metric::accuracy";
+    fit_options o = quiet(1);
+    o.metric = kind;
+    CHECK(error_of([&] { fit(net, data, sparse_categorical_cross_entropy{}, adam{}, o); }) == "fit" + rest);
+    CHECK(error_of([&] { evaluate(net, data, sparse_categorical_cross_entropy{}, kind); }) == "evaluate" + rest);
+  }
+  // One-hot targets are as wide as the outputs, so the same metrics are taken.
+  const dataset<float> one_hot = data.one_hot(10);
+  fit_options o = quiet(1);
+  o.metric = metric::mse;
+  CHECK(std::isfinite(fit(net, one_hot, categorical_cross_entropy{}, adam{}, o).last().metric));
+  CHECK(std::isfinite(evaluate(net, one_hot, categorical_cross_entropy{}, metric::mae).metric));
 }
 
 TEST_CASE("labels: an out-of-range class index is named by its index in the data set, whatever the shuffle") {

@@ -33,6 +33,39 @@ inline const char* metric_name(metric m) {
   return "metric";
 }
 
+// One output row's share of a metric, added to `total`: 1 for a row classified right (accuracy), or the row's
+// squared (mse) or absolute (mae) errors, output against the target in its place. The rule is written once, for
+// evaluate(), fit() and the GPU's training metric (cuda/nn/metric_kernels.cuh).
+template <class T>
+TENFOLD_HD void add_row_to_metric(metric kind, const T* out, const T* target, std::size_t width,
+                                  std::size_t target_width, double threshold, double& total) {
+  if (kind == metric::none) return;
+  if (kind == metric::accuracy) {
+    total += metrics::classified_right(out, target, width, target_width, threshold);
+    return;
+  }
+  for (std::size_t i = 0; i < width; ++i) {
+    const double d = double(out[i]) - double(target[i]);
+    total += kind == metric::mse ? d * d : (d < 0 ? -d : d);
+  }
+}
+
+// How many values one row adds to a metric's count: one decision, or one error per output.
+TENFOLD_HD constexpr std::size_t metric_row_count(metric kind, std::size_t width) {
+  return kind == metric::none ? 0 : kind == metric::accuracy ? 1 : width;
+}
+
+// mse and mae compare each output with the target value in its place, so they need as many targets as outputs;
+// a loss on class indices has one per row.
+template <class L>
+void check_metric_fits(metric kind, std::size_t width, const char* what) {
+  TENFOLD_EXPECT((kind != metric::mse && kind != metric::mae) || L::target_width(width) == width,
+                 errc::invalid_argument,
+                 "%s: metric::%s compares each of the %zu outputs with the target in its place, but the loss takes "
+                 "%zu target value per row (a class index); use metric::accuracy",
+                 what, metric_name(kind), width, L::target_width(width));
+}
+
 // Sums a metric over batches: accuracy counts hits, mse and mae sum errors. `rows` are rows along the last
 // axis of the output (each position of a sequence is one).
 template <class L>
@@ -43,19 +76,10 @@ struct metric_accumulator {
 
   template <class T>
   void add(const T* out, const T* target, std::size_t rows, std::size_t width, std::size_t target_width) {
-    if (kind == metric::none) return;
-    if (kind == metric::accuracy) {
-      for (std::size_t r = 0; r < rows; ++r)
-        total += metrics::classified_right(out + r * width, target + r * target_width, width, target_width,
-                                           metrics::decision_threshold<L>());
-      count += rows;
-      return;
-    }
-    for (std::size_t i = 0; i < rows * width; ++i) {
-      const double d = double(out[i]) - double(target[i]);
-      total += kind == metric::mse ? d * d : std::fabs(d);
-    }
-    count += rows * width;
+    for (std::size_t r = 0; r < rows; ++r)
+      add_row_to_metric(kind, out + r * width, target + r * target_width, width, target_width,
+                        metrics::decision_threshold<L>(), total);
+    count += rows * metric_row_count(kind, width);
   }
   double value() const { return kind == metric::none || count == 0 ? NAN : total / double(count); }
 };
@@ -81,6 +105,7 @@ evaluation evaluate(Model& m, const dataset<typename Model::value_type>& data, c
   detail::check_dataset_fits<Model>(data, tw, "evaluate");
   TENFOLD_EXPECT(!data.empty(), errc::invalid_argument, "evaluate: the data set holds no samples");
   detail::check_class_labels<L>(data, Model::output_width, Model::output_rows, "evaluate");
+  detail::check_metric_fits<L>(kind, Model::output_width, "evaluate");
   detail::metric_accumulator<L> acc{kind};
   double total = 0;
   for (std::size_t start = 0; start < data.size(); start += Model::capacity) {

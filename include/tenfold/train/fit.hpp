@@ -140,6 +140,7 @@ history fit_checked(Model& m, const dataset<typename Model::value_type>& train,
   TENFOLD_EXPECT(!options.augment || options.augment.template accepts<T>(), errc::invalid_argument,
                  "fit: options.augment does not take batches of %s, the model's element type",
                  sizeof(T) == sizeof(float) ? "float" : "double");
+  detail::check_metric_fits<L>(options.metric, Model::output_width, "fit");
   const bool has_validation = !validation_part.empty();
   if (has_validation) detail::check_dataset_fits<Model>(validation_part, tw, "fit (validation set)");
   constexpr bool distributed = Comm::distributed;

@@ -161,6 +161,7 @@ evaluation evaluate(DeviceModel& m, const dataset<typename DeviceModel::value_ty
   ::tenfold::detail::check_dataset_fits<DeviceModel>(data, DeviceModel::template target_size<L>(), "cuda::evaluate");
   TENFOLD_EXPECT(!data.empty(), errc::invalid_argument, "cuda::evaluate: the data set holds no samples");
   ::tenfold::detail::check_class_labels<L>(data, width, vectors_per_sample, "cuda::evaluate");
+  ::tenfold::detail::check_metric_fits<L>(kind, width, "cuda::evaluate");
   ::tenfold::detail::metric_accumulator<L> acc{kind};
   std::vector<T> out(capacity * DeviceModel::output_size);
   device_buffer<T> batch(capacity * DeviceModel::input_size);
