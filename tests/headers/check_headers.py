@@ -6,6 +6,9 @@
 - An internal header (include/tenfold/<module>/..., kernels/tenfold/...) compiles alone once
   TENFOLD_INSIDE_LIBRARY is defined, so it includes everything it uses.
 - An internal header included without TENFOLD_INSIDE_LIBRARY stops with the 'internal header' sentence.
+- A header's object links with itself (`ld -r`): everything it defines is inline or a template, so two
+  translation units of one program may include it. A function or kernel that is neither is defined in both, and
+  the program does not link.
 
 Headers of CUDA code (cuda.hpp, nccl.hpp, .cuh files, anything in a folder named cuda) are compiled with the CUDA
 compiler (--cuda=...). They are checked by a run with `--only cuda`, the others by one with `--only cxx`
@@ -18,6 +21,8 @@ since are checked too, with a note to reconfigure so that the list is complete a
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -48,10 +53,10 @@ class Header:
         self.mpi = parts[-1] == "mpi.hpp"  # tenfold/mpi.hpp and dist/mpi.hpp include <mpi.h>
 
 
-def check(header, cxx, cuda, mpi, workdir):
+def check(header, cxx, cuda, mpi, linker, workdir):
     """Returns a list of (passed, report) for one header."""
     command = cuda if header.cuda else cxx + (mpi if header.mpi else [])
-    mode = "-c" if header.cuda else "-fsyntax-only"
+    mode = "-c"  # an object, for the link check
     stem = os.path.join(workdir, header.include_name.replace("/", "_"))
     suffix = ".cu" if header.cuda else ".cpp"
     include = f"#include <{header.include_name}>\n"
@@ -70,15 +75,21 @@ def check(header, cxx, cuda, mpi, workdir):
     if header.public:
         leak = ("#ifdef TENFOLD_INSIDE_LIBRARY\n"
                 f'#error "{header.include_name} leaves TENFOLD_INSIDE_LIBRARY defined behind it"\n#endif\n')
-        rc, out = compile_text("alone", include + include + leak, mode)
-        record(rc == 0, "compiles alone", "\n" + out)
+        compiled, out = compile_text("alone", include + include + leak, mode)
+        record(compiled == 0, "compiles alone", "\n" + out)
     else:
-        rc, out = compile_text("alone", "#define TENFOLD_INSIDE_LIBRARY\n" + include + include, mode)
-        record(rc == 0, "compiles alone inside the library", "\n" + out)
+        compiled, out = compile_text("alone", "#define TENFOLD_INSIDE_LIBRARY\n" + include + include, mode)
+        record(compiled == 0, "compiles alone inside the library", "\n" + out)
         # The preprocessor is enough to see the refusal, and much faster than a compile.
         rc, out = compile_text("outside", include, "-E")
         record(rc != 0 and INTERNAL_SENTENCE in out, "refuses user code",
                f" (expected the sentence '{INTERNAL_SENTENCE}')\n{out}")
+    if compiled == 0:
+        obj = f"{stem}.alone.o"
+        proc = subprocess.run([linker, "-r", obj, obj, "-o", f"{stem}.twice.o"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, check=False)
+        record(proc.returncode == 0, "links into two translation units of one program",
+               " (a definition that is neither inline nor a template)\n" + proc.stdout.decode("utf-8", "replace"))
     return results
 
 
@@ -122,8 +133,13 @@ def main(argv):
         print("no C++ compiler command given (--cxx=...)")
         return 1
 
+    linker = shutil.which("ld")
+    if linker is None:
+        print("no linker (ld) on the PATH for the link check")
+        return 1
     with tempfile.TemporaryDirectory(prefix="tenfold-headers-") as workdir:
-        per_header = run_parallel(lambda h: check(h, args.cxx, args.cuda, args.mpi, workdir), headers, args.jobs)
+        per_header = run_parallel(lambda h: check(h, args.cxx, args.cuda, args.mpi, linker, workdir), headers,
+                                  args.jobs)
     results = [r for rs in per_header for r in rs]
     for note in notes + skipped:
         print(note)

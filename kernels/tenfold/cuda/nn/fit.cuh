@@ -74,16 +74,18 @@ void gather_rows(const T* from, const std::size_t* order, std::size_t first, std
          dim3(stage_block), 0, stream, from, order, first, rows, width, to);
 }
 
-// order[p] = keyed(p) for every position p: the epoch's order, drawn on the device.
-__global__ void keyed_order_kernel(keyed_order keyed, std::size_t* order) {
+// order[p] = keyed(p) for every position p: the epoch's order, drawn on the device. (A template, so that
+// translation units that include this header link together.)
+template <class Index>
+__global__ void keyed_order_kernel(keyed_order keyed, Index* order) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t p = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < keyed.size(); p += stride)
     order[p] = keyed(p);
 }
 
 inline void draw_keyed_order(const keyed_order& keyed, std::size_t* order, cudaStream_t stream) {
-  launch("tenfold::cuda::keyed_order_kernel", keyed_order_kernel, dim3(grid_for(keyed.size(), stage_block)),
-         dim3(stage_block), 0, stream, keyed, order);
+  launch("tenfold::cuda::keyed_order_kernel", keyed_order_kernel<std::size_t>,
+         dim3(grid_for(keyed.size(), stage_block)), dim3(stage_block), 0, stream, keyed, order);
 }
 
 inline void refuse_host_only_options(const fit_options& o, const ::tenfold::detail::early_stopping_rule& stop) {

@@ -17,9 +17,11 @@
 
 namespace tenfold::cuda::detail {
 
-// to[i] = round_to(format, from[i]) for i < n (`to` may be `from`).
+// to[i] = round_to(format, from[i]) for i < n (`to` may be `from`). A template, as every kernel in a header is: a
+// kernel that is not one is defined in each translation unit that includes it, and the program does not link.
+template <class T>
 __global__ void __launch_bounds__(stage_block)
-    round_values_kernel(::tenfold::rounding format, const float* from, float* to, std::size_t n) {
+    round_values_kernel(::tenfold::rounding format, const T* from, T* to, std::size_t n) {
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
     to[i] = ::tenfold::round_to(format, from[i]);
@@ -28,8 +30,8 @@ __global__ void __launch_bounds__(stage_block)
 inline void launch_round_values(::tenfold::rounding format, const float* from, float* to, std::size_t n,
                                 cudaStream_t stream) {
   if (n == 0 || format == ::tenfold::rounding::none) return;
-  launch("tenfold::cuda::round_values_kernel", round_values_kernel, dim3(grid_for(n, stage_block)), dim3(stage_block),
-         0, stream, format, from, to, n);
+  launch("tenfold::cuda::round_values_kernel", round_values_kernel<float>, dim3(grid_for(n, stage_block)),
+         dim3(stage_block), 0, stream, format, from, to, n);
 }
 
 // The rounding of values handed between stages, where the pass asks for it (mixed precision is float only).
