@@ -691,6 +691,7 @@ using regression_model = tf::model<odd_mse_net, 6>;
 using regression_gpu = cu::device_model<odd_mse_net, 6>;
 using classes_model = tf::model<mixed_net, 6>;
 using classes_gpu = cu::device_model<mixed_net, 6>;
+using classes_model_of_4 = tf::model<mixed_net, 4>;
 using classes_gpu_of_4 = cu::device_model<mixed_net, 4>;
 
 TEST_CASE("cuda::fit with shuffling::keyed draws each epoch's order on the device: fit()'s batches, fit()'s weights") {
@@ -735,8 +736,8 @@ struct explodes_after {
   double lr_for_epoch(std::size_t epoch, double base) const { return epoch < calm ? base : 1e300; }
 };
 
-TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and metric, early stopping, "
-          "reduce_on_plateau, progress, divergence") {
+TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and metric, training metric, early "
+          "stopping, reduce_on_plateau, progress, divergence, skip_batch, augment") {
   TENFOLD_SEEDED(seed);
   tf::rng g(seed);
   constexpr std::size_t n = 40;  // validation_split 0.25: 30 samples to train on, in batches of 6, and 10 held out
@@ -775,7 +776,8 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
             doctest::Approx(on_cpu.epochs[e].validation_loss).epsilon(tolerance_for<float>()));
       CHECK(on_gpu.epochs[e].validation_metric ==
             doctest::Approx(on_cpu.epochs[e].validation_metric).epsilon(tolerance_for<float>()));
-      CHECK(std::isnan(on_gpu.epochs[e].metric));  // no training metric on the device
+      // The training metric, summed on the device over the same batches' outputs.
+      CHECK(on_gpu.epochs[e].metric == doctest::Approx(on_cpu.epochs[e].metric).epsilon(tolerance_for<float>()));
     }
     gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
     check_by_stage<regression_model>("epoch 1's weights, restored", trained.data(), cpu->params(),
@@ -841,21 +843,96 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
                          "rate, or check the data)",
                          tf::exception);
   }
-  SUBCASE("refusals: what needs the host after every batch, and a validation set given twice") {
+  SUBCASE("early stopping on the training metric stops where fit() stops") {
+    o.validation_split = 0;  // no validation set: watching the validation metric watches the training one
+    // Nothing improves by 1e9: epoch 1 is the best, and the patience of 1 is spent at epoch 2.
+    o.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_metric, .patience = 1, .min_delta = 1e9};
+    auto cpu = std::make_unique<regression_model>(seed);
+    const tf::history on_cpu = tf::fit(*cpu, data, tf::mse{}, tf::adam{}, o);
+    regression_gpu gpu(seed);
+    const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
+    REQUIRE(on_cpu.epochs.size() == 2);
+    REQUIRE(on_gpu.epochs.size() == 2);
+    CHECK(on_gpu.stopped_early);
+    CHECK(on_gpu.best_epoch == 1);
+    for (std::size_t e = 0; e < 2; ++e) {
+      CAPTURE(e);
+      CHECK(std::isnan(on_gpu.epochs[e].validation_metric));
+      CHECK(on_gpu.epochs[e].metric == doctest::Approx(on_cpu.epochs[e].metric).epsilon(tolerance_for<float>()));
+    }
+    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+    check_by_stage<regression_model>("epoch 1's weights, restored (training metric)", trained.data(),
+                                     cpu->params(), tolerance_for<float>(), false);
+  }
+  SUBCASE("skip_batch undoes the batch with a NaN feature each epoch, as fit() does") {
+    x[g.below(30) * 37 + g.below(37)] = std::numeric_limits<float>::quiet_NaN();  // among the samples trained on
+    const tf::dataset<float> poisoned(x, y, 37, 5, tf::non_finite_values::allowed);
+    o.epochs = 3;
+    o.on_non_finite = tf::on_non_finite::skip_batch;
+    auto cpu = std::make_unique<regression_model>(seed);
+    const tf::history on_cpu = tf::fit(*cpu, poisoned, tf::mse{}, tf::adam{}, o);
+    regression_gpu gpu(seed);
+    const tf::history on_gpu = cu::fit(gpu, poisoned, tf::mse{}, tf::adam{}, o);
+    REQUIRE(on_gpu.epochs.size() == 3);
+    for (std::size_t e = 0; e < 3; ++e) {
+      CAPTURE(e);
+      CHECK(on_cpu.epochs[e].skipped_batches == 1);
+      CHECK(on_gpu.epochs[e].skipped_batches == 1);
+      CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
+      CHECK(on_gpu.epochs[e].metric == doctest::Approx(on_cpu.epochs[e].metric).epsilon(tolerance_for<float>()));
+    }
+    // The optimizer's step count was undone too: Adam's bias correction agrees to the end.
+    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+    check_by_stage<regression_model>("parameters after skipped batches", trained.data(), cpu->params(),
+                                     tolerance_for<float>(), false);
+    // With every sample poisoned, no batch is left, as in fit().
+    std::vector<float> all_nan(x.size(), std::numeric_limits<float>::quiet_NaN());
+    const tf::dataset<float> hopeless(all_nan, y, 37, 5, tf::non_finite_values::allowed);
+    o.validation_split = 0;
+    CHECK_THROWS_WITH_AS(cu::fit(gpu, hopeless, tf::mse{}, tf::adam{}, o),
+                         "cuda::fit: all 7 batches of epoch 1 were skipped because something in them was not finite",
+                         tf::exception);
+  }
+  SUBCASE("augment: each batch changed on the host by the same calls as fit()'s") {
+    // Noise from a generator of its own: the two runs get the same noise only from the same calls, in order.
+    struct jitter {
+      tf::rng noise;
+      void operator()(float* features, std::size_t rows, std::size_t width) {
+        for (std::size_t i = 0; i < rows * width; ++i) features[i] += float(0.05 * (noise.uniform() - 0.5));
+      }
+    };
+    o.epochs = 3;
+    o.augment = jitter{tf::rng(seed + 7)};
+    auto cpu = std::make_unique<regression_model>(seed);
+    const tf::history on_cpu = tf::fit(*cpu, data, tf::mse{}, tf::adam{}, o);
+    o.augment = jitter{tf::rng(seed + 7)};
+    regression_gpu gpu(seed);
+    const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
+    REQUIRE(on_gpu.epochs.size() == 3);
+    for (std::size_t e = 0; e < 3; ++e) {
+      CAPTURE(e);
+      CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
+    }
+    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+    check_by_stage<regression_model>("parameters after augmented batches", trained.data(), cpu->params(),
+                                     tolerance_for<float>(), false);
+    // Without the noise the same run ends elsewhere: the batches were changed.
+    o.augment = {};
+    regression_gpu plain(seed);
+    (void)cu::fit(plain, data, tf::mse{}, tf::adam{}, o);
+    std::vector<float> other(regression_model::param_count);
+    plain.parameter_buffer().copy_to_host(other.data(), other.size());
+    CHECK(other != trained);
+  }
+  SUBCASE("refusals: an augmentation for another element type, and a validation set given twice") {
     regression_gpu gpu(seed);
     const auto refused = [&](const tf::fit_options& with, const tf::dataset<float>* validation) {
       return cu::fit(gpu, data, tf::mse{}, tf::adam{}, with, tf::schedule::constant{}, validation);
     };
-    tf::fit_options skip = o;
-    skip.on_non_finite = tf::on_non_finite::skip_batch;
-    CHECK_THROWS_WITH_AS(refused(skip, nullptr),
-                         "cuda::fit: the fit option on_non_finite = skip_batch has no device version yet; train with "
-                         "tenfold::fit",
-                         tf::exception);
-    tf::fit_options on_metric = o;
-    on_metric.validation_split = 0;  // no validation set: watching the validation metric watches the training one
-    on_metric.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_metric};
-    CHECK_THROWS_WITH_AS(refused(on_metric, nullptr), doctest::Contains("early_stopping on the training metric"),
+    tf::fit_options for_double = o;
+    for_double.augment = [](double*, std::size_t, std::size_t) {};
+    CHECK_THROWS_WITH_AS(refused(for_double, nullptr),
+                         "cuda::fit: options.augment does not take batches of float, the model's element type",
                          tf::exception);
     CHECK_THROWS_WITH_AS(refused(o, &data),
                          "cuda::fit: both a validation set and validation_split 0.25; pass one of them",
@@ -867,7 +944,8 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
   }
 }
 
-TEST_CASE("cuda::fit sums each epoch's loss on the device and reports a label out of range at the epoch's end") {
+TEST_CASE("cuda::fit sums each epoch's loss and accuracy on the device and reports a label out of range at the "
+          "epoch's end") {
   TENFOLD_SEEDED(seed);
   tf::rng g(seed);
   constexpr std::size_t n = 21;  // batches of 4, the last of one row
@@ -878,12 +956,29 @@ TEST_CASE("cuda::fit sums each epoch's loss on the device and reports a label ou
   o.batch_size = 4;
   o.seed = seed;
   o.progress = tf::progress::silent;
+  o.metric = tf::metric::accuracy;
   classes_gpu_of_4 gpu(seed);
   const tf::history fine = cu::fit(gpu, tf::dataset<float>(x, y, 23, 1), tf::sparse_categorical_cross_entropy{},
                                    tf::sgd{.lr = 0.1}, o);
   REQUIRE(fine.epochs.size() == 2);
   CHECK(std::isfinite(fine.epochs[1].loss));
   CHECK(fine.epochs[1].loss > 0);
+  // The training accuracy counts the batches' outputs as fit() does (only an output pair within rounding of a tie
+  // could be counted differently).
+  auto cpu = std::make_unique<classes_model_of_4>(seed);
+  const tf::history on_cpu = tf::fit(*cpu, tf::dataset<float>(x, y, 23, 1), tf::sparse_categorical_cross_entropy{},
+                                     tf::sgd{.lr = 0.1}, o);
+  for (std::size_t e = 0; e < 2; ++e) {
+    CAPTURE(e);
+    CHECK(std::fabs(fine.epochs[e].metric - on_cpu.epochs[e].metric) <= 1.0 / n);
+  }
+  tf::fit_options squared = o;
+  squared.metric = tf::metric::mse;
+  CHECK_THROWS_WITH_AS(cu::fit(gpu, tf::dataset<float>(x, y, 23, 1), tf::sparse_categorical_cross_entropy{},
+                               tf::sgd{.lr = 0.1}, squared),
+                       "cuda::fit: metric::mse compares each of the 7 outputs with the target in its place, but the "
+                       "loss takes 1 target value per row (a class index); use metric::accuracy",
+                       tf::exception);
   y[g.below(n)] = 7;  // one past the last class
   std::size_t epochs_seen = 0;
   o.callbacks.push_back([&](const tf::epoch_record&) { return ++epochs_seen > 0; });

@@ -6,22 +6,27 @@
 //   uploaded; the way to train on large sets);
 // - shuffling::fisher_yates (the default): on the host, by the generator fit() uses (shuffle_engine seeded with
 //   options.seed, shuffled in place every epoch, a sequential walk), then uploaded, n indices per epoch.
+// With options.augment, a host function, each batch is instead gathered and changed on the host, as fit() does,
+// and uploaded (the set itself is not): the same batches, changed by the same calls in the same order.
 // One epoch is therefore, batch for batch, fit()'s on the CPU with the same options: the same rows in the same
 // batches, the same learning-rate schedule per epoch (or adaptive one, reduce_on_plateau), the same optimizer.
-// Each record has the epoch's mean training loss (the batches' losses weighted by their rows, as fit() sums them,
-// but summed on the device and read once at the end of the epoch, so that no step waits for the one before; a
-// class label out of range is reported there), the learning rate and the time; with a validation set (given, or
-// options.validation_split of the data, split as fit() splits it), its loss and options.metric by cuda::evaluate. The progress display, early stopping
-// (the rule of train/early_stopping_rule.hpp, the best weights kept in device memory) and callbacks are fit()'s.
 //
-// A run that diverges stops with fit()'s error (on_non_finite::stop, the default), found at the end of the epoch
-// rather than after each batch, since a batch's loss stays on the device: an epoch whose mean loss is not finite,
-// or whose parameters are not all finite at its end, names the epoch and the value, after the best weights that
-// early stopping kept are restored.
+// Each record has the epoch's mean training loss and options.metric over the training batches, summed on the
+// device (the loss weighted by each batch's rows as fit() sums it, the metric by fit()'s rule, each batch's
+// outputs against its targets) and read once at the end of the epoch, so that no step waits for the one before
+// (a class label out of range is reported there); the learning rate and the time; with a validation set (given,
+// or options.validation_split of the data, split as fit() splits it), its loss and metric by cuda::evaluate.
+// The progress display, early stopping (the rule of train/early_stopping_rule.hpp, the best weights kept in
+// device memory) and callbacks are fit()'s.
 //
-// What needs the host after every batch has no device version: the training metric (epoch_record::metric stays
-// NaN, so early stopping cannot watch it), augmentation, and on_non_finite::skip_batch; setting one is refused
-// with a sentence naming it.
+// Something not finite (options.on_non_finite):
+// - stop (the default): fit()'s error, found at the end of the epoch rather than after each batch, since a
+//   batch's loss stays on the device: an epoch whose mean loss is not finite, or whose parameters are not all
+//   finite at its end, names the epoch and the value, after the best weights that early stopping kept are
+//   restored;
+// - skip_batch: after each step, the loss, the outputs and the parameters are checked, as fit() checks them, and
+//   a batch with one not finite is undone (parameters, optimizer state and kept values are copied on the device
+//   before each step) and counted in epoch_record::skipped_batches. The check waits for each step.
 #pragma once
 #include <tenfold/core/internal.hpp>
 
@@ -39,6 +44,7 @@
 #include <tenfold/cuda/nn/evaluate.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/loss_scaling.cuh>
+#include <tenfold/cuda/nn/metric_kernels.cuh>
 #include <tenfold/cuda/nn/stage_kernels.cuh>
 #include <tenfold/data/dataset.hpp>
 #include <tenfold/data/keyed_order.hpp>
@@ -88,17 +94,6 @@ inline void draw_keyed_order(const keyed_order& keyed, std::size_t* order, cudaS
          dim3(grid_for(keyed.size(), stage_block)), dim3(stage_block), 0, stream, keyed, order);
 }
 
-inline void refuse_host_only_options(const fit_options& o, const ::tenfold::detail::early_stopping_rule& stop) {
-  const bool watches_training_metric = stop.enabled() && stop.monitor() == monitored::metric;
-  const char* option = o.augment                                        ? "augment"
-                       : o.on_non_finite == on_non_finite::skip_batch ? "on_non_finite = skip_batch"
-                       : watches_training_metric ? "early_stopping on the training metric (watch the validation "
-                                                   "metric, with a validation set)"
-                                                 : nullptr;
-  TENFOLD_EXPECT(option == nullptr, errc::invalid_argument,
-                 "cuda::fit: the fit option %s has no device version yet; train with tenfold::fit", option);
-}
-
 // Copies n values from `from` to `to`, both device memory, queued on the stream.
 template <class T>
 void copy_on_device(T* to, const T* from, std::size_t n, cudaStream_t stream) {
@@ -124,6 +119,15 @@ bool describe_divergence(Model& m, double epoch_loss, unsigned long long* flag, 
   return true;
 }
 
+// Whether the last step of `rows` samples left something not finite, as fit() checks a batch: its loss, the
+// network's outputs, or the parameters after the update. Waits for the GPU.
+template <class Model>
+bool step_not_finite(Model& m, std::size_t rows, unsigned long long* flag) {
+  if (!std::isfinite(double(m.last_loss()))) return true;
+  return !all_finite_on_device(m.output(), rows * Model::output_size, flag, m.stream()) ||
+         !all_finite_on_device(m.parameter_buffer().data(), Model::param_count, flag, m.stream());
+}
+
 }  // namespace detail
 
 template <class Model, class L, class Opt, class Schedule = schedule::constant>
@@ -147,7 +151,6 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     return fit(m, train_part, loss, opt, rest, sched, validation_part.empty() ? nullptr : &validation_part);
   }
   const ::tenfold::detail::early_stopping_rule stop(options.early_stopping, validation != nullptr, options.metric);
-  detail::refuse_host_only_options(options, stop);
   const std::size_t n = train.size(), in = Model::input_size, target_width = train.target_size();
   TENFOLD_EXPECT(options.epochs > 0, errc::invalid_argument, "cuda::fit: epochs is 0; train for at least one epoch");
   TENFOLD_EXPECT(n > 0, errc::invalid_argument, "cuda::fit: no training samples");
@@ -156,6 +159,10 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   TENFOLD_EXPECT(target_width == Model::template target_size<L>(), errc::invalid_argument,
                  "cuda::fit: the targets have %zu values per sample; the loss takes %zu", target_width,
                  Model::template target_size<L>());
+  TENFOLD_EXPECT(!options.augment || options.augment.template accepts<T>(), errc::invalid_argument,
+                 "cuda::fit: options.augment does not take batches of %s, the model's element type",
+                 sizeof(T) == sizeof(float) ? "float" : "double");
+  ::tenfold::detail::check_metric_fits<L>(options.metric, Model::output_width, "cuda::fit");
   if (validation) {
     ::tenfold::detail::check_dataset_fits<Model>(*validation, target_width, "cuda::fit (validation set)");
     ::tenfold::detail::check_class_labels<L>(*validation, Model::output_width, Model::output_rows,
@@ -165,19 +172,28 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   TENFOLD_EXPECT(batch <= Model::capacity, errc::invalid_argument,
                  "cuda::fit: a batch of %zu does not fit the model's capacity of %zu", batch, Model::capacity);
 
-  // Everything is allocated and uploaded before the first epoch.
-  device_buffer<T> features(n * in), targets(n * target_width), x(batch * in), y(batch * target_width);
-  features.copy_from_host(train.features(0), n * in);
-  targets.copy_from_host(train.targets(0), n * target_width);
-  device_buffer<std::size_t> device_order(n);
-  device_buffer<double> loss_sum(1);
+  // Everything is allocated, and the set uploaded, before the first epoch. Batches made on the host (augment)
+  // need the order there, and no copy of the set on the device.
+  const bool batches_on_host = static_cast<bool>(options.augment);
+  const bool draw_on_device = options.shuffle && options.shuffling == shuffling::keyed && !batches_on_host;
+  const std::size_t uploaded = batches_on_host ? 0 : n;
+  device_buffer<T> features(uploaded * in), targets(uploaded * target_width), x(batch * in), y(batch * target_width);
+  features.copy_from_host(train.features(0), uploaded * in);
+  targets.copy_from_host(train.targets(0), uploaded * target_width);
+  std::vector<T> host_x(batches_on_host ? batch * in : 0), host_y(batches_on_host ? batch * target_width : 0);
+  device_buffer<std::size_t> device_order(batches_on_host ? 0 : n);
+  device_buffer<double> loss_sum(1), metric_sum(1), metric_partial(detail::metric_partials);
   device_buffer<unsigned long long> finite_check(1);
-  const bool draw_on_device = options.shuffle && options.shuffling == shuffling::keyed;
-  std::vector<std::size_t> order(draw_on_device ? 0 : n);  // the host's copy of a Fisher–Yates order
+  std::vector<std::size_t> order(draw_on_device ? 0 : n);  // the host's copy of the order
   std::iota(order.begin(), order.end(), std::size_t{0});
-  if (!options.shuffle) device_order.copy_from_host(order.data(), n);
+  if (!options.shuffle && !batches_on_host) device_order.copy_from_host(order.data(), n);
   shuffle_engine shuffler(options.seed);
   typename Model::template optimizer_state_for<Opt> state(opt);
+  // on_non_finite::skip_batch undoes a batch's step from copies made before it.
+  const bool skip_bad = options.on_non_finite == on_non_finite::skip_batch;
+  using state_type = typename Model::template optimizer_state_for<Opt>;
+  device_buffer<T> saved_params(skip_bad ? Model::param_count : 0), saved_slots(skip_bad ? state_type::slot_count : 0),
+      saved_buffers(skip_bad ? Model::buffer_count : 0);
   // The best epoch's weights and kept values (running statistics belong to the weights they were gathered with).
   device_buffer<T> best_weights(stop.keeps_best_weights() ? Model::param_count : 0),
       best_buffers(stop.keeps_best_weights() ? Model::buffer_count : 0);
@@ -202,27 +218,69 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     if (draw_on_device) {
       detail::draw_keyed_order(keyed_order(n, options.seed, epoch), device_order.data(), m.stream());
     } else if (options.shuffle) {
-      shuffle_indices(order.data(), n, shuffler);
-      device_order.copy_from_host(order.data(), n);  // the previous epoch's gathers ended at its synchronize
+      if (options.shuffling == shuffling::keyed)
+        keyed_order(n, options.seed, epoch).fill(order.data());
+      else
+        shuffle_indices(order.data(), n, shuffler);
+      // The previous epoch's gathers ended at its synchronize.
+      if (!batches_on_host) device_order.copy_from_host(order.data(), n);
     }
     check(cudaMemsetAsync(loss_sum.data(), 0, sizeof(double), m.stream()), "cudaMemsetAsync (epoch loss)");
+    check(cudaMemsetAsync(metric_sum.data(), 0, sizeof(double), m.stream()), "cudaMemsetAsync (epoch metric)");
+    std::size_t seen = 0, metric_count = 0, skipped = 0;
     for (std::size_t first = 0; first < n; first += batch) {
       const std::size_t rows = n - first < batch ? n - first : batch;
-      detail::gather_rows(features.data(), device_order.data(), first, rows, in, x.data(), m.stream());
-      detail::gather_rows(targets.data(), device_order.data(), first, rows, target_width, y.data(), m.stream());
+      if (batches_on_host) {
+        train.gather(order.data() + first, rows, host_x.data(), host_y.data());
+        options.augment(host_x.data(), rows, in);
+        // From pageable memory: the copies have read host_x and host_y when they return.
+        check(cudaMemcpyAsync(x.data(), host_x.data(), rows * in * sizeof(T), cudaMemcpyHostToDevice, m.stream()),
+              "cudaMemcpyAsync of a batch's features");
+        check(cudaMemcpyAsync(y.data(), host_y.data(), rows * target_width * sizeof(T), cudaMemcpyHostToDevice,
+                              m.stream()),
+              "cudaMemcpyAsync of a batch's targets");
+      } else {
+        detail::gather_rows(features.data(), device_order.data(), first, rows, in, x.data(), m.stream());
+        detail::gather_rows(targets.data(), device_order.data(), first, rows, target_width, y.data(), m.stream());
+      }
+      const long step_before = state.step;
+      if (skip_bad) {
+        detail::copy_on_device(saved_params.data(), m.parameter_buffer().data(), Model::param_count, m.stream());
+        detail::copy_on_device(saved_slots.data(), state.slots.data(), state_type::slot_count, m.stream());
+        detail::copy_on_device(saved_buffers.data(), m.kept_buffer().data(), Model::buffer_count, m.stream());
+      }
       m.train_step(x.data(), y.data(), rows, loss, opt, state);
+      if (skip_bad && detail::step_not_finite(m, rows, finite_check.data())) {
+        detail::copy_on_device(m.params(), saved_params.data(), Model::param_count, m.stream());
+        detail::copy_on_device(state.slots.data(), saved_slots.data(), state_type::slot_count, m.stream());
+        detail::copy_on_device(m.buffers(), saved_buffers.data(), Model::buffer_count, m.stream());
+        state.step = step_before;
+        ++skipped;
+        continue;
+      }
       m.add_last_loss(loss_sum.data(), double(rows));
+      const std::size_t vectors = rows * Model::output_rows;
+      detail::add_batch_metric<L>(options.metric, m.output(), static_cast<const T*>(y.data()), vectors,
+                                  Model::output_width, metric_partial.data(), metric_sum.data(), m.stream());
+      metric_count += vectors * ::tenfold::detail::metric_row_count(options.metric, Model::output_width);
+      seen += rows;
     }
     m.synchronize();  // the epoch's steps, and a label out of range among them
-    double epoch_loss = 0;
+    TENFOLD_EXPECT(seen > 0, errc::invalid_argument,
+                   "cuda::fit: all %zu batches of epoch %zu were skipped because something in them was not finite",
+                   batches, epoch + 1);
+    double epoch_loss = 0, epoch_metric = 0;
     loss_sum.copy_to_host(&epoch_loss, 1);
+    metric_sum.copy_to_host(&epoch_metric, 1);
     char what[160];
     if (detail::describe_divergence(m, epoch_loss, finite_check.data(), what, sizeof what))
       ::tenfold::detail::raise_divergence("cuda::fit", epoch + 1, nullptr, what, restore_best() ? h.best_epoch : 0);
     epoch_record r;
     r.epoch = epoch + 1;
-    r.loss = epoch_loss / double(n);
+    r.loss = epoch_loss / double(seen);
+    r.metric = metric_count > 0 ? epoch_metric / double(metric_count) : NAN;
     r.learning_rate = state.lr;
+    r.skipped_batches = skipped;
     if (validation) {
       const evaluation v = ::tenfold::cuda::evaluate(m, *validation, loss, options.metric);
       r.validation_loss = v.loss;
