@@ -27,6 +27,7 @@
 #include <tenfold/cuda/nn/device_model.cuh>
 #include <tenfold/cuda/nn/evaluate.cuh>
 #include <tenfold/cuda/nn/fit.cuh>
+#include <tenfold/cuda/nn/fit_checkpoints.cuh>
 
 #ifdef TENFOLD_INSIDE_LIBRARY_DEFINED_BY_CUDA_HPP
 #undef TENFOLD_INSIDE_LIBRARY

@@ -944,6 +944,98 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
   }
 }
 
+TEST_CASE("cuda::fit_with_checkpoints: a run saved after 2 of 4 epochs goes on on the GPU as if it had not stopped, "
+          "and on either backend from the other's file") {
+  TENFOLD_SEEDED(seed);
+  tf::rng g(seed);
+  constexpr std::size_t n = 40;  // validation_split 0.25: 30 samples to train on, in batches of 6, and 10 held out
+  auto reference = std::make_unique<regression_model>(seed);
+  const tf::dataset<float> data(inputs_clear_of_relu_kinks<regression_model, float>(*reference, g, n),
+                                test_support::uniform<float>(g, n * 5, -1, 1), 37, 5);
+  tf::fit_options o;
+  o.batch_size = 6;
+  o.seed = seed + 1;
+  o.progress = tf::progress::silent;
+  o.validation_split = 0.25;
+  o.metric = tf::metric::mae;
+  // Early stopping that only watches: it keeps the best weights, which the checkpoint carries.
+  o.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_loss, .patience = 10};
+  const tf::schedule::step_decay decay{.step_size = 1, .gamma = 0.5};
+  const tf::adam opt{};
+  test_files::scratch_dir dir;
+  tf::checkpoint_options save, resume;
+  save.path = dir.file("gpu.ckpt");
+  resume.resume_from = save.path;
+  std::vector<float> got(regression_model::param_count), expected(regression_model::param_count);
+
+  regression_gpu straight(seed);
+  o.epochs = 4;
+  const tf::history full = cu::fit(straight, data, tf::mse{}, opt, o, decay);
+  straight.parameter_buffer().copy_to_host(expected.data(), expected.size());
+  regression_gpu first(seed);
+  o.epochs = 2;
+  (void)cu::fit_with_checkpoints(first, data, tf::mse{}, opt, o, save, decay);
+
+  SUBCASE("resumed on the GPU: the same weights and history, bit for bit") {
+    regression_gpu resumed(seed + 99);
+    o.epochs = 4;
+    const tf::history rest = cu::fit_with_checkpoints(resumed, data, tf::mse{}, opt, o, resume, decay);
+    resumed.parameter_buffer().copy_to_host(got.data(), got.size());
+    CHECK(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) == 0);
+    REQUIRE(rest.epochs.size() == 4);
+    for (std::size_t e = 0; e < 4; ++e) {
+      CAPTURE(e);
+      CHECK(rest.epochs[e].loss == full.epochs[e].loss);
+      CHECK(rest.epochs[e].metric == full.epochs[e].metric);
+      CHECK(rest.epochs[e].learning_rate == full.epochs[e].learning_rate);
+      CHECK(rest.epochs[e].validation_loss == full.epochs[e].validation_loss);
+    }
+    CHECK(rest.best_epoch == full.best_epoch);
+  }
+  SUBCASE("resumed on the CPU from the GPU's file, and on the GPU from the CPU's") {
+    auto on_cpu = std::make_unique<regression_model>(seed + 99);
+    o.epochs = 4;
+    const tf::history rest = tf::fit_with_checkpoints(*on_cpu, data, tf::mse{}, opt, o, resume, decay);
+    REQUIRE(rest.epochs.size() == 4);
+    CHECK(rest.epochs[0].loss == full.epochs[0].loss);  // epochs 1 and 2 come from the file
+    CHECK(rest.epochs[3].loss == doctest::Approx(full.epochs[3].loss).epsilon(tolerance_for<float>()));
+    check_by_stage<regression_model>("the GPU's run, finished on the CPU", expected.data(), on_cpu->params(),
+                                     tolerance_for<float>(), false);
+    // The other way: two epochs on the CPU, two on the GPU, against four on the CPU.
+    auto cpu_first = std::make_unique<regression_model>(seed);
+    tf::checkpoint_options cpu_save, cpu_resume;
+    cpu_save.path = dir.file("cpu.ckpt");
+    cpu_resume.resume_from = cpu_save.path;
+    o.epochs = 2;
+    (void)tf::fit_with_checkpoints(*cpu_first, data, tf::mse{}, opt, o, cpu_save, decay);
+    auto cpu_straight = std::make_unique<regression_model>(seed);
+    o.epochs = 4;
+    (void)tf::fit(*cpu_straight, data, tf::mse{}, opt, o, decay);
+    regression_gpu resumed(seed + 99);
+    (void)cu::fit_with_checkpoints(resumed, data, tf::mse{}, opt, o, cpu_resume, decay);
+    resumed.parameter_buffer().copy_to_host(got.data(), got.size());
+    check_by_stage<regression_model>("the CPU's run, finished on the GPU", got.data(), cpu_straight->params(),
+                                     tolerance_for<float>(), false);
+  }
+  SUBCASE("a checkpoint of another run is refused, and the device model is left as it was") {
+    regression_gpu untouched(seed + 5);
+    std::vector<float> before(regression_model::param_count);
+    untouched.parameter_buffer().copy_to_host(before.data(), before.size());
+    std::vector<std::size_t> first_36(36);
+    std::iota(first_36.begin(), first_36.end(), std::size_t{0});
+    const tf::dataset<float> fewer = data.subset(first_36);  // 27 samples to train on; the saved order has 30
+    o.epochs = 4;
+    CHECK_THROWS_WITH_AS(cu::fit_with_checkpoints(untouched, fewer, tf::mse{}, opt, o, resume, decay),
+                         doctest::Contains("has tensor '__checkpoint__.order' as U64 [30]; this run needs U64 [27]"), tf::exception);
+    untouched.parameter_buffer().copy_to_host(got.data(), got.size());
+    CHECK(got == before);
+    tf::checkpoint_options never;
+    never.every_epochs = 0;
+    CHECK_THROWS_WITH_AS(cu::fit_with_checkpoints(untouched, data, tf::mse{}, opt, o, never, decay),
+                         "cuda::fit_with_checkpoints: every_epochs is 0; save at least every epoch", tf::exception);
+  }
+}
+
 TEST_CASE("cuda::fit sums each epoch's loss and accuracy on the device and reports a label out of range at the "
           "epoch's end") {
   TENFOLD_SEEDED(seed);

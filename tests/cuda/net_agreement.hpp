@@ -86,11 +86,13 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "../data/test_files.hpp"
 #include "error_text.hpp"
 #include "random_data.hpp"
 #include "../../examples/char_gpt/network.hpp"

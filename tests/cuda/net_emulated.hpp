@@ -12,4 +12,5 @@
 #include <tenfold/cuda/nn/device_model.cuh>
 #include <tenfold/cuda/nn/evaluate.cuh>
 #include <tenfold/cuda/nn/fit.cuh>
+#include <tenfold/cuda/nn/fit_checkpoints.cuh>
 #undef TENFOLD_INSIDE_LIBRARY

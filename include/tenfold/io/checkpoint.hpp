@@ -351,7 +351,25 @@ result<bool> load_run(Model& m, fit_state<Model, Opt, Schedule>& run, const Opt&
   return true;
 }
 
-// fit()'s hooks: resume before the first epoch, save after every `every_epochs` epochs.
+// The rule for when a checkpoint is written, for fit_with_checkpoints and cuda::fit_with_checkpoints: after the
+// epoch `run` has just finished, `save(path)` for best_path when that epoch is the best so far, and for path
+// every `every_epochs` epochs.
+template <class State, class Save>
+void save_due(const checkpoint_options& options, const State& run, Save&& save) {
+  if (!options.best_path.empty() && run.h.best_epoch == run.next_epoch) save(options.best_path);
+  if (!options.path.empty() && run.next_epoch % options.every_epochs == 0) save(options.path);
+}
+
+inline void check_options(const checkpoint_options& checkpoints, const fit_options& options, const char* who) {
+  TENFOLD_EXPECT(checkpoints.every_epochs > 0, errc::invalid_argument,
+                 "%s: every_epochs is 0; save at least every epoch", who);
+  TENFOLD_EXPECT(checkpoints.best_path.empty() || options.early_stopping.enabled, errc::invalid_argument,
+                 "%s: best_path needs early_stopping.enabled, which tracks the best epoch (a large patience only "
+                 "watches)",
+                 who);
+}
+
+// fit()'s hooks: resume before the first epoch, save when save_due says.
 template <class Opt>
 struct checkpoint_hooks {
   const checkpoint_options* options;
@@ -365,30 +383,25 @@ struct checkpoint_hooks {
   }
   template <class Model, class State>
   void epoch_done(Model& m, const State& run) {
-    if (!options->best_path.empty() && run.h.best_epoch == run.next_epoch) {
-      auto saved = save_run(m, run, options->best_path);
+    save_due(*options, run, [&](const std::string& path) {
+      auto saved = save_run(m, run, path);
       if (!saved) raise(saved.error());
-    }
-    if (options->path.empty() || run.next_epoch % options->every_epochs != 0) return;
-    auto saved = save_run(m, run, options->path);
-    if (!saved) raise(saved.error());
+    });
   }
 };
 
 }  // namespace detail::checkpoint
 
 // fit(), writing a checkpoint every `checkpoints.every_epochs` epochs (and one of the best epoch so far to
-// `checkpoints.best_path`) and, when `checkpoints.resume_from` is set, continuing the run saved there: `options.epochs` is the run's total, so a run of 4 epochs saved after 2
-// trains epochs 3 and 4, and the returned history holds all 4. The data, loss, optimizer, schedule and options
-// must be those of the saved run for the result to be the uninterrupted run's, bit for bit.
+// `checkpoints.best_path`) and, when `checkpoints.resume_from` is set, continuing the run saved there:
+// `options.epochs` is the run's total, so a run of 4 epochs saved after 2 trains epochs 3 and 4, and the
+// returned history holds all 4. The data, loss, optimizer, schedule and options must be those of the saved run
+// for the result to be the uninterrupted run's, bit for bit. cuda::fit_with_checkpoints writes and reads the
+// same files: a run may stop on one backend and go on on the other.
 template <class Model, class L, class Opt, class Schedule = schedule::constant>
 history fit_with_checkpoints(Model& m, const dataset<typename Model::value_type>& data, const L& loss, const Opt& opt,
                              const fit_options& options, const checkpoint_options& checkpoints, Schedule sched = {}) {
-  TENFOLD_EXPECT(checkpoints.every_epochs > 0, errc::invalid_argument,
-                 "fit_with_checkpoints: every_epochs is 0; save at least every epoch");
-  TENFOLD_EXPECT(checkpoints.best_path.empty() || options.early_stopping.enabled, errc::invalid_argument,
-                 "fit_with_checkpoints: best_path needs early_stopping.enabled, which tracks the best epoch (a large "
-                 "patience only watches)");
+  detail::checkpoint::check_options(checkpoints, options, "fit_with_checkpoints");
   no_communicator one_process;
   return detail::fit_split(m, data, loss, opt, options, sched, one_process,
                            detail::checkpoint::checkpoint_hooks<Opt>{&checkpoints, &opt});

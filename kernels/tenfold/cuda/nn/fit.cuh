@@ -34,8 +34,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include <tenfold/core/error.hpp>
@@ -128,28 +130,71 @@ bool step_not_finite(Model& m, std::size_t rows, unsigned long long* flag) {
          !all_finite_on_device(m.parameter_buffer().data(), Model::param_count, flag, m.stream());
 }
 
-}  // namespace detail
-
-template <class Model, class L, class Opt, class Schedule = schedule::constant>
-history fit(Model& m, const dataset<typename Model::value_type>& train, const L& loss, const Opt& opt,
-            const fit_options& options, Schedule sched = {},
-            const dataset<typename Model::value_type>* validation = nullptr) {
+// What cuda::fit carries from one epoch to the next: fit_state's counterpart (train/fit.hpp), with the optimizer's
+// state and early stopping's best weights in device memory. A checkpoint saves it, and a resumed run starts
+// from it (cuda/nn/fit_checkpoints.cuh).
+template <class Model, class Opt, class Schedule>
+struct device_fit_state {
   using T = typename Model::value_type;
+  typename Model::template optimizer_state_for<Opt> optimizer;
+  Schedule schedule;
+  shuffle_engine shuffler;
+  std::vector<std::size_t> order;  // the order on the host: Fisher–Yates's state (left as it is when keyed)
+  history h;
+  std::size_t next_epoch = 0;  // epochs already trained
+  double best_value = NAN;     // early stopping: the best monitored value so far
+  std::size_t epochs_without_improvement = 0;
+  device_buffer<T> best_weights, best_buffers;  // the best epoch's weights and kept values, or empty
+
+  device_fit_state(const Opt& opt, Schedule sched, std::uint64_t seed, std::size_t samples, bool keeps_best)
+      : optimizer(opt),
+        schedule(sched),
+        shuffler(seed),
+        order(samples),
+        best_weights(keeps_best ? Model::param_count : 0),
+        best_buffers(keeps_best ? Model::buffer_count : 0) {
+    std::iota(order.begin(), order.end(), std::size_t{0});
+  }
+};
+
+// fit_epochs calls `resume` once before the first epoch (it may replace the state and the model's values) and
+// `epoch_done` after each epoch, as fit()'s hooks are called.
+struct no_device_fit_hooks {
+  template <class Model, class State>
+  void resume(Model&, State&) {}
+  template <class Model, class State>
+  void epoch_done(Model&, const State&) {}
+};
+
+template <class Model, class L, class Opt, class Schedule, class Hooks>
+history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, const L& loss, const Opt& opt,
+                   const fit_options& options, Schedule initial_schedule,
+                   const dataset<typename Model::value_type>* validation, Hooks hooks);
+
+// fit()'s split, the last fraction of the data held out before shuffling, then the epochs.
+template <class Model, class L, class Opt, class Schedule, class Hooks>
+history fit_split(Model& m, const dataset<typename Model::value_type>& train, const L& loss, const Opt& opt,
+                  const fit_options& options, Schedule sched, const dataset<typename Model::value_type>* validation,
+                  Hooks hooks) {
   static_assert(epoch_schedule<Schedule> || adaptive_schedule<Schedule>,
                 "tenfold::cuda::fit: the schedule sets the learning rate per epoch (lr_for_epoch) or from what an "
                 "epoch gave (observe), as fit()'s do");
   TENFOLD_EXPECT(options.validation_split >= 0 && options.validation_split < 1, errc::invalid_argument,
                  "cuda::fit: validation_split must be in [0, 1), got %g", options.validation_split);
-  if (options.validation_split > 0) {
-    // fit()'s split: the last fraction of the data, held out before shuffling.
-    TENFOLD_EXPECT(validation == nullptr, errc::invalid_argument,
-                   "cuda::fit: both a validation set and validation_split %g; pass one of them",
-                   options.validation_split);
-    const auto [train_part, validation_part] = train.split(options.validation_split);
-    fit_options rest = options;
-    rest.validation_split = 0;
-    return fit(m, train_part, loss, opt, rest, sched, validation_part.empty() ? nullptr : &validation_part);
-  }
+  if (options.validation_split == 0) return fit_epochs(m, train, loss, opt, options, sched, validation, hooks);
+  TENFOLD_EXPECT(validation == nullptr, errc::invalid_argument,
+                 "cuda::fit: both a validation set and validation_split %g; pass one of them",
+                 options.validation_split);
+  const auto [train_part, validation_part] = train.split(options.validation_split);
+  return fit_epochs(m, train_part, loss, opt, options, sched, validation_part.empty() ? nullptr : &validation_part,
+                    hooks);
+}
+
+template <class Model, class L, class Opt, class Schedule, class Hooks>
+history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, const L& loss, const Opt& opt,
+                   const fit_options& options, Schedule initial_schedule,
+                   const dataset<typename Model::value_type>* validation, Hooks hooks) {
+  using T = typename Model::value_type;
   const ::tenfold::detail::early_stopping_rule stop(options.early_stopping, validation != nullptr, options.metric);
   const std::size_t n = train.size(), in = Model::input_size, target_width = train.target_size();
   TENFOLD_EXPECT(options.epochs > 0, errc::invalid_argument, "cuda::fit: epochs is 0; train for at least one epoch");
@@ -182,46 +227,44 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
   targets.copy_from_host(train.targets(0), uploaded * target_width);
   std::vector<T> host_x(batches_on_host ? batch * in : 0), host_y(batches_on_host ? batch * target_width : 0);
   device_buffer<std::size_t> device_order(batches_on_host ? 0 : n);
-  device_buffer<double> loss_sum(1), metric_sum(1), metric_partial(detail::metric_partials);
+  device_buffer<double> loss_sum(1), metric_sum(1), metric_partial(metric_partials);
   device_buffer<unsigned long long> finite_check(1);
-  std::vector<std::size_t> order(draw_on_device ? 0 : n);  // the host's copy of the order
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  if (!options.shuffle && !batches_on_host) device_order.copy_from_host(order.data(), n);
-  shuffle_engine shuffler(options.seed);
-  typename Model::template optimizer_state_for<Opt> state(opt);
+  // What goes on from epoch to epoch, early stopping's copy of the best epoch's weights and kept values among it
+  // (running statistics belong to the weights they were gathered with).
+  device_fit_state<Model, Opt, Schedule> run(opt, initial_schedule, options.seed, n, stop.keeps_best_weights());
+  auto& state = run.optimizer;
+  Schedule& sched = run.schedule;
+  std::vector<std::size_t>& order = run.order;
+  history& h = run.h;
   // on_non_finite::skip_batch undoes a batch's step from copies made before it.
   const bool skip_bad = options.on_non_finite == on_non_finite::skip_batch;
   using state_type = typename Model::template optimizer_state_for<Opt>;
   device_buffer<T> saved_params(skip_bad ? Model::param_count : 0), saved_slots(skip_bad ? state_type::slot_count : 0),
       saved_buffers(skip_bad ? Model::buffer_count : 0);
-  // The best epoch's weights and kept values (running statistics belong to the weights they were gathered with).
-  device_buffer<T> best_weights(stop.keeps_best_weights() ? Model::param_count : 0),
-      best_buffers(stop.keeps_best_weights() ? Model::buffer_count : 0);
-  double best_value = NAN;
-  std::size_t epochs_without_improvement = 0;
   const std::size_t batches = (n + batch - 1) / batch;
   ::tenfold::detail::progress_printer printer(options.progress, options.output, options.epochs, batches,
                                               ::tenfold::detail::metric_name(options.metric));
-
-  history h;
+  hooks.resume(m, run);
+  if (!options.shuffle && !batches_on_host) device_order.copy_from_host(order.data(), n);
   h.epochs.reserve(options.epochs);
   const auto restore_best = [&] {
-    if (best_weights.size() == 0 || h.best_epoch == 0) return false;
-    detail::copy_on_device(m.params(), best_weights.data(), Model::param_count, m.stream());
-    detail::copy_on_device(m.buffers(), best_buffers.data(), Model::buffer_count, m.stream());
+    if (run.best_weights.size() == 0 || h.best_epoch == 0) return false;
+    copy_on_device(m.params(), run.best_weights.data(), Model::param_count, m.stream());
+    copy_on_device(m.buffers(), run.best_buffers.data(), Model::buffer_count, m.stream());
     m.synchronize();
     return true;
   };
-  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+  // A resumed run that early stopping had ended stays ended, as in fit().
+  for (std::size_t epoch = run.next_epoch; epoch < options.epochs && !h.stopped_early; ++epoch) {
     printer.start_epoch(epoch + 1);
     if constexpr (epoch_schedule<Schedule>) state.lr = sched.lr_for_epoch(epoch, opt.lr);
     if (draw_on_device) {
-      detail::draw_keyed_order(keyed_order(n, options.seed, epoch), device_order.data(), m.stream());
+      draw_keyed_order(keyed_order(n, options.seed, epoch), device_order.data(), m.stream());
     } else if (options.shuffle) {
       if (options.shuffling == shuffling::keyed)
         keyed_order(n, options.seed, epoch).fill(order.data());
       else
-        shuffle_indices(order.data(), n, shuffler);
+        shuffle_indices(order.data(), n, run.shuffler);
       // The previous epoch's gathers ended at its synchronize.
       if (!batches_on_host) device_order.copy_from_host(order.data(), n);
     }
@@ -240,27 +283,27 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
                               m.stream()),
               "cudaMemcpyAsync of a batch's targets");
       } else {
-        detail::gather_rows(features.data(), device_order.data(), first, rows, in, x.data(), m.stream());
-        detail::gather_rows(targets.data(), device_order.data(), first, rows, target_width, y.data(), m.stream());
+        gather_rows(features.data(), device_order.data(), first, rows, in, x.data(), m.stream());
+        gather_rows(targets.data(), device_order.data(), first, rows, target_width, y.data(), m.stream());
       }
       const long step_before = state.step;
       if (skip_bad) {
-        detail::copy_on_device(saved_params.data(), m.parameter_buffer().data(), Model::param_count, m.stream());
-        detail::copy_on_device(saved_slots.data(), state.slots.data(), state_type::slot_count, m.stream());
-        detail::copy_on_device(saved_buffers.data(), m.kept_buffer().data(), Model::buffer_count, m.stream());
+        copy_on_device(saved_params.data(), m.parameter_buffer().data(), Model::param_count, m.stream());
+        copy_on_device(saved_slots.data(), state.slots.data(), state_type::slot_count, m.stream());
+        copy_on_device(saved_buffers.data(), m.kept_buffer().data(), Model::buffer_count, m.stream());
       }
       m.train_step(x.data(), y.data(), rows, loss, opt, state);
-      if (skip_bad && detail::step_not_finite(m, rows, finite_check.data())) {
-        detail::copy_on_device(m.params(), saved_params.data(), Model::param_count, m.stream());
-        detail::copy_on_device(state.slots.data(), saved_slots.data(), state_type::slot_count, m.stream());
-        detail::copy_on_device(m.buffers(), saved_buffers.data(), Model::buffer_count, m.stream());
+      if (skip_bad && step_not_finite(m, rows, finite_check.data())) {
+        copy_on_device(m.params(), saved_params.data(), Model::param_count, m.stream());
+        copy_on_device(state.slots.data(), saved_slots.data(), state_type::slot_count, m.stream());
+        copy_on_device(m.buffers(), saved_buffers.data(), Model::buffer_count, m.stream());
         state.step = step_before;
         ++skipped;
         continue;
       }
       m.add_last_loss(loss_sum.data(), double(rows));
       const std::size_t vectors = rows * Model::output_rows;
-      detail::add_batch_metric<L>(options.metric, m.output(), static_cast<const T*>(y.data()), vectors,
+      add_batch_metric<L>(options.metric, m.output(), static_cast<const T*>(y.data()), vectors,
                                   Model::output_width, metric_partial.data(), metric_sum.data(), m.stream());
       metric_count += vectors * ::tenfold::detail::metric_row_count(options.metric, Model::output_width);
       seen += rows;
@@ -273,7 +316,7 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
     loss_sum.copy_to_host(&epoch_loss, 1);
     metric_sum.copy_to_host(&epoch_metric, 1);
     char what[160];
-    if (detail::describe_divergence(m, epoch_loss, finite_check.data(), what, sizeof what))
+    if (describe_divergence(m, epoch_loss, finite_check.data(), what, sizeof what))
       ::tenfold::detail::raise_divergence("cuda::fit", epoch + 1, nullptr, what, restore_best() ? h.best_epoch : 0);
     epoch_record r;
     r.epoch = epoch + 1;
@@ -296,19 +339,30 @@ history fit(Model& m, const dataset<typename Model::value_type>& train, const L&
       state.lr = sched.observe(validation ? r.validation_loss : r.loss, state.lr);
     bool go_on = true;
     for (const auto& callback : options.callbacks) go_on = callback(r) && go_on;
-    const ::tenfold::detail::epoch_verdict verdict = stop.judge(r, best_value, epochs_without_improvement);
+    const ::tenfold::detail::epoch_verdict verdict = stop.judge(r, run.best_value, run.epochs_without_improvement);
     if (verdict == ::tenfold::detail::epoch_verdict::best) {
       h.best_epoch = r.epoch;
-      detail::copy_on_device(best_weights.data(), m.parameter_buffer().data(), best_weights.size(), m.stream());
-      detail::copy_on_device(best_buffers.data(), m.kept_buffer().data(), best_buffers.size(), m.stream());
+      copy_on_device(run.best_weights.data(), m.parameter_buffer().data(), run.best_weights.size(), m.stream());
+      copy_on_device(run.best_buffers.data(), m.kept_buffer().data(), run.best_buffers.size(), m.stream());
     } else if (verdict == ::tenfold::detail::epoch_verdict::patience_spent) {
       h.stopped_early = true;
       go_on = false;
     }
+    run.next_epoch = epoch + 1;
+    hooks.epoch_done(m, run);
     if (!go_on) break;
   }
-  restore_best();
-  return h;
+  if (stop.enabled()) restore_best();
+  return std::move(h);
+}
+
+}  // namespace detail
+
+template <class Model, class L, class Opt, class Schedule = schedule::constant>
+history fit(Model& m, const dataset<typename Model::value_type>& train, const L& loss, const Opt& opt,
+            const fit_options& options, Schedule sched = {},
+            const dataset<typename Model::value_type>* validation = nullptr) {
+  return detail::fit_split(m, train, loss, opt, options, sched, validation, detail::no_device_fit_hooks{});
 }
 
 }  // namespace tenfold::cuda
