@@ -1,5 +1,5 @@
 // The per-stage product: out(i, j) = epilogue(i, j, Σ_k a(i, k) · b(k, j)) on tensor cores under mixed precision
-// (bf16_gemm.cuh), on float units otherwise (tiled_gemm.cuh), with the same accessors, epilogue and k slices.
+// (tensor_core_gemm.cuh), on float units otherwise (tiled_gemm.cuh), with the same accessors, epilogue and k slices.
 //
 // Under mixed precision the operands of a forward product hold bf16 (or f16) values; backward, one operand of each
 // product is dz = dy ⊙ act'(y), which the CPU's rule keeps in float. `FloatOperand` names it, and the tensor-core
@@ -14,7 +14,7 @@
 #include <type_traits>
 
 #include <tenfold/core/precision.hpp>
-#include <tenfold/cuda/nn/bf16_gemm.cuh>
+#include <tenfold/cuda/nn/tensor_core_gemm.cuh>
 #include <tenfold/cuda/nn/tiled_gemm.cuh>
 
 namespace tenfold::cuda::detail {
@@ -31,11 +31,11 @@ template <unsigned ValueTerms, float_operand FloatOperand, class A, class B, cla
 void launch_terms_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, const A& a, const B& b,
                        const Epilogue& epi, cudaStream_t stream) {
   if constexpr (ValueTerms == 2 && FloatOperand == float_operand::none) {
-    launch_bf16_gemm<1, 1, ::tenfold::rounding::f16>(m, n, k, splits, a, b, epi, stream);
+    launch_tensor_core_gemm<1, 1, ::tenfold::rounding::f16>(m, n, k, splits, a, b, epi, stream);
   } else {
     constexpr unsigned a_terms = FloatOperand == float_operand::a ? 3 : ValueTerms;
     constexpr unsigned b_terms = FloatOperand == float_operand::b ? 3 : ValueTerms;
-    launch_bf16_gemm<a_terms, b_terms>(m, n, k, splits, a, b, epi, stream);
+    launch_tensor_core_gemm<a_terms, b_terms>(m, n, k, splits, a, b, epi, stream);
   }
 }
 

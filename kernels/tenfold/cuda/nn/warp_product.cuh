@@ -1,5 +1,5 @@
 // One warp's 16×16×16 matrix product on 16-bit operands with float accumulators, the building block of the
-// tensor-core products (bf16_gemm.cuh, and the fused MLP's block products under mixed precision). Operand tiles
+// tensor-core products (tensor_core_gemm.cuh, and the fused MLP's block products under mixed precision). Operand tiles
 // lie in shared memory as `word<Format>` (bf16 or f16 words, both operands alike), row-major; `load` takes one
 // into a fragment, `multiply_add` adds its product to a float accumulator, `store` writes an accumulator to shared
 // memory as float. A product of two bf16 values, or of two f16 values, is exact in float.

@@ -12,9 +12,9 @@
 //
 // Each block owns a 64×64 output tile (and one slice of k: grid z) and stages 16-deep slices of both operands in
 // shared memory as bf16 (or f16) words; each of its four warps multiplies a 32×32 quarter as four 16×16×16
-// warp-level products per pair of terms (WMMA: mma.sync on the tensor cores) into float accumulators. The accumulators go through
-// shared memory to the epilogue, which every thread applies to its share of the tile, so bias, activation and
-// bounds are handled as in tiled_gemm.cuh.
+// warp-level products per pair of terms (WMMA: mma.sync on the tensor cores) into float accumulators. The
+// accumulators go through shared memory to the epilogue, which every thread applies to its share of the tile, so
+// bias, activation and bounds are handled as in tiled_gemm.cuh.
 //
 // Compiled by a host compiler (the CPU emulation of the CUDA runtime), or for a GPU without bf16 tensor cores, the
 // warp-level product is warp_product.cuh's loop, so the staging, the barriers and the epilogue are the same code
@@ -33,23 +33,24 @@
 
 namespace tenfold::cuda::detail {
 
-inline constexpr unsigned bf16_gemm_tile = 64;          // output rows and columns per block
-inline constexpr unsigned bf16_gemm_depth = 16;         // k per staged slice
-inline constexpr unsigned bf16_gemm_threads = 128;      // four warps, each a 32×32 quarter of the tile
-inline constexpr unsigned bf16_gemm_operand_pad = 8;    // keeps each staged row 16-byte aligned, as WMMA needs
-inline constexpr unsigned bf16_gemm_result_pad = 4;
+inline constexpr unsigned tensor_core_gemm_tile = 64;        // output rows and columns per block
+inline constexpr unsigned tensor_core_gemm_depth = 16;       // k per staged slice
+inline constexpr unsigned tensor_core_gemm_threads = 128;    // four warps, each a 32×32 quarter of the tile
+inline constexpr unsigned tensor_core_gemm_operand_pad = 8;  // keeps each staged row 16-byte aligned, as WMMA needs
+inline constexpr unsigned tensor_core_gemm_result_pad = 4;
 
 template <unsigned ATerms, unsigned BTerms, ::tenfold::rounding Format, class A, class B, class Epilogue>
-__global__ void __launch_bounds__(bf16_gemm_threads)
-    bf16_gemm_kernel(std::size_t m, std::size_t n, std::size_t k, std::size_t k_per_split, A a, B b, Epilogue epi) {
+__global__ void __launch_bounds__(tensor_core_gemm_threads)
+    tensor_core_gemm_kernel(std::size_t m, std::size_t n, std::size_t k, std::size_t k_per_split, A a, B b,
+                            Epilogue epi) {
   static_assert(ATerms >= 1 && ATerms <= 3 && BTerms >= 1 && BTerms <= 3 && (ATerms < 3 || BTerms < 3),
                 "an operand is one bf16 term (bf16 values), two (f16 values) or three (any float), and only one "
                 "operand has three");
   namespace wp = warp_product;
   using word = wp::word<Format>;
-  constexpr unsigned BM = bf16_gemm_tile, BN = bf16_gemm_tile, BK = bf16_gemm_depth, S = wp::side;
-  constexpr unsigned lda = BK + bf16_gemm_operand_pad, ldb = BN + bf16_gemm_operand_pad;
-  constexpr unsigned ldc = BN + bf16_gemm_result_pad;
+  constexpr unsigned BM = tensor_core_gemm_tile, BN = tensor_core_gemm_tile, BK = tensor_core_gemm_depth, S = wp::side;
+  constexpr unsigned lda = BK + tensor_core_gemm_operand_pad, ldb = BN + tensor_core_gemm_operand_pad;
+  constexpr unsigned ldc = BN + tensor_core_gemm_result_pad;
   // WMMA reads and writes tiles at 32-byte aligned addresses: every fragment below starts at a multiple of
   // 16 rows (or 16 columns) of these arrays, which keeps it so.
   constexpr unsigned a_term = BM * lda, b_term = BK * ldb;  // elements per staged term (multiples of 16)
@@ -70,11 +71,11 @@ __global__ void __launch_bounds__(bf16_gemm_threads)
 
   for (std::size_t k0 = k_begin; k0 < k_end; k0 += BK) {
     // Out-of-range positions stage zeros; the staging walks each operand's contiguous index fastest.
-    for_tile_positions<BM, BK, bf16_gemm_threads, A::first_index_contiguous>([&](unsigned ii, unsigned kk) {
+    for_tile_positions<BM, BK, tensor_core_gemm_threads, A::first_index_contiguous>([&](unsigned ii, unsigned kk) {
       const std::size_t i = row0 + ii, kg = k0 + kk;
       stage_terms<ATerms, Format>(i < m && kg < k_end ? float(a(i, kg)) : 0.0f, a_tile + ii * lda + kk, a_term);
     });
-    for_tile_positions<BK, BN, bf16_gemm_threads, B::first_index_contiguous>([&](unsigned kk, unsigned jj) {
+    for_tile_positions<BK, BN, tensor_core_gemm_threads, B::first_index_contiguous>([&](unsigned kk, unsigned jj) {
       const std::size_t kg = k0 + kk, j = col0 + jj;
       stage_terms<BTerms, Format>(kg < k_end && j < n ? float(b(kg, j)) : 0.0f, b_tile + kk * ldb + jj, b_term);
     });
@@ -94,7 +95,7 @@ __global__ void __launch_bounds__(bf16_gemm_threads)
   for (unsigned p = 0; p < 2; ++p)
     for (unsigned q = 0; q < 2; ++q) wp::store(c_tile + (warp_row + p * S) * ldc + warp_col + q * S, ldc, acc[p][q]);
   __syncthreads();
-  for (unsigned e = t; e < BM * BN; e += bf16_gemm_threads) {
+  for (unsigned e = t; e < BM * BN; e += tensor_core_gemm_threads) {
     const unsigned ii = e / BN, jj = e % BN;
     const std::size_t i = row0 + ii, j = col0 + jj;
     if (i < m && j < n) epi(i, j, c_tile[ii * ldc + jj]);
@@ -106,11 +107,12 @@ __global__ void __launch_bounds__(bf16_gemm_threads)
 // slices (the epilogue must then accumulate atomically). m, n and k must be at least 1.
 template <unsigned ATerms, unsigned BTerms, ::tenfold::rounding Format = ::tenfold::rounding::bf16, class A, class B,
           class Epilogue>
-void launch_bf16_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, const A& a, const B& b,
-                      const Epilogue& epi, cudaStream_t stream) {
-  const gemm_grid g = grid_for_product(m, n, k, splits, bf16_gemm_tile, bf16_gemm_tile, bf16_gemm_depth);
-  launch("tenfold::cuda::bf16_gemm_kernel", bf16_gemm_kernel<ATerms, BTerms, Format, A, B, Epilogue>, g.blocks,
-         dim3(bf16_gemm_threads), 0, stream, m, n, k, g.k_per_split, a, b, epi);
+void launch_tensor_core_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, const A& a,
+                             const B& b, const Epilogue& epi, cudaStream_t stream) {
+  const gemm_grid g =
+      grid_for_product(m, n, k, splits, tensor_core_gemm_tile, tensor_core_gemm_tile, tensor_core_gemm_depth);
+  launch("tenfold::cuda::tensor_core_gemm_kernel", tensor_core_gemm_kernel<ATerms, BTerms, Format, A, B, Epilogue>,
+         g.blocks, dim3(tensor_core_gemm_threads), 0, stream, m, n, k, g.k_per_split, a, b, epi);
 }
 
 }  // namespace tenfold::cuda::detail
