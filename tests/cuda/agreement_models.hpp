@@ -694,6 +694,24 @@ using classes_gpu = cu::device_model<mixed_net, 6>;
 using classes_model_of_4 = tf::model<mixed_net, 4>;
 using classes_gpu_of_4 = cu::device_model<mixed_net, 4>;
 
+// cuda::fit's run against fit()'s from the same weights: as many epochs, each one's training loss and metric, and
+// the weights they end with.
+void check_run_agrees(const char* what, const regression_gpu& gpu, const tf::history& on_gpu,
+                      const regression_model& cpu, const tf::history& on_cpu) {
+  REQUIRE(on_gpu.epochs.size() == on_cpu.epochs.size());
+  for (std::size_t e = 0; e < on_cpu.epochs.size(); ++e) {
+    CAPTURE(e);
+    CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
+    if (std::isnan(on_cpu.epochs[e].metric))
+      CHECK(std::isnan(on_gpu.epochs[e].metric));
+    else
+      CHECK(on_gpu.epochs[e].metric == doctest::Approx(on_cpu.epochs[e].metric).epsilon(tolerance_for<float>()));
+  }
+  std::vector<float> trained(regression_model::param_count);
+  gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
+  check_by_stage<regression_model>(what, trained.data(), cpu.params(), tolerance_for<float>(), false);
+}
+
 TEST_CASE("cuda::fit with shuffling::keyed draws each epoch's order on the device: fit()'s batches, fit()'s weights") {
   TENFOLD_SEEDED(seed);
   tf::rng g(seed);
@@ -712,14 +730,9 @@ TEST_CASE("cuda::fit with shuffling::keyed draws each epoch's order on the devic
   regression_gpu gpu(seed);
   const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
   REQUIRE(on_gpu.epochs.size() == 3);
-  for (std::size_t e = 0; e < 3; ++e) {
-    CAPTURE(e);
-    CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
-  }
+  check_run_agrees("parameters after cuda::fit (keyed order)", gpu, on_gpu, *cpu, on_cpu);
   std::vector<float> trained(regression_model::param_count);
   gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
-  check_by_stage<regression_model>("parameters after cuda::fit (keyed order)", trained.data(), cpu->params(),
-                                   tolerance_for<float>(), false);
   // The order is the one that decides: the same run in Fisher–Yates order ends elsewhere.
   o.shuffling = tf::shuffling::fisher_yates;
   regression_gpu other_order(seed);
@@ -811,9 +824,7 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
             doctest::Approx(on_cpu.epochs[e].validation_loss).epsilon(tolerance_for<float>()));
     }
     CHECK(on_gpu.epochs[3].learning_rate == on_gpu.epochs[0].learning_rate / 4);
-    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
-    check_by_stage<regression_model>("parameters after reduce_on_plateau", trained.data(), cpu->params(),
-                                     tolerance_for<float>(), false);
+    check_run_agrees("parameters after reduce_on_plateau", gpu, on_gpu, *cpu, on_cpu);
   }
   SUBCASE("a learning rate that explodes in epoch 2 stops there, with epoch 1's weights restored") {
     o.early_stopping = {.enabled = true, .monitor = tf::monitored::validation_loss, .patience = 5};
@@ -852,17 +863,10 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
     regression_gpu gpu(seed);
     const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
     REQUIRE(on_cpu.epochs.size() == 2);
-    REQUIRE(on_gpu.epochs.size() == 2);
     CHECK(on_gpu.stopped_early);
     CHECK(on_gpu.best_epoch == 1);
-    for (std::size_t e = 0; e < 2; ++e) {
-      CAPTURE(e);
-      CHECK(std::isnan(on_gpu.epochs[e].validation_metric));
-      CHECK(on_gpu.epochs[e].metric == doctest::Approx(on_cpu.epochs[e].metric).epsilon(tolerance_for<float>()));
-    }
-    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
-    check_by_stage<regression_model>("epoch 1's weights, restored (training metric)", trained.data(),
-                                     cpu->params(), tolerance_for<float>(), false);
+    CHECK(std::isnan(on_gpu.epochs[0].validation_metric));
+    check_run_agrees("epoch 1's weights, restored (training metric)", gpu, on_gpu, *cpu, on_cpu);
   }
   SUBCASE("skip_batch undoes the batch with a NaN feature each epoch, as fit() does") {
     x[g.below(30) * 37 + g.below(37)] = std::numeric_limits<float>::quiet_NaN();  // among the samples trained on
@@ -878,13 +882,9 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
       CAPTURE(e);
       CHECK(on_cpu.epochs[e].skipped_batches == 1);
       CHECK(on_gpu.epochs[e].skipped_batches == 1);
-      CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
-      CHECK(on_gpu.epochs[e].metric == doctest::Approx(on_cpu.epochs[e].metric).epsilon(tolerance_for<float>()));
     }
     // The optimizer's step count was undone too: Adam's bias correction agrees to the end.
-    gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
-    check_by_stage<regression_model>("parameters after skipped batches", trained.data(), cpu->params(),
-                                     tolerance_for<float>(), false);
+    check_run_agrees("parameters after skipped batches", gpu, on_gpu, *cpu, on_cpu);
     // With every sample poisoned, no batch is left, as in fit().
     std::vector<float> all_nan(x.size(), std::numeric_limits<float>::quiet_NaN());
     const tf::dataset<float> hopeless(all_nan, y, 37, 5, tf::non_finite_values::allowed);
@@ -909,13 +909,8 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
     regression_gpu gpu(seed);
     const tf::history on_gpu = cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
     REQUIRE(on_gpu.epochs.size() == 3);
-    for (std::size_t e = 0; e < 3; ++e) {
-      CAPTURE(e);
-      CHECK(on_gpu.epochs[e].loss == doctest::Approx(on_cpu.epochs[e].loss).epsilon(tolerance_for<float>()));
-    }
+    check_run_agrees("parameters after augmented batches", gpu, on_gpu, *cpu, on_cpu);
     gpu.parameter_buffer().copy_to_host(trained.data(), trained.size());
-    check_by_stage<regression_model>("parameters after augmented batches", trained.data(), cpu->params(),
-                                     tolerance_for<float>(), false);
     // Without the noise the same run ends elsewhere: the batches were changed.
     o.augment = {};
     regression_gpu plain(seed);

@@ -76,6 +76,7 @@ struct metric_accumulator {
 
   template <class T>
   void add(const T* out, const T* target, std::size_t rows, std::size_t width, std::size_t target_width) {
+    if (kind == metric::none) return;
     for (std::size_t r = 0; r < rows; ++r)
       add_row_to_metric(kind, out + r * width, target + r * target_width, width, target_width,
                         metrics::decision_threshold<L>(), total);

@@ -30,6 +30,18 @@ namespace detail {
 template <class Model>
 using checkpoint_model = ::tenfold::model<typename Model::network, 1, typename Model::precision>;
 
+// What the CPU's fit_state and cuda::fit's device_fit_state hold alike, copied from one to the other.
+template <class From, class To>
+void copy_loop_state(const From& from, To& to) {
+  to.schedule = from.schedule;
+  to.shuffler = from.shuffler;
+  to.order = from.order;
+  to.h = from.h;
+  to.next_epoch = from.next_epoch;
+  to.best_value = from.best_value;
+  to.epochs_without_improvement = from.epochs_without_improvement;
+}
+
 // The host copy of a device run, as fit_with_checkpoints keeps its own: fit_state over checkpoint_model.
 template <class Model, class Opt, class Schedule>
 struct host_run {
@@ -46,26 +58,14 @@ struct host_run {
   void copy_from(const Model& m, const device_fit_state<Model, Opt, Schedule>& run) {
     m.copy_parameters_to(*model);
     run.optimizer.copy_to(state.optimizer);
-    state.schedule = run.schedule;
-    state.shuffler = run.shuffler;
-    state.order = run.order;
-    state.h = run.h;
-    state.next_epoch = run.next_epoch;
-    state.best_value = run.best_value;
-    state.epochs_without_improvement = run.epochs_without_improvement;
+    copy_loop_state(run, state);
     run.best_weights.copy_to_host(state.best_weights.data(), state.best_weights.size());
     run.best_buffers.copy_to_host(state.best_buffers.data(), state.best_buffers.size());
   }
   void copy_to(Model& m, device_fit_state<Model, Opt, Schedule>& run) const {
     m.copy_parameters_from(*model);
     run.optimizer.copy_from(state.optimizer);
-    run.schedule = state.schedule;
-    run.shuffler = state.shuffler;
-    run.order = state.order;
-    run.h = state.h;
-    run.next_epoch = state.next_epoch;
-    run.best_value = state.best_value;
-    run.epochs_without_improvement = state.epochs_without_improvement;
+    copy_loop_state(state, run);
     run.best_weights.copy_from_host(state.best_weights.data(), state.best_weights.size());
     run.best_buffers.copy_from_host(state.best_buffers.data(), state.best_buffers.size());
   }
