@@ -480,13 +480,16 @@ class device_model {
   }
 
   // Queues *running += (the last step's mean loss, as last_loss() returns it) × weight, summed in double on the
-  // device: how cuda::fit adds up an epoch's loss without waiting for each step. A class label out of range is
-  // reported by the next synchronize().
-  void add_last_loss(double* running, double weight) {
+  // device: how cuda::fit adds up an epoch's loss without waiting for each step. With `watch` (device memory), a
+  // mean that is not finite is recorded there with `batch`, unless an earlier one was. A class label out of range
+  // is reported by the next synchronize().
+  void add_last_loss(double* running, double weight, detail::first_non_finite_loss* watch = nullptr,
+                     std::size_t batch = 0) {
     TENFOLD_EXPECT(loss_rows_ > 0, errc::invalid_argument,
                    "tenfold::cuda::device_model::add_last_loss: no training step has run yet");
     detail::launch_mean_loss(workspace_.data() + workspace_offsets.row_loss_offset, loss_rows_, loss_divisor_,
-                             workspace_.data() + workspace_offsets.loss_value_offset, stream_, running, weight);
+                             workspace_.data() + workspace_offsets.loss_value_offset, stream_, running, weight, watch,
+                             static_cast<unsigned long long>(batch));
   }
 
   // Waits for the queued work; raises the first fault, or an input a stage could not take (a token id out of

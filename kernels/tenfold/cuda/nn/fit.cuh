@@ -20,10 +20,12 @@
 // device memory) and callbacks are fit()'s.
 //
 // Something not finite (options.on_non_finite):
-// - stop (the default): fit()'s error, found at the end of the epoch rather than after each batch, since a
-//   batch's loss stays on the device: an epoch whose mean loss is not finite, or whose parameters are not all
-//   finite at its end, names the epoch and the value, after the best weights that early stopping kept are
-//   restored;
+// - stop (the default): fit()'s error, raised at the end of the epoch rather than after each batch, since a
+//   batch's loss stays on the device. It names the first batch whose mean loss was not finite (the kernel that
+//   adds each batch's loss to the epoch's records it) and the value, or, where every batch's loss was finite,
+//   the first parameter that is not finite at the epoch's end; the best weights that early stopping kept are
+//   restored first. (fit() checks the parameters after every step as well, so where a step's update is what
+//   overflows, it names that batch, and cuda::fit the next one, whose loss the update made not finite.)
 // - skip_batch: after each step, the loss, the outputs and the parameters are checked, as fit() checks them, and
 //   a batch with one not finite is undone (parameters, optimizer state and kept values are copied on the device
 //   before each step) and counted in epoch_record::skipped_batches. The check waits for each step.
@@ -103,11 +105,22 @@ void copy_on_device(T* to, const T* from, std::size_t n, cudaStream_t stream) {
     check(cudaMemcpyAsync(to, from, n * sizeof(T), cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync (on device)");
 }
 
-// What made an epoch diverge, written to `what`: its mean loss, or the first parameter that is not finite after
-// its last step. Returns false when both are finite. Waits for the GPU.
+// What made an epoch diverge: the first batch whose mean loss was not finite (`watch`, read from the device; its
+// place written to `where`, "batch 3 of 7" as fit() writes it), else the epoch's mean loss, or the first
+// parameter that is not finite after its last step (`where` empty: the epoch as a whole); the value goes to
+// `what`. Returns false when all are finite. Waits for the GPU.
 template <class Model>
-bool describe_divergence(Model& m, double epoch_loss, unsigned long long* flag, char* what, std::size_t n) {
+bool describe_divergence(Model& m, double epoch_loss, const first_non_finite_loss* watch, std::size_t batches,
+                         unsigned long long* flag, char* where, char* what, std::size_t n) {
   using T = typename Model::value_type;
+  where[0] = '\0';
+  first_non_finite_loss first{};
+  check(cudaMemcpy(&first, watch, sizeof first, cudaMemcpyDeviceToHost), "cudaMemcpy of the divergence watch");
+  if (first.batch != ~0ull) {
+    std::snprintf(where, n, "batch %llu of %zu", first.batch + 1, batches);
+    std::snprintf(what, n, "the loss is %s", ::tenfold::detail::non_finite_name(first.value));
+    return true;
+  }
   if (!std::isfinite(epoch_loss)) {
     std::snprintf(what, n, "the epoch's mean loss is %s", ::tenfold::detail::non_finite_name(epoch_loss));
     return true;
@@ -229,6 +242,7 @@ history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, c
   device_buffer<std::size_t> device_order(batches_on_host ? 0 : n);
   device_buffer<double> loss_sum(1), metric_sum(1), metric_partial(metric_partials);
   device_buffer<unsigned long long> finite_check(1);
+  device_buffer<first_non_finite_loss> loss_watch(1);
   // What goes on from epoch to epoch, early stopping's copy of the best epoch's weights and kept values among it
   // (running statistics belong to the weights they were gathered with).
   device_fit_state<Model, Opt, Schedule> run(opt, initial_schedule, options.seed, n, stop.keeps_best_weights());
@@ -270,6 +284,9 @@ history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, c
     }
     check(cudaMemsetAsync(loss_sum.data(), 0, sizeof(double), m.stream()), "cudaMemsetAsync (epoch loss)");
     check(cudaMemsetAsync(metric_sum.data(), 0, sizeof(double), m.stream()), "cudaMemsetAsync (epoch metric)");
+    // All ones: no batch recorded yet.
+    check(cudaMemsetAsync(loss_watch.data(), 0xFF, sizeof(first_non_finite_loss), m.stream()),
+          "cudaMemsetAsync (divergence watch)");
     std::size_t seen = 0, metric_count = 0, skipped = 0;
     for (std::size_t first = 0; first < n; first += batch) {
       const std::size_t rows = n - first < batch ? n - first : batch;
@@ -301,7 +318,7 @@ history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, c
         ++skipped;
         continue;
       }
-      m.add_last_loss(loss_sum.data(), double(rows));
+      m.add_last_loss(loss_sum.data(), double(rows), loss_watch.data(), first / batch);
       const std::size_t vectors = rows * Model::output_rows;
       add_batch_metric<L>(options.metric, m.output(), static_cast<const T*>(y.data()), vectors,
                                   Model::output_width, metric_partial.data(), metric_sum.data(), m.stream());
@@ -315,9 +332,10 @@ history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, c
     double epoch_loss = 0, epoch_metric = 0;
     loss_sum.copy_to_host(&epoch_loss, 1);
     metric_sum.copy_to_host(&epoch_metric, 1);
-    char what[160];
-    if (describe_divergence(m, epoch_loss, finite_check.data(), what, sizeof what))
-      ::tenfold::detail::raise_divergence("cuda::fit", epoch + 1, nullptr, what, restore_best() ? h.best_epoch : 0);
+    char where[96], what[96];
+    if (describe_divergence(m, epoch_loss, loss_watch.data(), batches, finite_check.data(), where, what, sizeof what))
+      ::tenfold::detail::raise_divergence("cuda::fit", epoch + 1, where[0] ? where : nullptr, what,
+                                          restore_best() ? h.best_epoch : 0);
     epoch_record r;
     r.epoch = epoch + 1;
     r.loss = epoch_loss / double(seen);

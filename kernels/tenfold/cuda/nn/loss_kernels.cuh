@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include <tenfold/core/finite.hpp>
 #include <tenfold/cuda/check.cuh>
 #include <tenfold/cuda/nn/launch.cuh>
 #include <tenfold/cuda/nn/warp.cuh>
@@ -223,11 +224,21 @@ void launch_loss_gradient(const T* out, const T* target, std::size_t rows, T* gr
 
 inline constexpr unsigned mean_loss_block = 1024;
 
+// The first batch of a sum over steps whose mean loss was not finite, and that loss: how cuda::fit names the batch
+// where a run diverged without waiting for each step. `batch` is all ones until one is found.
+struct first_non_finite_loss {
+  unsigned long long batch;
+  double value;
+};
+
 // *result = (Σ row_loss[0..rows)) / divisor, by one block, in a fixed order; with `running`, also
-// *running += double(*result) · weight (a sum over steps that stays on the device).
+// *running += double(*result) · weight (a sum over steps that stays on the device), and with `watch`, `batch` and
+// the mean recorded there if the mean is not finite and no batch was recorded before. (The steps run in the
+// stream's order, so the first one recorded is the first that diverged.)
 template <class T>
 __global__ void __launch_bounds__(mean_loss_block)
-    mean_loss_kernel(const T* row_loss, std::size_t rows, T divisor, T* result, double* running, double weight) {
+    mean_loss_kernel(const T* row_loss, std::size_t rows, T divisor, T* result, double* running, double weight,
+                     first_non_finite_loss* watch, unsigned long long batch) {
   __shared__ T warp_totals[mean_loss_block / warp_width];
   T total = T(0);
   for (std::size_t i = threadIdx.x; i < rows; i += blockDim.x) total += row_loss[i];
@@ -236,14 +247,19 @@ __global__ void __launch_bounds__(mean_loss_block)
     const T mean = total / divisor;
     *result = mean;
     if (running) *running += static_cast<double>(mean) * weight;
+    if (watch && watch->batch == ~0ull && !::tenfold::detail::is_finite_bits(mean)) {
+      watch->batch = batch;
+      watch->value = static_cast<double>(mean);
+    }
   }
 }
 
 template <class T>
 void launch_mean_loss(const T* row_loss, std::size_t rows, T divisor, T* result, cudaStream_t stream,
-                      double* running = nullptr, double weight = 0) {
+                      double* running = nullptr, double weight = 0, first_non_finite_loss* watch = nullptr,
+                      unsigned long long batch = 0) {
   launch("tenfold::cuda::mean_loss_kernel", mean_loss_kernel<T>, dim3(1), dim3(mean_loss_block), 0, stream, row_loss,
-         rows, divisor, result, running, weight);
+         rows, divisor, result, running, weight, watch, batch);
 }
 
 }  // namespace tenfold::cuda::detail
