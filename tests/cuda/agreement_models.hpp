@@ -807,6 +807,31 @@ TEST_CASE("cuda::fit keeps fit()'s rules: validation split, validation loss and 
     CHECK(printed.find(" val_loss ") != std::string::npos);
     CHECK(printed.find(" val_mae ") != std::string::npos);
   }
+  SUBCASE("progress::bar shows the running loss and metric, read back from the GPU") {
+    std::FILE* shown = std::tmpfile();
+    REQUIRE(shown != nullptr);
+    o.epochs = 2;
+    o.progress = tf::progress::bar;
+    o.output = shown;
+    regression_gpu gpu(seed);
+    (void)cu::fit(gpu, data, tf::mse{}, tf::adam{}, o);
+    std::rewind(shown);
+    std::string printed;
+    for (int c = std::fgetc(shown); c != EOF; c = std::fgetc(shown)) printed += static_cast<char>(c);
+    std::fclose(shown);
+    // After the last of the 5 batches, the bar's running loss and mae are the epoch's.
+    for (const char* epoch : {"epoch 1/2 ", "epoch 2/2 "}) {
+      CAPTURE(epoch);
+      const std::size_t bar = printed.find(std::string(epoch) + "[########################] 5/5 loss ");
+      const std::size_t line = printed.find(std::string(epoch) + "loss ");
+      REQUIRE(bar != std::string::npos);
+      REQUIRE(line != std::string::npos);
+      // "loss 0.1234 mae 0.5678": the bar's values, read back from the GPU, and the epoch's record.
+      const auto loss_and_mae = [&](std::size_t at) { return printed.substr(printed.find("loss ", at), 22); };
+      CHECK(loss_and_mae(bar) == loss_and_mae(line));
+      CHECK(loss_and_mae(line).find(" mae ") == 11);
+    }
+  }
   SUBCASE("reduce_on_plateau on the validation loss sets fit()'s learning rates") {
     // Only a validation loss 90% below the best counts as better: the rate halves after every epoch but the first.
     const tf::schedule::reduce_on_plateau plateau{.factor = 0.5, .patience = 0, .threshold = 0.9};

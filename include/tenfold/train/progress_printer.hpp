@@ -28,11 +28,17 @@ class progress_printer {
     last_draw_ = start_ - std::chrono::seconds(1);
   }
 
+  // Whether batch_done(batch, ...) would draw now: the bar is drawn after the last batch and at most ten times a
+  // second before it. (cuda::fit asks first, since what it draws must be read back from the GPU.)
+  bool draw_due(std::size_t batch) const {
+    return style_ == progress::bar &&
+           (batch + 1 == batches_ || clock::now() - last_draw_ >= std::chrono::milliseconds(100));
+  }
+
   // Called after each batch; redraws at most ten times a second so that drawing never costs time.
   void batch_done(std::size_t batch, std::size_t samples, double mean_loss, double metric) {
-    if (style_ != progress::bar) return;
+    if (!draw_due(batch)) return;
     const auto now = clock::now();
-    if (batch + 1 != batches_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
     const double elapsed = seconds_since(start_, now);
     const double rate = elapsed > 0 ? samples / elapsed : 0;

@@ -16,8 +16,9 @@
 // outputs against its targets) and read once at the end of the epoch, so that no step waits for the one before
 // (a class label out of range is reported there); the learning rate and the time; with a validation set (given,
 // or options.validation_split of the data, split as fit() splits it), its loss and metric by cuda::evaluate.
-// The progress display, early stopping (the rule of train/early_stopping_rule.hpp, the best weights kept in
-// device memory) and callbacks are fit()'s.
+// The progress display (its bar, on a terminal, reads the running sums back at most ten times a second), early
+// stopping (the rule of train/early_stopping_rule.hpp, the best weights kept in device memory) and callbacks are
+// fit()'s.
 //
 // Something not finite (options.on_non_finite):
 // - stop (the default): fit()'s error, raised at the end of the epoch rather than after each batch, since a
@@ -324,6 +325,16 @@ history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, c
                                   Model::output_width, metric_partial.data(), metric_sum.data(), m.stream());
       metric_count += vectors * ::tenfold::detail::metric_row_count(options.metric, Model::output_width);
       seen += rows;
+      if (printer.draw_due(first / batch)) {
+        // The bar shows the running sums, so it waits for the GPU: after the last batch, and at most ten times a
+        // second before it.
+        m.synchronize();
+        double sums[2] = {0, 0};
+        loss_sum.copy_to_host(&sums[0], 1);
+        metric_sum.copy_to_host(&sums[1], 1);
+        printer.batch_done(first / batch, seen, sums[0] / double(seen),
+                           metric_count > 0 ? sums[1] / double(metric_count) : NAN);
+      }
     }
     m.synchronize();  // the epoch's steps, and a label out of range among them
     TENFOLD_EXPECT(seen > 0, errc::invalid_argument,
