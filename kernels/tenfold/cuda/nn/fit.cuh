@@ -321,8 +321,8 @@ history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, c
       }
       m.add_last_loss(loss_sum.data(), double(rows), loss_watch.data(), first / batch);
       const std::size_t vectors = rows * Model::output_rows;
-      add_batch_metric<L>(options.metric, m.output(), static_cast<const T*>(y.data()), vectors,
-                                  Model::output_width, metric_partial.data(), metric_sum.data(), m.stream());
+      add_batch_metric<L>(options.metric, m.output(), static_cast<const T*>(y.data()), vectors, Model::output_width,
+                          metric_partial.data(), metric_sum.data(), m.stream());
       metric_count += vectors * ::tenfold::detail::metric_row_count(options.metric, Model::output_width);
       seen += rows;
       if (printer.draw_due(first / batch)) {
@@ -360,7 +360,7 @@ history fit_epochs(Model& m, const dataset<typename Model::value_type>& train, c
     }
     r.seconds = ::tenfold::detail::progress_printer::seconds_since(
         printer.epoch_start(), ::tenfold::detail::progress_printer::clock::now());
-    r.samples_per_second = r.seconds > 0 ? double(n) / r.seconds : 0;
+    r.samples_per_second = r.seconds > 0 ? double(seen) / r.seconds : 0;  // as fit(): skipped batches left out
     h.epochs.push_back(r);
     printer.end_epoch(r);
     // An adaptive schedule (reduce_on_plateau) sets the next epoch's rate from this one's, as in fit().
