@@ -57,9 +57,8 @@ void check_handed_values_rounded(std::uint64_t seed, tf::rng& g) {
 // stage hands back, a few 1e-5, then lie in f16's subnormal range (below 2^-14, in steps of 2^-24) unless the
 // loss is scaled: a device that left the scale out would round them by up to a few 1e-3 relative, thousands of
 // times the tests' bound; one that left the unscaling out would be off by the scale. (The weights themselves are
-// rounded to f16 on both sides alike.) The outputs stay far from the targets, so a float sum taken in another
-// order moves a gradient by a float rounding only. The checks compare those small gradients with an absolute
-// floor of 1e-4 (Approx's scale) rather than Approx's default of 1, under which they would pass anyway.
+// rounded to f16 on both sides alike.) The checks compare those small gradients with an absolute floor of 1e-4
+// (Approx's scale) rather than Approx's default of 1, under which they would pass anyway.
 template <class HostModel>
 void make_handed_gradients_subnormal(HostModel& cpu) {
   using root = typename HostModel::root_type;
@@ -70,11 +69,22 @@ void make_handed_gradients_subnormal(HostModel& cpu) {
 }
 
 // Two SGD steps of a narrow mixed-precision network on one sample, fused on the device and on the CPU, compared to
-// float's rounding: outputs, gradients and parameters. Where every sum has at most three terms, nothing can land
-// on the other side of a 16-bit rounding step, so a rounding left out or added anywhere shows a thousand times
-// over. A weight the format cannot hold is written through params() (under f16, one whose f16 value bf16 cannot
-// hold either, so that staging it as one bf16 term instead of two would round it). Under mixed<f16, float> both
-// sides use the same loss scale, and the first step's handed gradients need it (make_handed_gradients_subnormal).
+// float's rounding: outputs, gradients and parameters. A weight the format cannot hold is written through params()
+// (under f16, one whose f16 value bf16 cannot hold either, so that staging it as one bf16 term instead of two would
+// round it). Under mixed<f16, float> both sides use the same loss scale, and the first step's handed gradients
+// need it (make_handed_gradients_subnormal); the learning rate is small enough that no step's scaled gradients
+// overflow f16 (the overflow tests are check_overflowing_steps_skipped).
+//
+// Every sum has at most three terms, yet the two sides need not agree to the last bit everywhere: the tensor
+// cores take each product exactly (an f16 value is two bf16 terms, a float gradient three), where the CPU rounds a
+// product of an f16 weight and a float gradient to float first, and they add in another order. The sums then
+// differ by a float rounding or so (more where their terms cancel), and about one handed value in ten thousand lies
+// close enough to the middle between two 16-bit values that the rounding after it goes the other way: one step of
+// the format, carried into the gradients after it. A rounding left out or added, or a scale left out, moves
+// nearly every value in every trial instead. So each trial is either exact (float's rounding everywhere) or a
+// trial in which some value lies within a few steps of the format (2^-7 relative) of the CPU's; at most one trial
+// in eight may be the latter. (Over 600 seeds, 3 trials in 4,800 of the network with tanh and sigmoid were, and none
+// of the linear one's.)
 template <class Net, class Precision>
 void check_exact_fused_steps(std::uint64_t seed, tf::rng& g) {
   using host_model = tf::model<Net, 1, Precision>;
@@ -84,7 +94,15 @@ void check_exact_fused_steps(std::uint64_t seed, tf::rng& g) {
   // Approx's absolute floor for the gradients: its default (1) would pass the gradients of a few 1e-5 that
   // make_handed_gradients_subnormal gives, whatever a missing scale did to them.
   constexpr double gradient_floor = host_model::scales_loss ? 1e-4 : 1.0;
-  const tf::sgd opt{.lr = 0.1};
+  const auto exact = [](float gpu, float cpu, double floor) {
+    return gpu == doctest::Approx(cpu).epsilon(1e-6).scale(floor);
+  };
+  const auto within_format_steps = [](float gpu, float cpu, double floor) {
+    return gpu == doctest::Approx(cpu).epsilon(0x1p-7).scale(floor);
+  };
+  const tf::sgd opt{.lr = 0.01};
+  int trials_a_rounding_apart = 0;
+  std::string where;  // each such trial's first value off float's rounding
   for (int trial = 0; trial < 8; ++trial) {
     CAPTURE(trial);
     auto cpu = std::make_unique<host_model>(seed + trial);
@@ -103,6 +121,18 @@ void check_exact_fused_steps(std::uint64_t seed, tf::rng& g) {
     typename host_model::template optimizer_state_for<tf::sgd> cpu_state(opt);
     typename gpu_model::template optimizer_state_for<tf::sgd> gpu_state(opt);
     device_batch<float> batch(3, 1);
+    std::string first_off;
+    const auto compare = [&](const char* what, std::size_t i, int step, float on_gpu, float on_cpu, double floor) {
+      CAPTURE(what);
+      CAPTURE(i);
+      CHECK(within_format_steps(on_gpu, on_cpu, floor));
+      if (first_off.empty() && !exact(on_gpu, on_cpu, floor)) {
+        char line[160];
+        std::snprintf(line, sizeof line, "trial %d, step %d: %s %zu is %.9g on the device, %.9g on the CPU\n", trial,
+                      step, what, i, static_cast<double>(on_gpu), static_cast<double>(on_cpu));
+        first_off = line;
+      }
+    };
     for (int step = 0; step < 2; ++step) {
       CAPTURE(step);
       const std::vector<float> x = test_support::uniform<float>(g, 3, 0, 1);
@@ -114,17 +144,19 @@ void check_exact_fused_steps(std::uint64_t seed, tf::rng& g) {
       REQUIRE(gpu_state.step == cpu_state.step);
       float output = 0;
       gpu.copy_output_to(&output, 1);
-      CHECK(output == doctest::Approx(cpu->output()[0]).epsilon(1e-6));
+      compare("output", 0, step, output, cpu->output()[0], 1.0);
       std::vector<float> grads(P), params(P);
       gpu.gradient_buffer().copy_to_host(grads.data(), P);
       gpu.parameter_buffer().copy_to_host(params.data(), P);
       for (std::size_t i = 0; i < P; ++i) {
-        CAPTURE(i);
-        CHECK(grads[i] == doctest::Approx(cpu->grads()[i]).epsilon(1e-6).scale(gradient_floor));
-        CHECK(params[i] == doctest::Approx(cpu->params()[i]).epsilon(1e-6));
+        compare("gradient", i, step, grads[i], cpu->grads()[i], gradient_floor);
+        compare("parameter", i, step, params[i], cpu->params()[i], 1.0);
       }
     }
+    trials_a_rounding_apart += !first_off.empty();
+    where += first_off;
   }
+  CHECK_MESSAGE(trials_a_rounding_apart <= 1, where);
 }
 
 TEST_CASE("mixed precision (mixed<bf16, float>): the device rounds as the CPU model does") {
