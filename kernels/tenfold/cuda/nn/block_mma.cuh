@@ -5,9 +5,10 @@
 // Each operand is taken as Terms bf16 values per element (warp_product.cuh's stage_terms): one term where the
 // operand holds bf16 values (activations and weights under mixed<bf16, float>), two where it holds f16 values
 // (under mixed<f16, float>), three where it holds any float (a gradient times an activation's derivative, which
-// the CPU's rule does not round). The terms sum exactly to the value, so every product is exact and the result
-// is the float product's up to the order of the sums: the backward products run on tensor cores without rounding
-// what the CPU keeps in float. At most one operand has three terms. Where both operands hold f16 values (Format
+// the CPU's rule does not round). The terms sum exactly to the value, so every product is exact and only the
+// sums round (the CPU's, in another order, and its rounding of each product with a float operand: the two agree
+// to a float rounding or so): the backward products run on tensor cores without rounding what the CPU keeps in
+// float. At most one operand has three terms. Where both operands hold f16 values (Format
 // rounding::f16, one term each), they are staged as f16 words instead and multiplied once, on the f16 path of the
 // tensor cores: as exact, at a quarter of the two-term products' work.
 //

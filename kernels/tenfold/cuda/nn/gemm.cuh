@@ -25,7 +25,8 @@ enum class float_operand { none, a, b };
 // `values`: the pass's values (mixed precision; T is then float). Under mixed<bf16, float> an operand holding
 // bf16 values is staged as one bf16 term, under mixed<f16, float> one holding f16 values as two (an f16 value has
 // 11 significant bits: the bf16 rounding and the rest, both exact), and the float operand as three: every product
-// of terms is exact in float, so the result is the float product of the same values up to the order of the sums.
+// of terms is exact in float, so only the sums round (the CPU's, in another order, and its rounding of each
+// product with a float operand: the two agree to a float rounding or so).
 // A product of two f16 operands (no float operand) is staged in f16 words and multiplied once, as exactly.
 template <unsigned ValueTerms, float_operand FloatOperand, class A, class B, class Epilogue>
 void launch_terms_gemm(std::size_t m, std::size_t n, std::size_t k, std::size_t splits, const A& a, const B& b,

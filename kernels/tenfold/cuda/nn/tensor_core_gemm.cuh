@@ -5,10 +5,12 @@
 // Each operand is staged as ATerms (BTerms) bf16 values per element (warp_product.cuh's stage_terms): one where
 // it holds bf16 values (the input or a value handed on, the weights' bf16 copy), two where it holds f16 values,
 // three where it holds any float (backward's dz = dy ⊙ act'(y), which the CPU's rule keeps in float); the terms
-// sum exactly to the value. Every product of terms is exact in float, as the CPU's products are; only the order
-// of the sums differs. Where both operands hold f16 values (Format rounding::f16) they are staged as one f16 word
-// each and multiplied on the tensor cores' f16 path, once; f16 × float stays six bf16 products (2 × 3 terms),
-// exact where the hardware's own f16 products would need the float operand rounded.
+// sum exactly to the value. Every product of terms is exact in float, so only the sums round: the CPU rounds
+// the same sums in another order, and also each product of a 16-bit value and a float, so the two agree to a
+// float rounding or so (more where the terms cancel). Where both operands hold f16 values (Format
+// rounding::f16) they are staged as one f16 word each and multiplied on the tensor cores' f16 path, once; f16 ×
+// float stays six bf16 products (2 × 3 terms), exact where the hardware's own f16 products would need the float
+// operand rounded.
 //
 // Each block owns a 64×64 output tile (and one slice of k: grid z) and stages 16-deep slices of both operands in
 // shared memory as bf16 (or f16) words; each of its four warps multiplies a 32×32 quarter as four 16×16×16
