@@ -6,9 +6,9 @@
 #                tests, the CUDA emulation test, and the CUDA tests when nvcc exists (skipped, exit 77, on a
 #                machine without a GPU)
 #   build-asan   a representative subset under AddressSanitizer and UndefinedBehaviorSanitizer (-O1 -g1, with
-#                assertions; UBSan without vptr, null and pointer-overflow, see below): every unit, training-loop, saving and loading (io), embedded and CUDA-emulation
-#                test (the compile-only checks, the examples and the consumer projects run in build-test; the
-#                fuzz targets carry their own sanitizers)
+#                assertions; UBSan without vptr, null and pointer-overflow, see below): every unit, training-loop,
+#                saving and loading (io), embedded and CUDA-emulation test (the compile-only checks, the examples
+#                and the consumer projects run in build-test; the fuzz targets carry their own sanitizers)
 #   build-clang  clang 14 (where installed), warnings as errors: the core, nn and example tests
 # Tests are required (-Dtests=enabled): a missing doctest or python3 stops the configuration, and it counts as
 # a failure. tests/manifest.txt lists every test each configuration must run; a missing one is a failure.
