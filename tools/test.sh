@@ -79,7 +79,7 @@ else
 fi
 # -O1 with line tables only (-g1), as the sanitizers' authors advise: the reports keep their file:line stacks, and
 # the configuration compiles in less than half the time of -O2 -g. Assertions and bounds checks stay on.
-# Three of UBSan's checks are left out, which took about a quarter of the configuration's compile time: vptr
+# Three of UBSan's checks are left out, which took about a sixth of the configuration's compile time: vptr
 # (tenfold has no virtual function), null (AddressSanitizer reports a null pointer's use itself) and
 # pointer-overflow (an address out of range is reported by AddressSanitizer where it is used).
 run_config build-asan "$tags" core:cpu:nn:loss:optim:metrics:data:train:io:embedded:cuda -Dbuildtype=plain \
